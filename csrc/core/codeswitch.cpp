@@ -1,0 +1,4 @@
+#include "codeswitch.hpp"
+namespace xcs {
+int abi_version() { return 1; }
+}

@@ -1,0 +1,1 @@
+"""Triton kernels of xcs, installed as ``xcs.kernels`` (one file per stage)."""

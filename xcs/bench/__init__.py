@@ -1,0 +1,1 @@
+"""Microbenchmarks behind ``xcs bench ...``; each module measures one capability against its baseline."""
