@@ -1,0 +1,23 @@
+"""Shared fixtures: the real data directory and the default tokenizer (both offline)."""
+
+from __future__ import annotations
+
+import pytest
+
+from xcs.paths import data_dir as _data_dir
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """``$XCS_DATA_DIR`` or ``../shared/data``; tests that need it skip when it is absent."""
+    path = _data_dir(required=False)
+    if path is None:
+        pytest.skip("shared data directory not found (set XCS_DATA_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def e5_tokenizer():
+    from xcs.models import load_tokenizer
+
+    return load_tokenizer()
