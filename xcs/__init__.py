@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "Lexicon": "xcs.lexicon",
+    "Encoder": "xcs.encoder",
 }
 
 __all__ = sorted(_EXPORTS)
