@@ -1,0 +1,17 @@
+"""Bilingual lexicon sources, induction from cross-lingual word embeddings, and lexicon quality.
+
+One concept per module:
+
+- :mod:`xcs.lexicons.wikititles` — parallel Wikipedia titles (linguatools XML) -> phrase lexicon.
+- :mod:`xcs.lexicons.pivot` — compose A->B and B->C into A->C.
+- :mod:`xcs.lexicons.filters` — identical pairs, target script, diacritics, frequent sources, caps.
+- :mod:`xcs.lexicons.vectors` — streaming fastText / MUSE ``.vec`` reader and writer.
+- :mod:`xcs.lexicons.procrustes` — orthogonal Procrustes alignment with mutual-NN refinement.
+- :mod:`xcs.lexicons.csls` — chunked nearest-neighbour / CSLS retrieval and lexicon induction.
+- :mod:`xcs.lexicons.encoder_embeddings` — type-level word vectors from the multilingual encoder.
+- :mod:`xcs.lexicons.quality` — coverage of frequent words and P@k against a gold dictionary.
+- :mod:`xcs.lexicons.cli` — ``xcs lexicon build|eval``.
+
+Modules are imported explicitly (``from xcs.lexicons.csls import induce_lexicon``) so that importing
+the package stays cheap.
+"""
