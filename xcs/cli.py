@@ -15,6 +15,7 @@ import sys
 # Module paths of the subcommands, in the order `xcs --help` lists them.
 COMMAND_MODULES: list[str] = [
     "xcs.bench.cli",
+    "xcs.experiment",
     "xcs.lexicons.cli",
 ]
 

@@ -1,0 +1,515 @@
+"""``xcs experiment``: methods x seeds -> train -> evaluate -> significance -> summary, table, plots.
+
+A config (TOML, see ``configs/quick.toml``) names the model, the training data, the training
+hyper-parameters (``[train]``, fields of :class:`xcs.train.TrainConfig`), the evaluation
+(``[eval]``) and the methods (``[methods.NAME]``, fields of :class:`xcs.methods.Method`; a
+``p_sweep = [...]`` list expands one method into one per switch rate, named ``NAME@p=P``).
+
+Layout of a run ``results/NAME/``::
+
+    config.toml            the config as run
+    runs/METHOD/seedS/     run.json (status, wall times, losses), metrics.json (the evaluation)
+    summary.json           method -> setting -> metric: mean, std, per-seed values, p-value vs
+                           the baseline (paired t-test on per-query scores, Bonferroni-corrected)
+    table.md               the paper's layout: rows methods, columns MoIR / CLIR / MLIR averages,
+                           the chosen CLIR pairs, LAReQA mAP@20, Tatoeba acc@1; significance marks
+    pairs.png, p_sweep.png per-pair bars; MRR@10 against p (when the config sweeps p)
+
+Models, checkpoints and per-query scores go to the work directory (``--work-dir``, default
+``xcs.paths.cache_dir()/experiments/NAME``): large, not for git. A run whose ``run.json`` says
+``done`` is skipped on re-run; an interrupted one resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import tomllib
+
+if TYPE_CHECKING:  # torch-free at import time: `xcs --help` loads this module
+    from xcs.methods import Method
+    from xcs.train import TrainConfig
+
+DEFAULT_TASKS = ("lareqa", "moir", "clir", "mlir", "tatoeba")
+# The CLIR pairs the paper reports next to the averages.
+PAPER_PAIRS = ("en-de", "en-ar", "en-ru", "de-ru", "ar-ru", "ar-de")
+
+
+# ------------------------------------------------------------------------------------------ config
+@dataclass
+class ExperimentConfig:
+    """A parsed experiment config (see the module docstring for the TOML layout)."""
+
+    name: str
+    methods: dict[str, Method]
+    seeds: list[int] = field(default_factory=lambda: [0])
+    model: str = "default"
+    baseline: str = "zero-shot"
+    train: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    eval: dict[str, Any] = field(default_factory=dict)
+    keep_models: bool = True
+
+    def train_config(self, method: Method, seed: int) -> TrainConfig:
+        from xcs.train import TrainConfig
+
+        values = {**self.train, **method.train, "seed": seed}
+        if method.align_weight:
+            values["align_weight"] = method.align_weight
+        return TrainConfig.from_dict(values)
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.eval.get("tasks", DEFAULT_TASKS))
+
+    @property
+    def pairs(self) -> list[str]:
+        return list(self.eval.get("pairs", PAPER_PAIRS))
+
+
+_TOP_LEVEL = {"name", "seeds", "model", "baseline", "train", "data", "eval", "methods", "keep_models"}
+_DATA_KEYS = {"max_pairs", "max_query_length", "max_document_length", "hold_out_xquad"}
+
+
+def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
+    """Parse and validate an experiment TOML; errors name the file and the offending key."""
+    from xcs.methods import Method
+
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: invalid TOML: {exc}") from None
+    unknown = sorted(set(raw) - _TOP_LEVEL)
+    if unknown:
+        raise ValueError(f"{path}: unknown top-level key(s) {unknown}; known: {sorted(_TOP_LEVEL)}")
+    bad_data = sorted(set(raw.get("data", {})) - _DATA_KEYS)
+    if bad_data:
+        raise ValueError(f"{path}: unknown [data] key(s) {bad_data}; known: {sorted(_DATA_KEYS)}")
+    if not raw.get("methods"):
+        raise ValueError(f"{path}: no [methods.NAME] tables")
+    methods: dict[str, Method] = {}
+    for name, table in raw["methods"].items():
+        table = dict(table)
+        sweep = table.pop("p_sweep", None)
+        try:
+            if sweep is None:
+                methods[name] = Method.from_dict(name, table)
+            else:
+                for p in sweep:
+                    methods[f"{name}@p={p:g}"] = Method.from_dict(f"{name}@p={p:g}", {**table, "p": float(p)})
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: [methods.{name}]: {exc}") from None
+    config = ExperimentConfig(
+        name=str(raw.get("name", path.stem)), methods=methods, seeds=[int(s) for s in raw.get("seeds", [0])],
+        model=str(raw.get("model", "default")), baseline=str(raw.get("baseline", "zero-shot")),
+        train=dict(raw.get("train", {})), data=dict(raw.get("data", {})), eval=dict(raw.get("eval", {})),
+        keep_models=bool(raw.get("keep_models", True)),
+    )
+    if config.baseline not in methods:
+        raise ValueError(f"{path}: baseline {config.baseline!r} is not among the methods {sorted(methods)}")
+    for method in methods.values():  # fail now, not after an hour of training
+        try:
+            config.train_config(method, config.seeds[0])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: [train] / [methods.{method.name}.train]: {exc}") from None
+    return config
+
+
+# -------------------------------------------------------------------------------- training data
+def training_pairs(data_dir: str | os.PathLike[str], data: Mapping[str, Any], seed: int = 0) -> list:
+    """(question, answer sentence, paragraph) pairs from SQuAD v1.1 dev minus the XQuAD paragraphs.
+
+    ``max_pairs`` keeps a seeded random subset (the same for every method and seed of a run, so
+    methods are compared on identical data).
+    """
+    from xcs.data.squad import load_training_pairs
+    from xcs.train import TrainPair
+
+    raw = load_training_pairs(Path(data_dir) / "squad" / "dev-v1.1.json",
+                              hold_out_xquad=bool(data.get("hold_out_xquad", True)), data_dir=data_dir)
+    pairs = [TrainPair(p.question, p.sentence, tuple(p.paragraph_sentences)) for p in raw]
+    limit = data.get("max_pairs")
+    if limit and limit < len(pairs):
+        keep = np.sort(np.random.default_rng(seed).choice(len(pairs), size=int(limit), replace=False))
+        pairs = [pairs[i] for i in keep]
+    return pairs
+
+
+# ------------------------------------------------------------------------------------ one run
+def _evaluate(encoder: Any, config: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any]:
+    from xcs.evaluation import evaluate
+
+    options = {k: v for k, v in config.eval.items() if k not in ("tasks", "pairs")}
+    return evaluate(encoder, tasks=config.tasks, data_dir=data_dir, out_dir=out_dir, **options)
+
+
+def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir: Path, work_dir: Path,
+            data_dir: Path, pairs: Sequence[Any], progress: bool = True) -> dict[str, Any]:
+    """Train (if the method trains) and evaluate one (method, seed); write ``run.json`` and
+    ``metrics.json`` under ``results_dir/runs/METHOD/seedS``. Skips a run already marked done."""
+    from xcs.encoder import Encoder
+    from xcs.methods import CodeSwitchBatchBuilder, TranslateTestEncoder, load_lexicons
+    from xcs.train import train
+
+    run_results = results_dir / "runs" / method.name / f"seed{seed}"
+    run_work = work_dir / method.name / f"seed{seed}"
+    record_path = run_results / "run.json"
+    if record_path.exists():
+        record = json.loads(record_path.read_text())
+        if record.get("status") == "done":
+            return record
+    run_results.mkdir(parents=True, exist_ok=True)
+    run_work.mkdir(parents=True, exist_ok=True)
+    record: dict[str, Any] = {"method": asdict(method), "seed": seed, "model": config.model,
+                              "status": "running", "command": " ".join(sys.argv)}
+    began = time.perf_counter()
+    if method.trains:
+        train_config = config.train_config(method, seed)
+        encoder = Encoder(config.model)
+        lexicons = {}
+        languages = sorted(set(method.side_languages("query")) | set(method.side_languages("document")))
+        if languages:
+            lexicons = load_lexicons(method, languages, data_dir)
+        builder = CodeSwitchBatchBuilder(
+            encoder.tokenizer, method, lexicons=lexicons, seed=seed, total_steps=train_config.steps,
+            query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
+            max_query_length=int(config.data.get("max_query_length", 64)),
+            max_document_length=int(config.data.get("max_document_length", 128)),
+            align=train_config.align_weight > 0)
+        result = train(encoder, pairs, builder, train_config, run_work, progress=progress,
+                       save_model=config.keep_models)
+        record["train"] = {"config": asdict(train_config), "wall_s": result.wall_s,
+                           "steps_per_s": result.steps_per_s, "resumed_from": result.resumed_from,
+                           "first_loss": result.losses[0], "last_loss": result.losses[-1],
+                           "losses": result.losses, "train_pairs": len(pairs)}
+        encoder.model.eval()
+        evaluated: Any = encoder
+        if result.extra.get("document_encoder") is not None:
+            from xcs.train import DualEncoder
+
+            evaluated = DualEncoder(encoder, result.extra["document_encoder"])
+    elif method.kind == "translate-test":
+        base_dir = work_dir / config.baseline / f"seed{seed}" / "model"
+        if not base_dir.exists():
+            raise FileNotFoundError(f"translate-test needs the {config.baseline!r} model of seed {seed} "
+                                    f"at {base_dir} (run that method first, with keep_models = true)")
+        evaluated = TranslateTestEncoder(Encoder(base_dir), load_lexicons(method, method.languages, data_dir,
+                                                                         reverse=True))
+    else:  # off-the-shelf
+        evaluated = Encoder(config.model)
+    trained_s = time.perf_counter() - began
+    metrics = _evaluate(evaluated, config, data_dir, run_work / "eval")
+    write_json_atomic(metrics, run_results / "metrics.json")
+    record.update(status="done", train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
+                  wall_s=time.perf_counter() - began, description=getattr(evaluated, "description", ""))
+    write_json_atomic(record, record_path)
+    return record
+
+
+# -------------------------------------------------------------------------------- summarising
+def headline(metrics: Mapping[str, Any], pairs: Sequence[str]) -> dict[str, float]:
+    """The table's columns from one ``metrics.json``: setting averages, CLIR pairs, LAReQA, Tatoeba."""
+    from xcs.evaluation import headline_metrics
+
+    return headline_metrics(metrics, pairs)
+
+
+def per_query(work_dir: Path, method: str, seed: int) -> dict[str, np.ndarray]:
+    """Per-query scores of one run, keyed like :func:`headline`'s columns."""
+    from xcs.evaluation import load_per_query
+
+    return load_per_query(work_dir / method / f"seed{seed}" / "eval")
+
+
+def paired_t_test(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided p-value of the paired t-test of ``a`` vs ``b`` (float64 (n,)); 1.0 when identical."""
+    from xcs.significance import paired_t_test as test
+
+    return float(test(a, b).p_value)
+
+
+def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> dict[str, Any]:
+    """Collect every finished run into ``summary.json`` (means, stds, per-seed values, p-values)."""
+    columns: dict[str, dict[str, dict[str, float]]] = {}
+    runs: dict[str, dict[int, dict[str, Any]]] = {}
+    for name in config.methods:
+        for seed in config.seeds:
+            metrics_path = results_dir / "runs" / name / f"seed{seed}" / "metrics.json"
+            if metrics_path.exists():
+                runs.setdefault(name, {})[seed] = json.loads(metrics_path.read_text())
+    for name, by_seed in runs.items():
+        columns[name] = {str(s): headline(m, config.pairs) for s, m in by_seed.items()}
+
+    # per-query scores averaged over the seeds both methods share, then paired t-test vs the baseline
+    comparisons = [(name, col) for name in runs if name != config.baseline
+                   for col in next(iter(columns[name].values()))]
+    n_tests = max(1, len(comparisons))
+    base_seeds = set(runs.get(config.baseline, {}))
+    summary: dict[str, Any] = {"name": config.name, "baseline": config.baseline, "model": config.model,
+                               "seeds": config.seeds, "tests": "paired t-test on per-query scores "
+                               "(averaged over shared seeds), Bonferroni x" + str(n_tests), "methods": {}}
+    cache: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+
+    def scores(name: str, seed: int) -> dict[str, np.ndarray]:
+        if (name, seed) not in cache:
+            cache[name, seed] = per_query(work_dir, name, seed)
+        return cache[name, seed]
+
+    for name, by_seed in columns.items():
+        entry: dict[str, Any] = {}
+        for col in next(iter(by_seed.values())):
+            values = [by_seed[s][col] for s in sorted(by_seed)]
+            cell: dict[str, Any] = {"mean": float(np.mean(values)), "std": float(np.std(values)),
+                                    "seeds": {s: by_seed[s][col] for s in sorted(by_seed)}}
+            shared = sorted(base_seeds & set(runs[name])) if name != config.baseline else []
+            if shared:
+                try:
+                    a = np.mean([scores(name, int(s))[col] for s in shared], axis=0)
+                    b = np.mean([scores(config.baseline, int(s))[col] for s in shared], axis=0)
+                    p = paired_t_test(a, b)
+                    cell["p_value"] = p
+                    cell["p_bonferroni"] = min(1.0, p * n_tests)
+                    cell["delta"] = float(a.mean() - b.mean())
+                except (FileNotFoundError, KeyError):
+                    pass  # per-query scores were not kept for this column
+            entry[col] = cell
+        summary["methods"][name] = entry
+    write_json_atomic(summary, results_dir / "summary.json")
+    return summary
+
+
+def markdown_table(summary: Mapping[str, Any], alpha: float = 0.05) -> str:
+    """The paper's layout; ``*`` / ``-`` mark significant gains / losses vs the baseline
+    (Bonferroni-corrected p < ``alpha``); values are x100, mean over seeds (± std when > 1 seed)."""
+    methods = summary["methods"]
+    if not methods:
+        return "(no finished runs)\n"
+    cols = list(next(iter(methods.values())))
+    lines = ["| method | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for name, entry in methods.items():
+        cells = []
+        for col in cols:
+            cell = entry.get(col)
+            if cell is None:
+                cells.append("")
+                continue
+            text = f"{100 * cell['mean']:.1f}"
+            if len(cell["seeds"]) > 1:
+                text += f" ±{100 * cell['std']:.1f}"
+            if cell.get("p_bonferroni", 1.0) < alpha:
+                text += "*" if cell.get("delta", 0.0) > 0 else "-"
+            cells.append(text)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    note = (f"\nBaseline: `{summary['baseline']}`. `*` / `-`: significantly better / worse than the baseline "
+            f"({summary['tests']}, p < {alpha}). Values x100.\n")
+    return "\n".join(lines) + "\n" + note
+
+
+def plots(summary: Mapping[str, Any], out_dir: Path, pairs: Sequence[str]) -> list[Path]:
+    """``pairs.png`` (grouped bars per CLIR pair) and, when methods sweep p, ``p_sweep.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    methods = summary["methods"]
+    shown = [p for p in pairs if any(p in entry for entry in methods.values())]
+    if shown:
+        fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(shown)), 3.5))
+        width = 0.8 / max(1, len(methods))
+        for i, (name, entry) in enumerate(methods.items()):
+            xs = np.arange(len(shown)) + i * width
+            ax.bar(xs, [100 * entry.get(p, {}).get("mean", math.nan) for p in shown], width, label=name)
+        ax.set_xticks(np.arange(len(shown)) + 0.4 - width / 2, shown)
+        ax.set_ylabel("CLIR MRR@10 (x100)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        written.append(_save_figure(fig, out_dir / "pairs.png"))
+        plt.close(fig)
+    sweeps: dict[str, list[tuple[float, float]]] = {}
+    for name, entry in methods.items():
+        if "@p=" in name:
+            base, p = name.split("@p=")
+            for col in ("CLIR", "MoIR", "MLIR"):
+                if col in entry:
+                    sweeps.setdefault(f"{base} {col}", []).append((float(p), 100 * entry[col]["mean"]))
+    if sweeps:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for label, points in sweeps.items():
+            points.sort()
+            ax.plot([p for p, _ in points], [v for _, v in points], marker="o", label=label)
+        if summary["baseline"] in methods:
+            for col in ("CLIR",):
+                value = methods[summary["baseline"]].get(col, {}).get("mean")
+                if value is not None:
+                    ax.axhline(100 * value, linestyle="--", color="grey",
+                               label=f"{summary['baseline']} {col}")
+        ax.set_xlabel("switch rate p")
+        ax.set_ylabel("MRR@10 (x100)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        written.append(_save_figure(fig, out_dir / "p_sweep.png"))
+        plt.close(fig)
+    return written
+
+
+def write_json_atomic(obj: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _save_figure(fig: Any, path: Path) -> Path:
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    fig.savefig(tmp, dpi=120)
+    os.replace(tmp, path)
+    return path
+
+
+def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Path, data_dir: Path,
+                   progress: bool = True, config_text: str | None = None) -> dict[str, Any]:
+    """Every method x seed (baseline first: translate-test reuses its models), then the summary."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if config_text is not None:
+        (results_dir / "config.toml").write_text(config_text)
+    began = time.perf_counter()
+    pairs = None
+    order = [config.baseline] + [m for m in config.methods if m != config.baseline]
+    walls = {}
+    for name in order:
+        method = config.methods[name]
+        for seed in (config.seeds if method.kind != "off-the-shelf" else config.seeds[:1]):
+            if method.trains and pairs is None:
+                pairs = training_pairs(data_dir, config.data)
+            print(f"[xcs experiment] {name} seed {seed}", file=sys.stderr, flush=True)
+            record = run_one(config, method, seed, results_dir=results_dir, work_dir=work_dir,
+                             data_dir=data_dir, pairs=pairs or [], progress=progress)
+            walls[f"{name}/seed{seed}"] = record.get("wall_s")
+    summary = summarize(config, results_dir, work_dir)
+    summary["wall_s_this_invocation"] = time.perf_counter() - began
+    summary["run_wall_s"] = walls
+    write_json_atomic(summary, results_dir / "summary.json")
+    table = markdown_table(summary)
+    tmp = results_dir / ".table.md.tmp"
+    tmp.write_text(f"# {config.name}\n\nModel: {config.model}\n\n" + table)
+    os.replace(tmp, results_dir / "table.md")
+    plots(summary, results_dir, config.pairs)
+    if not config.keep_models:
+        for name in config.methods:
+            shutil.rmtree(work_dir / name / "model", ignore_errors=True)
+    return summary
+
+
+# ------------------------------------------------------------------------------------------- CLI
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``xcs train`` (one model) and ``xcs experiment`` (methods x seeds from a config)."""
+    _add_train_parser(subparsers)
+    parser = subparsers.add_parser("experiment", help="train and evaluate methods x seeds from a TOML config")
+    parser.add_argument("--config", required=True, help="experiment TOML (e.g. configs/quick.toml)")
+    parser.add_argument("--results-dir", default=None, help="default: results/NAME")
+    parser.add_argument("--work-dir", default=None,
+                        help="models, checkpoints (default: CACHE/experiments/NAME)")
+    parser.add_argument("--data-dir", default=None, help="default: $XCS_DATA_DIR or ../shared/data")
+    parser.add_argument("--only", default=None, help="comma-separated method names to run (others skipped)")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=_experiment_command)
+
+
+def _experiment_command(args: argparse.Namespace) -> int:
+    from xcs.paths import cache_dir, data_dir
+
+    config = load_config(args.config)
+    if args.only:
+        wanted = [m.strip() for m in args.only.split(",")]
+        unknown = sorted(set(wanted) - set(config.methods))
+        if unknown:
+            raise ValueError(f"--only: unknown method(s) {unknown}; known: {sorted(config.methods)}")
+        config.methods = {k: v for k, v in config.methods.items() if k in wanted or k == config.baseline}
+    results = Path(args.results_dir or Path("results") / config.name)
+    work = Path(args.work_dir or cache_dir() / "experiments" / config.name)
+    summary = run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir(args.data_dir),
+                             progress=not args.no_progress, config_text=Path(args.config).read_text())
+    print((results / "table.md").read_text())
+    print(f"wall time: {summary['wall_s_this_invocation']:.0f} s; results in {results}")
+    return 0
+
+
+def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train one dual encoder (zero-shot or code-switched) on SQuAD pairs",
+        description="Train one model; the method options are those of a [methods.NAME] table, the "
+                    "training options those of [train] (see docs/training.md).")
+    parser.add_argument("--out", required=True, help="run directory (checkpoint.pt, model/, train_log.json)")
+    parser.add_argument("--model", default="default", help="'default' (mE5-small) or a checkpoint path")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--languages", default="", help="code-switching targets, e.g. de or de,ar,ru,zh "
+                        "(several: ML-CS); empty: zero-shot (English only)")
+    parser.add_argument("--sides", default="both", choices=["both", "query", "document"])
+    parser.add_argument("--p", type=float, default=0.5, help="switch rate (end value with --p-start)")
+    parser.add_argument("--p-start", type=float, default=None, help="switch rate at step 0 (linear schedule)")
+    parser.add_argument("--lexicon", default="muse", help="'muse' or a path template with {lang}")
+    parser.add_argument("--align-weight", type=float, default=0.0)
+    parser.add_argument("--max-pairs", type=int, default=None, help="random subset of the training pairs")
+    parser.add_argument("--max-query-length", type=int, default=64)
+    parser.add_argument("--max-document-length", type=int, default=128)
+    for name, kind, default in (("steps", int, 200), ("batch-size", int, 16), ("grad-accum", int, 1),
+                                ("lr", float, 2e-5), ("warmup", float, 0.1), ("temperature", float, 0.05),
+                                ("hard-negatives", str, "none"), ("num-hard-negatives", int, 1),
+                                ("mine-every", int, 0), ("checkpoint-every", int, 50), ("seed", int, 0)):
+        parser.add_argument(f"--{name}", type=kind, default=default)
+    parser.add_argument("--freeze-embeddings", action="store_true")
+    parser.add_argument("--separate-towers", action="store_true", help="do not share query/document weights")
+    parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=_train_command)
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    """``xcs train``: works under ``torchrun`` too (documents gathered across ranks in the loss)."""
+    from xcs.encoder import Encoder
+    from xcs.methods import CodeSwitchBatchBuilder, Method, load_lexicons
+    from xcs.paths import data_dir
+    from xcs.train import TrainConfig, init_distributed_from_env, train
+
+    init_distributed_from_env()
+    languages = [lang for lang in args.languages.split(",") if lang]
+    method = Method(name="cli", kind="code-switch" if languages else "zero-shot", languages=languages,
+                    sides=args.sides, p=args.p, p_start=args.p_start, lexicon=args.lexicon,
+                    align_weight=args.align_weight)
+    config = TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
+        warmup=args.warmup,
+        temperature=args.temperature, freeze_embeddings=args.freeze_embeddings,
+        shared_towers=not args.separate_towers, hard_negatives=args.hard_negatives,
+        num_hard_negatives=args.num_hard_negatives, mine_every=args.mine_every,
+        align_weight=args.align_weight,
+        seed=args.seed, checkpoint_every=args.checkpoint_every)
+    data = data_dir(args.data_dir)
+    pairs = training_pairs(data, {"max_pairs": args.max_pairs})
+    encoder = Encoder(args.model)
+    lexicons = load_lexicons(method, languages, data) if languages else {}
+    builder = CodeSwitchBatchBuilder(
+        encoder.tokenizer, method, lexicons=lexicons, seed=args.seed, total_steps=config.steps,
+        query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
+        max_query_length=args.max_query_length, max_document_length=args.max_document_length,
+        align=config.align_weight > 0)
+    result = train(encoder, pairs, builder, config, args.out, resume=not args.no_resume,
+                   progress=not args.no_progress)
+    print(json.dumps({"out": str(result.out_dir), "steps": len(result.losses), "first_loss": result.losses[0],
+                      "last_loss": result.losses[-1], "wall_s": round(result.wall_s, 1),
+                      "steps_per_s": round(result.steps_per_s, 3), "train_pairs": len(pairs)}))
+    return 0
