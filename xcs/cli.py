@@ -17,6 +17,7 @@ COMMAND_MODULES: list[str] = [
     "xcs.bench.cli",
     "xcs.experiment",
     "xcs.lexicons.cli",
+    "xcs.models_cli",
 ]
 
 
