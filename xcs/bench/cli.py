@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCH_MODULES: list[str] = []
+BENCH_MODULES: list[str] = [
+    "xcs.bench.encode",
+]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
