@@ -1,3 +1,151 @@
+// pybind11 bindings of the C++ core (the only file that includes Python headers).
+//
+// Arrays are checked for dtype, rank and contiguity here; their contents are validated by the core
+// (std::invalid_argument -> ValueError). The engine runs with the GIL released.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "codeswitch.hpp"
-PYBIND11_MODULE(_native, m) { m.def("abi_version", &xcs::abi_version); }
+
+namespace py = pybind11;
+
+namespace {
+
+template <typename T>
+const T* checked_data(const py::array& array, const char* name) {
+  if (!array.dtype().is(py::dtype::of<T>())) {
+    throw py::type_error(std::string(name) + " must be a numpy array of dtype " +
+                         py::str(py::dtype::of<T>()).cast<std::string>() + ", got " +
+                         py::str(array.dtype()).cast<std::string>());
+  }
+  if (array.ndim() != 1) throw py::value_error(std::string(name) + " must be one-dimensional");
+  if (!(array.flags() & py::array::c_style)) throw py::value_error(std::string(name) + " must be contiguous");
+  return static_cast<const T*>(array.data());
+}
+
+template <typename T>
+std::vector<T> to_vector(const py::array& array, const char* name) {
+  const T* data = checked_data<T>(array, name);
+  return std::vector<T>(data, data + array.size());
+}
+
+// Hand a vector to numpy without copying: the capsule owns it.
+template <typename T>
+py::array_t<T> to_numpy(std::vector<T>&& values) {
+  auto* owned = new std::vector<T>(std::move(values));
+  py::capsule owner(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(), owner);
+}
+
+// Read-only view of a vector owned by `self` (a CompiledLexicon kept alive by the view).
+template <typename T>
+py::array_t<T> view(const std::vector<T>& values, py::handle self) {
+  py::array_t<T> out({static_cast<py::ssize_t>(values.size())}, {sizeof(T)}, values.data(), self);
+  py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return out;
+}
+
+template <typename Id>
+py::dict run_switch(const py::array& ids, const py::array& offsets, const py::array& example_index,
+                    const py::array& token_class, uint64_t fingerprint,
+                    const std::vector<const xcs::CompiledLexicon*>& lexicons, xcs::SwitchConfig config) {
+  const Id* id_data = checked_data<Id>(ids, "ids");
+  const int64_t* offset_data = checked_data<int64_t>(offsets, "offsets");
+  const int64_t* index_data = checked_data<int64_t>(example_index, "example_index");
+  const uint8_t* class_data = checked_data<uint8_t>(token_class, "token_class");
+  const int64_t batch = static_cast<int64_t>(offsets.size()) - 1;
+  if (batch < 1) throw py::value_error("empty batch: at least one sequence is required");
+  if (static_cast<int64_t>(example_index.size()) != batch) {
+    throw py::value_error("example_index has " + std::to_string(example_index.size()) + " entries for " +
+                          std::to_string(batch) + " sequences");
+  }
+  const int64_t vocab_size = static_cast<int64_t>(token_class.size());
+  xcs::SwitchResult result;
+  {
+    py::gil_scoped_release release;
+    result = xcs::switch_batch<Id>(id_data, static_cast<int64_t>(ids.size()), offset_data, batch, index_data,
+                                   class_data, vocab_size, fingerprint, lexicons, config);
+  }
+  py::dict out;
+  out["ids"] = to_numpy(std::move(result.ids));
+  out["offsets"] = to_numpy(std::move(result.offsets));
+  if (config.provenance) {
+    out["word_index"] = to_numpy(std::move(result.word_index));
+    out["language"] = to_numpy(std::move(result.language));
+    out["switched"] = to_numpy(std::move(result.switched));
+  }
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "xcs native core: compiled lexicons and the code-switching engine";
+  m.def("abi_version", &xcs::abi_version);
+
+  py::class_<xcs::CompiledLexicon>(m, "CompiledLexicon")
+      .def(py::init([](const py::array& key_offsets, const py::array& key_tokens, const py::array& key_units,
+                       const py::array& key_entry, const py::array& entry_offsets,
+                       const py::array& cand_offsets, const py::array& cand_tokens, int64_t vocab_size,
+                       uint64_t fingerprint) {
+             return std::make_unique<xcs::CompiledLexicon>(
+                 to_vector<int64_t>(key_offsets, "key_offsets"), to_vector<int32_t>(key_tokens, "key_tokens"),
+                 to_vector<int32_t>(key_units, "key_units"), to_vector<int32_t>(key_entry, "key_entry"),
+                 to_vector<int64_t>(entry_offsets, "entry_offsets"),
+                 to_vector<int64_t>(cand_offsets, "cand_offsets"),
+                 to_vector<int32_t>(cand_tokens, "cand_tokens"), vocab_size, fingerprint);
+           }),
+           py::arg("key_offsets"), py::arg("key_tokens"), py::arg("key_units"), py::arg("key_entry"),
+           py::arg("entry_offsets"), py::arg("cand_offsets"), py::arg("cand_tokens"), py::arg("vocab_size"),
+           py::arg("fingerprint"))
+      .def_property_readonly("num_keys", &xcs::CompiledLexicon::num_keys)
+      .def_property_readonly("num_entries", &xcs::CompiledLexicon::num_entries)
+      .def_property_readonly("vocab_size", &xcs::CompiledLexicon::vocab_size)
+      .def_property_readonly("fingerprint", &xcs::CompiledLexicon::fingerprint)
+      .def_property_readonly("max_units", &xcs::CompiledLexicon::max_units)
+      .def(
+          "arrays",
+          [](py::object self) {
+            const auto& lex = self.cast<const xcs::CompiledLexicon&>();
+            py::dict out;
+            out["key_offsets"] = view(lex.key_offsets(), self);
+            out["key_tokens"] = view(lex.key_tokens(), self);
+            out["key_units"] = view(lex.key_units(), self);
+            out["key_entry"] = view(lex.key_entry(), self);
+            out["entry_offsets"] = view(lex.entry_offsets(), self);
+            out["cand_offsets"] = view(lex.cand_offsets(), self);
+            out["cand_tokens"] = view(lex.cand_tokens(), self);
+            return out;
+          },
+          "Read-only numpy views of the CSR arrays (they keep this object alive).");
+
+  m.def(
+      "switch_batch",
+      [](const py::array& ids, const py::array& offsets, const py::array& example_index,
+         const py::array& token_class, uint64_t fingerprint, const std::vector<const xcs::CompiledLexicon*>& lexicons,
+         double p, uint64_t seed, uint64_t epoch, std::vector<uint64_t> language_cumulative, int64_t max_length,
+         int num_threads, bool provenance) {
+        xcs::SwitchConfig config;
+        config.p = p;
+        config.seed = seed;
+        config.epoch = epoch;
+        config.language_cumulative = std::move(language_cumulative);
+        config.max_length = max_length;
+        config.num_threads = num_threads;
+        config.provenance = provenance;
+        if (ids.dtype().is(py::dtype::of<int32_t>())) {
+          return run_switch<int32_t>(ids, offsets, example_index, token_class, fingerprint, lexicons, config);
+        }
+        return run_switch<int64_t>(ids, offsets, example_index, token_class, fingerprint, lexicons, config);
+      },
+      py::arg("ids"), py::arg("offsets"), py::arg("example_index"), py::arg("token_class"),
+      py::arg("fingerprint"), py::arg("lexicons"), py::arg("p"), py::arg("seed"), py::arg("epoch"),
+      py::arg("language_cumulative"), py::arg("max_length"), py::arg("num_threads"), py::arg("provenance"),
+      "Code-switch a CSR batch; returns a dict of numpy arrays (ids int32, offsets int64, and with "
+      "provenance word_index int32, language int8, switched uint8).");
+}

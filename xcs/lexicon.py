@@ -12,6 +12,10 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xcs.compiled_lexicon import CompiledLexicon
 
 
 class LexiconFormatError(ValueError):
@@ -141,6 +145,13 @@ class Lexicon:
 
     def __getitem__(self, source: str) -> list[str]:
         return self.entries[source]
+
+    # ------------------------------------------------------------------ compilation
+    def compile(self, tokenizer) -> CompiledLexicon:
+        """Token-ID form of this lexicon for ``tokenizer`` (see :mod:`xcs.compiled_lexicon`)."""
+        from xcs.compiled_lexicon import CompiledLexicon
+
+        return CompiledLexicon.compile(self, tokenizer)
 
 
 def _read_pairs(path: Path) -> Iterator[tuple[int, tuple[str, str] | None]]:

@@ -1,0 +1,310 @@
+"""``CodeSwitcher``: code-switch batches of token IDs with compiled bilingual lexicons.
+
+For every word unit (see :mod:`xcs.vocab`), a counter-based coin with probability ``p`` decides
+whether the unit is looked up; if so, the longest key starting there (phrase lexicons: up to
+``max_units`` units) is replaced by one of its translations, drawn uniformly. In bilingual mode
+(BL-CS) the lexicon is that of ``target_language``; in multilingual mode (ML-CS) a language is
+drawn per unit from ``language_weights`` and a unit missing from that language's lexicon stays
+as it is. The output depends only on (seed, epoch, example index, input).
+
+Backends: ``"native"`` (C++ core, threads, GIL released), ``"numba"`` (serial fallback with
+bit-identical output), ``"auto"`` (native when the extension is built).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from xcs.compiled_lexicon import CompiledLexicon, native_module
+from xcs.lexicon import Lexicon
+from xcs.rng import language_thresholds
+from xcs.vocab import VocabTable
+
+BACKENDS = ("auto", "native", "numba")
+MODES = ("bilingual", "multilingual")
+
+
+class CodeSwitcher:
+    """Switch words of tokenized text into other languages.
+
+    Args:
+        tokenizer: the Hugging Face tokenizer that produced the token IDs.
+        lexicons: target language code -> :class:`Lexicon` (compiled here) or
+            :class:`CompiledLexicon` (must be compiled for ``tokenizer``).
+        p: probability that a word unit is looked up and, when found, switched; in [0, 1].
+        mode: ``"bilingual"`` (one ``target_language``) or ``"multilingual"`` (a language per word).
+        seed: seed of the counter-based draws.
+        target_language: bilingual target; may be omitted when there is one lexicon.
+        language_weights: multilingual weights per language code (default: uniform over lexicons).
+        max_length: truncate outputs to this many tokens, keeping a closing special token.
+        num_threads: native backend threads (outputs do not depend on it).
+        backend: ``"auto" | "native" | "numba"``.
+    """
+
+    def __init__(
+        self,
+        tokenizer,
+        lexicons: Mapping[str, Lexicon | CompiledLexicon],
+        p: float = 0.5,
+        mode: str = "bilingual",
+        seed: int = 0,
+        *,
+        target_language: str | None = None,
+        language_weights: Mapping[str, float] | None = None,
+        max_length: int | None = None,
+        num_threads: int = 1,
+        backend: str = "auto",
+    ):
+        if not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if not lexicons:
+            raise ValueError("lexicons must map at least one language code to a lexicon")
+        if not 0 <= int(seed) < 2**64:
+            raise ValueError(f"seed must be in [0, 2**64), got {seed}")
+        if max_length is not None and max_length < 1:
+            raise ValueError(f"max_length must be >= 1 or None, got {max_length}")
+        if num_threads < 1:
+            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+        self.tokenizer = tokenizer
+        self.vocab = VocabTable.for_tokenizer(tokenizer)
+        self.p = float(p)
+        self.mode = mode
+        self.seed = int(seed)
+        self.max_length = max_length
+        self.num_threads = int(num_threads)
+        self.epoch = 0
+
+        known = sorted(lexicons)
+        if mode == "bilingual":
+            if language_weights is not None:
+                raise ValueError("language_weights is for mode='multilingual'")
+            if target_language is None:
+                if len(lexicons) != 1:
+                    raise ValueError(f"bilingual mode needs target_language (one of {known})")
+                target_language = known[0]
+            if target_language not in lexicons:
+                raise ValueError(f"unknown language code {target_language!r}; lexicons have {known}")
+            weights = {target_language: 1.0}
+        else:
+            if target_language is not None:
+                raise ValueError("target_language is for mode='bilingual'; use language_weights")
+            weights = dict(language_weights) if language_weights is not None else dict.fromkeys(known, 1.0)
+            unknown = sorted(set(weights) - set(lexicons))
+            if unknown:
+                raise ValueError(
+                    f"unknown language code(s) {unknown} in language_weights; lexicons have {known}"
+                )
+        self.languages: list[str] = list(weights)
+        self.language_cumulative = language_thresholds([float(w) for w in weights.values()])
+        self.lexicons: list[CompiledLexicon] = []
+        for lang in self.languages:
+            lex = lexicons[lang]
+            compiled = lex.compile(tokenizer) if isinstance(lex, Lexicon) else lex
+            if not isinstance(compiled, CompiledLexicon):
+                raise TypeError(f"lexicons[{lang!r}] must be a Lexicon or CompiledLexicon, got {type(lex)}")
+            compiled.check_tokenizer(self.vocab)
+            self.lexicons.append(compiled)
+
+        native = native_module()
+        if backend == "native" and native is None:
+            raise ImportError("backend='native' but the extension xcs._native is not built")
+        self.backend = "numba" if backend == "numba" or native is None else "native"
+        self._packed = None  # Numba's packed lexicons, built on first use
+
+    # ------------------------------------------------------------------ configuration
+    def set_epoch(self, epoch: int) -> None:
+        """Draws of later calls use ``epoch`` (a new switch pattern per training epoch)."""
+        self.epoch = int(epoch)
+
+    @property
+    def pad_token_id(self) -> int:
+        pad = self.tokenizer.pad_token_id
+        return 0 if pad is None else int(pad)
+
+    # ------------------------------------------------------------------ core call (CSR)
+    def switch_flat(
+        self,
+        ids: np.ndarray,
+        offsets: np.ndarray,
+        example_index: np.ndarray,
+        *,
+        epoch: int | None = None,
+        max_length: int | None = None,
+        provenance: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """Code-switch a batch in CSR form (the fast path every other call goes through).
+
+        ``ids``: int32 or int64 ``(n_tokens,)``; ``offsets``: int64 ``(batch + 1,)``;
+        ``example_index``: int64 ``(batch,)``. Returns ``ids`` (int32) and ``offsets`` (int64),
+        plus with ``provenance`` per output token ``word_index`` (int32, the original unit),
+        ``language`` (int8, -1 original else index into ``self.languages``) and ``switched``
+        (uint8).
+        """
+        ids = np.asarray(ids)
+        if ids.dtype not in (np.int32, np.int64):
+            raise TypeError(f"token ids must be int32 or int64, got {ids.dtype}")
+        ids = np.ascontiguousarray(ids)
+        offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+        example_index = np.ascontiguousarray(example_index, dtype=np.int64)
+        length = self.max_length if max_length is None else max_length
+        if length is not None and length < 1:
+            raise ValueError(f"max_length must be >= 1 or None, got {length}")
+        epoch = self.epoch if epoch is None else int(epoch)
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        if self.backend == "native":
+            return native_module().switch_batch(
+                ids, offsets, example_index, self.vocab.token_class, self.vocab.fingerprint64,
+                [lex.native for lex in self.lexicons], self.p, self.seed, epoch, self.language_cumulative,
+                length or 0, self.num_threads, provenance,
+            )
+        from xcs import codeswitch_numba
+
+        _validate_batch(ids, offsets, example_index, self.vocab.vocab_size)
+        if self._packed is None:
+            self._packed = codeswitch_numba.PackedLexicons.pack(self.lexicons)
+        return codeswitch_numba.switch_batch(
+            ids, offsets, example_index, self.vocab.token_class, self._packed, p=self.p, seed=self.seed,
+            epoch=epoch, language_cumulative=self.language_cumulative, max_length=length or 0,
+            provenance=provenance,
+        )
+
+    # ------------------------------------------------------------------ public call
+    def __call__(
+        self,
+        batch: Sequence[Sequence[int]] | np.ndarray | Any,
+        attention_mask: np.ndarray | Any | None = None,
+        *,
+        example_indices: Sequence[int] | np.ndarray | None = None,
+        offset: int = 0,
+        epoch: int | None = None,
+        max_length: int | None = None,
+        return_provenance: bool = False,
+    ) -> list[list[int]] | dict[str, Any]:
+        """Code-switch a batch.
+
+        ``batch`` is either a list of token-ID lists (returns a list of lists, or with
+        ``return_provenance`` a dict of lists ``input_ids``, ``word_index``, ``language``,
+        ``switched``), or a padded 2-D array ``(batch, seq)`` (numpy or torch) with
+        ``attention_mask`` of the same shape (returns a dict of padded numpy arrays
+        ``input_ids`` int64, ``attention_mask`` int64, and the provenance arrays padded with
+        -1, -1, 0). Example ``i`` draws as example ``example_indices[i]`` (default
+        ``offset + i``), so splitting a dataset into batches does not change the result.
+        """
+        padded = attention_mask is not None or _is_2d_array(batch)
+        if padded:
+            ids, offsets = _flatten_padded(batch, attention_mask)
+        else:
+            ids, offsets = _flatten_lists(batch)
+        n = offsets.shape[0] - 1
+        if example_indices is None:
+            example_index = np.arange(offset, offset + n, dtype=np.int64)
+        else:
+            example_index = np.asarray(example_indices, dtype=np.int64)
+            if example_index.shape != (n,):
+                raise ValueError(f"example_indices has shape {example_index.shape}, expected ({n},)")
+        result = self.switch_flat(ids, offsets, example_index, epoch=epoch, max_length=max_length,
+                                  provenance=return_provenance)
+        keys = ["ids"] + (["word_index", "language", "switched"] if return_provenance else [])
+        if padded:
+            fill = {"ids": self.pad_token_id, "word_index": -1, "language": -1, "switched": 0}
+            out = {
+                ("input_ids" if k == "ids" else k): _pad(result[k], result["offsets"], fill[k]) for k in keys
+            }
+            out["input_ids"] = out["input_ids"].astype(np.int64)
+            lengths = np.diff(result["offsets"])
+            out["attention_mask"] = (np.arange(out["input_ids"].shape[1]) < lengths[:, None]).astype(np.int64)
+            return out
+        bounds = result["offsets"].tolist()
+        lists = {}
+        for k in keys:
+            flat = result[k].tolist()
+            lists["input_ids" if k == "ids" else k] = [flat[a:b] for a, b in itertools.pairwise(bounds)]
+        return lists if return_provenance else lists["input_ids"]
+
+
+# ---------------------------------------------------------------------- input conversion
+def _is_2d_array(batch: Any) -> bool:
+    return hasattr(batch, "shape") and len(batch.shape) == 2
+
+
+def _to_numpy(array: Any) -> np.ndarray:
+    if hasattr(array, "detach"):  # torch.Tensor
+        array = array.detach().cpu().numpy()
+    return np.asarray(array)
+
+
+def _flatten_lists(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(batch, (str, bytes)) or not isinstance(batch, Sequence):
+        raise TypeError(f"batch must be a list of token-ID lists or a 2-D array, got {type(batch).__name__}")
+    lengths = []
+    for i, row in enumerate(batch):
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
+            raise TypeError(f"batch[{i}] must be a sequence of token ids, got {type(row).__name__}")
+        lengths.append(len(row))
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    try:
+        ids = np.fromiter(itertools.chain.from_iterable(batch), dtype=np.int64, count=int(offsets[-1]))
+    except (OverflowError, ValueError, TypeError) as exc:
+        raise ValueError(f"token ids must be integers in the vocabulary: {exc}") from None
+    return ids, offsets
+
+
+def _flatten_padded(batch: Any, attention_mask: Any) -> tuple[np.ndarray, np.ndarray]:
+    ids = _to_numpy(batch)
+    if ids.ndim != 2:
+        raise ValueError(f"a padded batch must be 2-D (batch, seq), got shape {ids.shape}")
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"token ids must be integers, got {ids.dtype}")
+    if attention_mask is None:
+        mask = np.ones(ids.shape, dtype=bool)
+    else:
+        mask = _to_numpy(attention_mask).astype(bool)
+    if mask.shape != ids.shape:
+        raise ValueError(f"attention_mask shape {mask.shape} does not match input_ids shape {ids.shape}")
+    lengths = mask.sum(axis=1)
+    offsets = np.zeros(ids.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = ids[mask]
+    return flat.astype(np.int64 if flat.dtype not in (np.int32, np.int64) else flat.dtype), offsets
+
+
+def _pad(flat: np.ndarray, offsets: np.ndarray, fill: int) -> np.ndarray:
+    """CSR -> right-padded ``(batch, max_len)`` array of ``flat``'s dtype."""
+    lengths = np.diff(offsets)
+    out = np.full((lengths.shape[0], int(lengths.max(initial=0))), fill, dtype=flat.dtype)
+    rows = np.repeat(np.arange(lengths.shape[0]), lengths)
+    cols = np.arange(flat.shape[0]) - np.repeat(offsets[:-1], lengths)
+    out[rows, cols] = flat
+    return out
+
+
+def _validate_batch(ids: np.ndarray, offsets: np.ndarray, example_index: np.ndarray, vocab_size: int) -> None:
+    """The native core's input checks, for the Numba backend."""
+    batch = offsets.shape[0] - 1
+    if offsets.ndim != 1 or batch < 1:
+        raise ValueError("empty batch: at least one sequence is required")
+    if example_index.shape != (batch,):
+        raise ValueError(f"example_index has {example_index.shape[0]} entries for {batch} sequences")
+    if offsets[0] != 0 or offsets[-1] != ids.shape[0]:
+        raise ValueError(f"offsets must run from 0 to {ids.shape[0]}")
+    empty = np.flatnonzero(np.diff(offsets) <= 0)
+    if empty.size:
+        raise ValueError(f"sequence {int(empty[0])} is empty (zero-length sequences are not allowed)")
+    if (example_index < 0).any():
+        raise ValueError(f"example index of sequence {int(np.flatnonzero(example_index < 0)[0])} is negative")
+    bad = np.flatnonzero((ids < 0) | (ids >= vocab_size))
+    if bad.size:
+        pos = int(bad[0])
+        row = int(np.searchsorted(offsets, pos, side="right") - 1)
+        raise ValueError(f"token id {int(ids[pos])} at sequence {row}, position {pos - int(offsets[row])} is "
+                         f"outside the vocabulary [0, {vocab_size})")
