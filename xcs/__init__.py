@@ -14,6 +14,9 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "Lexicon": "xcs.lexicon",
     "Encoder": "xcs.encoder",
+    "contrastive_loss": "xcs.loss",
+    "ContrastiveLoss": "xcs.loss",
+    "MultipleNegativesRankingLoss": "xcs.loss_mnrl",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,72 @@
+"""Triton backend of :class:`xcs.loss.FusedContrastiveFunction`: tile configuration and the two stages."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+from xcs.kernels.contrastive_backward import launch_softmax_gradients
+from xcs.kernels.contrastive_forward import launch_logsumexp
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """Tile sizes and launch parameters shared by the forward and backward kernels."""
+
+    block_m: int = 128
+    block_n: int = 128
+    block_k: int = 64
+    group_m: int = 8
+    num_warps: int = 8
+    num_stages: int = 3
+    upcast: bool = False  # operands to fp32 before tl.dot (needed for bf16 under TRITON_INTERPRET)
+    precision: str = "tf32"  # tl.dot input_precision; "ieee" for fp32 inputs
+
+    @classmethod
+    def for_inputs(cls, dtype: torch.dtype) -> KernelConfig:
+        """The configuration for inputs of ``dtype``; tiny tiles under the CPU interpreter."""
+        precision = "ieee" if dtype == torch.float32 else "tf32"
+        if os.environ.get("TRITON_INTERPRET") == "1":
+            # the interpreter runs tiles as numpy arrays: 16 keeps several tiles (and their edge
+            # masks) in play on test-sized inputs; its tl.dot mis-handles bf16, so compute in fp32
+            return cls(16, 16, 16, 2, 1, 1, upcast=dtype == torch.bfloat16, precision=precision)
+        return cls(precision=precision)
+
+
+class TritonBackend:
+    """Implements the ``logsumexp`` / ``softmax_gradients`` stages with the kernels of this package."""
+
+    def __init__(self, config: KernelConfig | None = None) -> None:
+        self.config = config
+
+    def _prepare(self, q, d, labels, doc_ids):
+        if q.dtype not in (torch.float32, torch.float16, torch.bfloat16):
+            raise ValueError(f"the Triton kernels take float32, float16 or bfloat16 inputs, got {q.dtype}")
+        config = self.config or KernelConfig.for_inputs(q.dtype)
+        positive_ids = None if doc_ids is None else doc_ids[labels].contiguous()
+        return config, q.contiguous(), d.contiguous(), labels.contiguous(), positive_ids
+
+    def logsumexp(self, q, d, labels, doc_ids, inv_tau, margin, symmetric):
+        """Row LSE (B,) and column LSE (N,) or None, float32."""
+        config, q, d, labels, positive_ids = self._prepare(q, d, labels, doc_ids)
+        return launch_logsumexp(q, d, labels, positive_ids, doc_ids, inv_tau, margin, symmetric, config)
+
+    def softmax_gradients(self, q, d, labels, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad):
+        """``W @ d`` (B, dim), ``W.T @ q`` (N, dim) and ``sum_ij W[i, j] * S[i, j]`` (0-dim), float32."""
+        config, q, d, labels, positive_ids = self._prepare(q, d, labels, doc_ids)
+        f32 = lambda t: None if t is None else t.to(torch.float32).contiguous()
+        return launch_softmax_gradients(
+            q,
+            d,
+            labels,
+            positive_ids,
+            doc_ids,
+            inv_tau,
+            margin,
+            f32(row_lse),
+            f32(col_lse),
+            f32(row_grad),
+            f32(col_grad),
+            config,
+        )

@@ -1,0 +1,185 @@
+"""Backward stage of the fused contrastive loss: the softmax part of dL/dq and dL/dd from recomputed tiles.
+
+One program per (BLOCK_M, BLOCK_N) tile of S (grouped along rows for L2 reuse of the document tiles)
+recomputes its logits from q, d and the saved LSEs, forms
+
+    W[i, j] = row_grad[i] * exp(S[i, j] - row_lse[i]) + col_grad[j] * exp(S[i, j] - col_lse[j])
+
+and adds ``W @ d_tile`` to grad_q and ``W.T @ q_tile`` to grad_d with fp32 atomics (plus the
+row sums of ``W * S`` for the temperature gradient), streaming the
+embedding dimension in BLOCK_K slices so that any ``dim`` fits in registers. That is three GEMMs in
+total (one recompute, two gradient products); a deterministic two-pass variant (one pass over rows
+for grad_q, one over columns for grad_d) needs four and, at dim 384/768, cannot keep a full-width
+gradient row block in registers. The sparse -onehot(labels) part of the cross-entropy gradient and
+the 1/tau factor are applied by the caller in O((B + N) * dim).
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+from xcs.kernels.contrastive_tile import logits_tile
+
+
+@triton.jit
+def softmax_gradient_kernel(
+    q_ptr,
+    d_ptr,
+    labels_ptr,
+    positive_ids_ptr,
+    doc_ids_ptr,
+    row_lse_ptr,
+    col_lse_ptr,
+    row_grad_ptr,
+    col_grad_ptr,
+    grad_q_ptr,
+    grad_d_ptr,
+    weighted_logits_ptr,
+    num_queries,
+    num_docs,
+    dim,
+    stride_q,
+    stride_d,
+    inv_tau,
+    margin_scaled,
+    HAS_IDS: tl.constexpr,
+    SYMMETRIC: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    GROUP_M: tl.constexpr,
+    UPCAST: tl.constexpr,
+    PRECISION: tl.constexpr,
+):
+    """Atomically add this tile's ``W @ d`` into grad_q (B, dim), ``W.T @ q`` into grad_d (N, dim) and
+    ``sum_j W[i, j] * S[i, j]`` into weighted_logits (B,) (for the temperature gradient), all fp32."""
+    pid = tl.program_id(0)
+    num_pid_m = tl.cdiv(num_queries, BLOCK_M)
+    num_pid_n = tl.cdiv(num_docs, BLOCK_N)
+    # grouped ordering: GROUP_M row blocks sweep the same document tiles while they are in L2
+    group_size = GROUP_M * num_pid_n
+    first_m = (pid // group_size) * GROUP_M
+    group_rows = min(num_pid_m - first_m, GROUP_M)
+    pid_m = first_m + (pid % group_size) % group_rows
+    pid_n = (pid % group_size) // group_rows
+
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    row_in = offs_m < num_queries
+    col_in = offs_n < num_docs
+    labels = tl.load(labels_ptr + offs_m, mask=row_in, other=-1)
+    positive_ids = labels
+    if HAS_IDS:
+        positive_ids = tl.load(positive_ids_ptr + offs_m, mask=row_in, other=0)
+    logits = logits_tile(
+        q_ptr,
+        d_ptr,
+        doc_ids_ptr,
+        labels,
+        positive_ids,
+        offs_m,
+        offs_n,
+        num_queries,
+        num_docs,
+        dim,
+        stride_q,
+        stride_d,
+        inv_tau,
+        margin_scaled,
+        HAS_IDS,
+        BLOCK_K,
+        UPCAST,
+        PRECISION,
+    )
+    row_lse = tl.load(row_lse_ptr + offs_m, mask=row_in, other=0.0)
+    row_grad = tl.load(row_grad_ptr + offs_m, mask=row_in, other=0.0)
+    weights = row_grad[:, None] * tl.exp(logits - row_lse[:, None])
+    if SYMMETRIC:
+        col_lse = tl.load(col_lse_ptr + offs_n, mask=col_in, other=0.0)
+        col_grad = tl.load(col_grad_ptr + offs_n, mask=col_in, other=0.0)
+        weights += col_grad[None, :] * tl.exp(logits - col_lse[None, :])
+    # masked entries have W = 0 and S = -inf; their product must count as 0, not nan
+    weighted = weights * tl.where(logits == float("-inf"), 0.0, logits)
+    tl.atomic_add(weighted_logits_ptr + offs_m, tl.sum(weighted, axis=1), mask=row_in)
+    # the gradient GEMMs run in the input dtype with fp32 accumulation (as flash-attention does)
+    weights = weights.to(q_ptr.dtype.element_ty)
+    if UPCAST:
+        weights = weights.to(tl.float32)
+
+    for k in range(0, dim, BLOCK_K):
+        offs_k = k + tl.arange(0, BLOCK_K)
+        k_in = offs_k < dim
+        d_tile = tl.load(
+            d_ptr + offs_n[:, None] * stride_d + offs_k[None, :],
+            mask=col_in[:, None] & k_in[None, :],
+            other=0.0,
+        )
+        q_tile = tl.load(
+            q_ptr + offs_m[:, None] * stride_q + offs_k[None, :],
+            mask=row_in[:, None] & k_in[None, :],
+            other=0.0,
+        )
+        if UPCAST:
+            d_tile = d_tile.to(tl.float32)
+            q_tile = q_tile.to(tl.float32)
+        grad_q = tl.dot(weights, d_tile, input_precision=PRECISION)
+        tl.atomic_add(
+            grad_q_ptr + offs_m[:, None] * dim + offs_k[None, :], grad_q, mask=row_in[:, None] & k_in[None, :]
+        )
+        grad_d = tl.dot(tl.trans(weights), q_tile, input_precision=PRECISION)
+        tl.atomic_add(
+            grad_d_ptr + offs_n[:, None] * dim + offs_k[None, :], grad_d, mask=col_in[:, None] & k_in[None, :]
+        )
+
+
+def launch_softmax_gradients(
+    q, d, labels, positive_ids, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad, config
+):
+    """``W @ d`` (B, dim), ``W.T @ q`` (N, dim) and ``sum_ij W[i, j] * S[i, j]`` (0-dim), float32.
+
+    ``row_lse``/``row_grad`` (B,) and ``col_lse``/``col_grad`` (N,) float32 contiguous (the column
+    pair None without the symmetric term); other arguments as in
+    :func:`xcs.kernels.contrastive_forward.launch_logsumexp`.
+    """
+    import torch
+
+    num_queries, dim = q.shape
+    num_docs = d.shape[0]
+    has_ids = doc_ids is not None
+    symmetric = col_grad is not None
+    grad_q = torch.zeros(num_queries, dim, dtype=torch.float32, device=q.device)
+    grad_d = torch.zeros(num_docs, dim, dtype=torch.float32, device=q.device)
+    weighted_logits = torch.zeros(num_queries, dtype=torch.float32, device=q.device)
+    grid = (triton.cdiv(num_queries, config.block_m) * triton.cdiv(num_docs, config.block_n),)
+    softmax_gradient_kernel[grid](
+        q,
+        d,
+        labels,
+        positive_ids if has_ids else labels,
+        doc_ids if has_ids else labels,
+        row_lse,
+        col_lse if symmetric else row_lse,
+        row_grad,
+        col_grad if symmetric else row_grad,
+        grad_q,
+        grad_d,
+        weighted_logits,
+        num_queries,
+        num_docs,
+        dim,
+        q.stride(0),
+        d.stride(0),
+        inv_tau,
+        margin * inv_tau,
+        HAS_IDS=has_ids,
+        SYMMETRIC=symmetric,
+        BLOCK_M=config.block_m,
+        BLOCK_N=config.block_n,
+        BLOCK_K=config.block_k,
+        GROUP_M=config.group_m,
+        UPCAST=config.upcast,
+        PRECISION=config.precision,
+        num_warps=config.num_warps,
+        num_stages=config.num_stages,
+    )
+    return grad_q, grad_d, weighted_logits.sum()
