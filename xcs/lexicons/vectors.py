@@ -129,12 +129,16 @@ def write_vec(path: str | os.PathLike[str], vectors: WordVectors, *, precision: 
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(tmp, "wt", encoding="utf-8") as out:
-        out.write(f"{len(vectors)} {vectors.dim}\n")
-        for word, row in zip(vectors.words, vectors.vectors, strict=True):
-            if not word or any(c.isspace() for c in word):
-                raise ValueError(f"cannot write word {word!r}: .vec words must be non-empty, no spaces")
-            out.write(word + " " + " ".join(f"{v:.{precision}f}" for v in row) + "\n")
+    try:
+        with opener(tmp, "wt", encoding="utf-8") as out:
+            out.write(f"{len(vectors)} {vectors.dim}\n")
+            for word, row in zip(vectors.words, vectors.vectors, strict=True):
+                if not word or any(c.isspace() for c in word):
+                    raise ValueError(f"cannot write word {word!r}: .vec words must be non-empty, no spaces")
+                out.write(word + " " + " ".join(f"{v:.{precision}f}" for v in row) + "\n")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
 
 
