@@ -10,6 +10,7 @@ import importlib
 
 BENCH_MODULES: list[str] = [
     "xcs.bench.encode",
+    "xcs.bench.lexicon",
 ]
 
 
