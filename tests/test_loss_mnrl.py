@@ -8,7 +8,7 @@ from torch import nn
 
 from xcs.loss_mnrl import MultipleNegativesRankingLoss
 
-st_losses = pytest.importorskip("sentence_transformers.sentence_transformer.losses")
+st_losses = pytest.importorskip("sentence_transformers.losses")
 
 
 class _BagOfEmbeddings(nn.Module):

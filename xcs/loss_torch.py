@@ -61,6 +61,26 @@ def logits_block(
     return logits
 
 
+def _chunk_logits(
+    q: torch.Tensor,
+    d_chunk: torch.Tensor,
+    labels: torch.Tensor,
+    doc_ids: torch.Tensor | None,
+    start: int,
+    inv_tau: float,
+    margin: float,
+) -> torch.Tensor:
+    """:func:`logits_block` for the chunked backend (no autograd): in place, margin as a sparse update."""
+    logits = torch.mm(q, d_chunk.T).mul_(inv_tau)
+    if margin != 0.0:
+        rows = torch.nonzero((labels >= start) & (labels < start + d_chunk.shape[0])).squeeze(1)
+        logits[rows, labels[rows] - start] -= margin * inv_tau
+    if doc_ids is not None:
+        columns = torch.arange(start, start + d_chunk.shape[0], device=q.device)
+        logits.masked_fill_(false_negative_mask(labels, doc_ids, columns), float("-inf"))
+    return logits
+
+
 def eager_contrastive_loss(
     q: torch.Tensor,
     d: torch.Tensor,
@@ -119,7 +139,7 @@ class ChunkedBackend:
         col_lse = torch.empty(d.shape[0], dtype=dtype, device=q.device) if symmetric else None
         chunk = self._chunk(q.shape[0])
         for start in range(0, d.shape[0], chunk):
-            logits = logits_block(q_c, d_c[start : start + chunk], labels, doc_ids, start, inv_tau, margin)
+            logits = _chunk_logits(q_c, d_c[start : start + chunk], labels, doc_ids, start, inv_tau, margin)
             row_lse = torch.logaddexp(row_lse, torch.logsumexp(logits, dim=1))
             if col_lse is not None:
                 col_lse[start : start + chunk] = torch.logsumexp(logits, dim=0)
@@ -154,12 +174,18 @@ class ChunkedBackend:
         chunk = self._chunk(q.shape[0])
         for start in range(0, d.shape[0], chunk):
             stop = min(start + chunk, d.shape[0])
-            logits = logits_block(q_c, d_c[start:stop], labels, doc_ids, start, inv_tau, margin)
-            weights = row_grad[:, None] * torch.exp(logits - row_lse[:, None])
+            logits = _chunk_logits(q_c, d_c[start:stop], labels, doc_ids, start, inv_tau, margin)
+            weights = torch.sub(logits, row_lse[:, None]).exp_().mul_(row_grad[:, None])
             if col_grad is not None and col_lse is not None:
-                weights += col_grad[None, start:stop] * torch.exp(logits - col_lse[None, start:stop])
-            # masked entries have W = 0 and S = -inf; their product counts as 0
-            weighted_logits += (weights * torch.where(torch.isinf(logits), 0.0, logits)).sum()
+                col_part = (
+                    torch.sub(logits, col_lse[None, start:stop]).exp_().mul_(col_grad[None, start:stop])
+                )
+                weights.add_(col_part)
+                del col_part
+            if doc_ids is not None:
+                # masked entries have W = 0 and S = -inf; their product counts as 0
+                logits.nan_to_num_(neginf=0.0)
+            weighted_logits += torch.dot(weights.view(-1), logits.view(-1))
             grad_q.addmm_(weights, d_c[start:stop])
             torch.mm(weights.T, q_c, out=grad_d[start:stop])
         return grad_q, grad_d, weighted_logits

@@ -11,6 +11,7 @@ import importlib
 BENCH_MODULES: list[str] = [
     "xcs.bench.encode",
     "xcs.bench.lexicon",
+    "xcs.bench.loss",
 ]
 
 
