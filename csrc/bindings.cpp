@@ -18,7 +18,7 @@ namespace {
 
 template <typename T>
 const T* checked_data(const py::array& array, const char* name) {
-  if (!array.dtype().is(py::dtype::of<T>())) {
+  if (!array.dtype().equal(py::dtype::of<T>())) {
     throw py::type_error(std::string(name) + " must be a numpy array of dtype " +
                          py::str(py::dtype::of<T>()).cast<std::string>() + ", got " +
                          py::str(array.dtype()).cast<std::string>());
@@ -138,7 +138,7 @@ PYBIND11_MODULE(_native, m) {
         config.max_length = max_length;
         config.num_threads = num_threads;
         config.provenance = provenance;
-        if (ids.dtype().is(py::dtype::of<int32_t>())) {
+        if (ids.dtype().equal(py::dtype::of<int32_t>())) {
           return run_switch<int32_t>(ids, offsets, example_index, token_class, fingerprint, lexicons, config);
         }
         return run_switch<int64_t>(ids, offsets, example_index, token_class, fingerprint, lexicons, config);

@@ -13,6 +13,9 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "Lexicon": "xcs.lexicon",
+    "CompiledLexicon": "xcs.compiled_lexicon",
+    "CodeSwitcher": "xcs.codeswitch",
+    "CodeSwitchCollator": "xcs.collator",
     "Encoder": "xcs.encoder",
     "contrastive_loss": "xcs.loss",
     "ContrastiveLoss": "xcs.loss",

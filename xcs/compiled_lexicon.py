@@ -2,8 +2,9 @@
 
 Compilation tokenizes every source entry and every translation once. Lookup is on token-ID
 spans, so case is handled at compile time: each source entry is keyed as written, lowercased,
-and capitalised ("paris", "Paris"; "USA", "usa", "Usa"); an entry written exactly so wins over
-another entry's variant. Translations are used as written.
+capitalised and, for phrases, title-cased ("paris", "Paris"; "USA", "usa", "Usa"; "new york city",
+"New york city", "New York City"); an entry written exactly so wins over another entry's variant.
+Other spellings ("pARIS") are not found. Translations are used as written.
 
 Arrays (``int64`` offsets, ``int32`` tokens/indices):
 
@@ -83,10 +84,10 @@ class CompiledLexicon:
         """Tokenize every key variant and translation once (see the module doc for case handling)."""
         table = VocabTable.for_tokenizer(tokenizer)
         sources = list(lexicon.entries)
-        # Key strings in priority order: as written, then lowercased, then capitalised.
+        # Key strings in priority order: as written, lowercased, capitalised, title-cased.
         key_strings: list[str] = []
         key_entry_of_string: list[int] = []
-        for variant in (str, str.lower, _capitalise):
+        for variant in (str, str.lower, _capitalise, _title):
             for entry, source in enumerate(sources):
                 key_strings.append(variant(source))
                 key_entry_of_string.append(entry)
@@ -199,12 +200,17 @@ def _capitalise(text: str) -> str:
     return lower[:1].upper() + lower[1:]
 
 
+def _title(text: str) -> str:
+    return " ".join(_capitalise(word) for word in text.split(" "))
+
+
 def _tokenize(tokenizer, texts: list[str]) -> list[list[int]]:
     """Token ids of each text without special tokens (the fast backend directly when present)."""
     if not texts:
         return []
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
+    # A backend may keep padding/truncation state from an earlier call: then go through HF.
+    if backend is None or backend.padding is not None or backend.truncation is not None:
         return tokenizer(texts, add_special_tokens=False)["input_ids"]
     encode = getattr(backend, "encode_batch_fast", backend.encode_batch)  # _fast skips offsets
     return [encoding.ids for encoding in encode(texts, add_special_tokens=False)]
