@@ -146,3 +146,15 @@ def test_default_encoder_ranks_translations_first(default_encoder):
         kind="passage",
     )
     assert (queries @ passages.T).argmax(axis=1).tolist() == [0, 1, 2]
+
+
+def test_deepcopy_gives_an_independent_tower(tiny_bert):
+    import copy
+
+    encoder = Encoder(tiny_bert, device="cpu")
+    twin = copy.deepcopy(encoder)
+    assert twin.device == torch.device("cpu")
+    np.testing.assert_array_equal(twin.encode(TEXTS), encoder.encode(TEXTS))
+    with torch.no_grad():
+        twin.model.embeddings.word_embeddings.weight.zero_()
+    assert encoder.model.embeddings.word_embeddings.weight.abs().sum() > 0

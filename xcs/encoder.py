@@ -97,7 +97,6 @@ class Encoder:
         self.passage_prefix = str(settings["passage_prefix"])
         self.max_length = int(settings["max_length"])
         self.batch_size = batch_size
-        self.device = torch.device(device) if device is not None else torch.device("cpu")
 
         config = AutoConfig.from_pretrained(str(self.path))
         n_layers = int(config.num_hidden_layers)
@@ -113,10 +112,15 @@ class Encoder:
         # is never used: pooling happens here.
         kwargs = {"add_pooling_layer": False} if _accepts_pooling_flag(config) else {}
         self.model = AutoModel.from_pretrained(str(self.path), config=config, **kwargs)
-        self.model.eval().to(self.device)
+        self.model.eval().to(torch.device(device) if device is not None else torch.device("cpu"))
         self.description = str(getattr(config, "xcs_provenance", None) or self.path)
 
     # ------------------------------------------------------------------ public API
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's parameters live (follows ``encoder.model.to(...)``)."""
+        return next(self.model.parameters()).device
 
     @property
     def dim(self) -> int:
