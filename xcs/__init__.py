@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "CodeSwitcher": "xcs.codeswitch",
     "CodeSwitchCollator": "xcs.collator",
     "Encoder": "xcs.encoder",
+    "evaluate": "xcs.evaluation",
     "contrastive_loss": "xcs.loss",
     "ContrastiveLoss": "xcs.loss",
     "MultipleNegativesRankingLoss": "xcs.loss_mnrl",

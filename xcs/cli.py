@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "xcs.experiment",
     "xcs.lexicons.cli",
     "xcs.models_cli",
+    "xcs.evaluation_cli",
 ]
 
 

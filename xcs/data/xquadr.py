@@ -1,0 +1,151 @@
+"""XQuAD-R / MLQA-R (LAReQA format): questions and candidate answer sentences per language.
+
+The format is SQuAD v1.1 JSON with, per paragraph, ``sentences`` and ``sentence_breaks`` (character
+spans into ``context``). Following google-research/xtreme ``third_party/utils_lareqa.py``: every
+sentence of every paragraph is one candidate (identified by paragraph and position, so repeated
+sentence text in different paragraphs gives different candidates), and the answer of a question is
+the sentence whose span contains ``answer_start``; questions whose answer starts outside every span
+are dropped (counted in ``skipped``). Question ids are shared across languages (the "xling id").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+URLS = {
+    "xquad-r": "https://raw.githubusercontent.com/google-research-datasets/lareqa/master/xquad-r/{lang}.json",
+    # the whole LAReQA repository (XQuAD-R; MLQA-R-style sets use the same format)
+    "lareqa-archive": "https://github.com/google-research-datasets/lareqa/archive/master.zip",
+}
+XQUADR_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
+
+
+@dataclass
+class XQuADRSet:
+    """One language of an XQuAD-R-format file.
+
+    Attributes:
+        language: language code (the file stem).
+        question_ids: (n_questions,) ids shared by the translations of a question.
+        questions: question texts.
+        answers: (n_questions,) int64 index into ``candidates`` of each question's answer sentence.
+        candidates: candidate sentences, paragraph by paragraph.
+        candidate_paragraph: (n_candidates,) int64 index into ``paragraphs``.
+        paragraphs: paragraph texts (the candidates' contexts).
+        skipped: questions dropped because no sentence span contains their answer start.
+    """
+
+    language: str
+    question_ids: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+    answers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    candidates: list[str] = field(default_factory=list)
+    candidate_paragraph: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    paragraphs: list[str] = field(default_factory=list)
+    skipped: int = 0
+
+    def restrict(self, question_ids: set[str] | frozenset[str]) -> XQuADRSet:
+        """Keep only the given questions and, as candidates, only the sentences of the paragraphs
+        that answer them (re-indexed); a cheap, self-consistent subset for quick runs."""
+        keep = [i for i, qid in enumerate(self.question_ids) if qid in question_ids]
+        paragraphs = sorted({int(self.candidate_paragraph[self.answers[i]]) for i in keep})
+        new_paragraph = {p: n for n, p in enumerate(paragraphs)}
+        old_candidates = [c for c, p in enumerate(self.candidate_paragraph) if int(p) in new_paragraph]
+        new_candidate = {c: n for n, c in enumerate(old_candidates)}
+        return XQuADRSet(
+            self.language,
+            [self.question_ids[i] for i in keep],
+            [self.questions[i] for i in keep],
+            np.asarray([new_candidate[int(self.answers[i])] for i in keep], dtype=np.int64),
+            [self.candidates[c] for c in old_candidates],
+            np.asarray(
+                [new_paragraph[int(self.candidate_paragraph[c])] for c in old_candidates], dtype=np.int64
+            ),
+            [self.paragraphs[p] for p in paragraphs],
+            self.skipped,
+        )
+
+
+def sample_question_ids(question_ids: list[str], n_questions: int, seed: int = 0) -> list[str]:
+    """The first ``n_questions`` ids of a seeded permutation of the sorted unique ids."""
+    unique = sorted(set(question_ids))
+    order = np.random.default_rng(seed).permutation(len(unique))
+    return [unique[i] for i in order[:n_questions]]
+
+
+def _fail(path: Path, where: str, what: str) -> ValueError:
+    return ValueError(f"{path}: {where}: {what}")
+
+
+def load_xquadr(path: str | os.PathLike[str], language: str | None = None) -> XQuADRSet:
+    """Read one XQuAD-R-format JSON file; ``language`` defaults to the file stem."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        raise _fail(path, "top level", "expected an object with a 'data' list (SQuAD v1.1 format)")
+    out = XQuADRSet(language or path.stem)
+    answers: list[int] = []
+    paragraph_of: list[int] = []
+    for a, article in enumerate(document["data"]):
+        for p, paragraph in enumerate(article.get("paragraphs", [])):
+            where = f"data[{a}].paragraphs[{p}]"
+            try:
+                context = paragraph["context"]
+                breaks = [(int(s), int(e)) for s, e in paragraph["sentence_breaks"]]
+                qas = paragraph["qas"]
+            except (KeyError, TypeError, ValueError) as exc:
+                need = "needs 'context', 'qas' and [start, end] 'sentence_breaks'"
+                raise _fail(path, where, f"{need} ({exc})") from exc
+            for s, e in breaks:
+                if not 0 <= s <= e <= len(context):
+                    raise _fail(path, where, f"sentence break [{s}, {e}] outside the context")
+            first = len(out.candidates)
+            paragraph_index = len(out.paragraphs)
+            out.paragraphs.append(context)
+            out.candidates.extend(context[s:e] for s, e in breaks)
+            paragraph_of.extend([paragraph_index] * len(breaks))
+            for q, qa in enumerate(qas):
+                try:
+                    start = int(qa["answers"][0]["answer_start"])
+                    qid, text = str(qa["id"]), qa["question"]
+                except (KeyError, IndexError, TypeError, ValueError) as exc:
+                    need = "needs 'id', 'question' and an answer"
+                    raise _fail(path, f"{where}.qas[{q}]", f"{need} ({exc})") from exc
+                sentence = next((i for i, (s, e) in enumerate(breaks) if s <= start < e), None)
+                if sentence is None:
+                    out.skipped += 1
+                    continue
+                out.question_ids.append(qid)
+                out.questions.append(text)
+                answers.append(first + sentence)
+    out.answers = np.asarray(answers, dtype=np.int64)
+    out.candidate_paragraph = np.asarray(paragraph_of, dtype=np.int64)
+    return out
+
+
+def load_xquadr_dir(
+    directory: str | os.PathLike[str], languages: list[str] | tuple[str, ...] | None = None
+) -> dict[str, XQuADRSet]:
+    """Read ``{lang}.json`` for each language (default: every ``*.json`` in the directory)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"XQuAD-R directory not found: {directory}")
+    if languages is None:
+        files = sorted(directory.glob("*.json"))
+        if not files:
+            raise FileNotFoundError(f"no *.json files in {directory}")
+    else:
+        files = [directory / f"{lang}.json" for lang in languages]
+        missing = [str(f) for f in files if not f.exists()]
+        if missing:
+            raise FileNotFoundError(f"missing XQuAD-R files: {', '.join(missing)}")
+    return {f.stem: load_xquadr(f) for f in files}
