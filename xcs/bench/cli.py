@@ -9,9 +9,12 @@ import argparse
 import importlib
 
 BENCH_MODULES: list[str] = [
+    "xcs.bench.codeswitch",
     "xcs.bench.encode",
     "xcs.bench.lexicon",
     "xcs.bench.loss",
+    "xcs.bench.metrics",
+    "xcs.bench.evalsuite",
 ]
 
 
