@@ -134,12 +134,20 @@ def training_pairs(data_dir: str | os.PathLike[str], data: Mapping[str, Any], se
     ``max_pairs`` keeps a seeded random subset (the same for every method and seed of a run, so
     methods are compared on identical data).
     """
-    from xcs.data.squad import load_training_pairs
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    from xcs.data.squad import load_squad_pairs
     from xcs.train import TrainPair
 
-    raw = load_training_pairs(Path(data_dir) / "squad" / "dev-v1.1.json",
-                              hold_out_xquad=bool(data.get("hold_out_xquad", True)), data_dir=data_dir)
-    pairs = [TrainPair(p.question, p.sentence, tuple(p.paragraph_sentences)) for p in raw]
+    raw = load_squad_pairs(Path(data_dir) / "squad" / "dev-v1.1.json",
+                           exclude_xquad=bool(data.get("hold_out_xquad", True)))
+    splitter = PunktSentenceTokenizer()  # the splitter the loader used to find the answer sentence
+    sentences: dict[str, tuple[str, ...]] = {}
+    pairs = []
+    for p in raw:
+        if p.paragraph not in sentences:
+            sentences[p.paragraph] = tuple(splitter.tokenize(p.paragraph))
+        pairs.append(TrainPair(p.question, p.answer_sentence, sentences[p.paragraph]))
     limit = data.get("max_pairs")
     if limit and limit < len(pairs):
         keep = np.sort(np.random.default_rng(seed).choice(len(pairs), size=int(limit), replace=False))
@@ -226,11 +234,11 @@ def headline(metrics: Mapping[str, Any], pairs: Sequence[str]) -> dict[str, floa
     return headline_metrics(metrics, pairs)
 
 
-def per_query(work_dir: Path, method: str, seed: int) -> dict[str, np.ndarray]:
+def per_query(work_dir: Path, method: str, seed: int, pairs: Sequence[str]) -> dict[str, np.ndarray]:
     """Per-query scores of one run, keyed like :func:`headline`'s columns."""
     from xcs.evaluation import load_per_query
 
-    return load_per_query(work_dir / method / f"seed{seed}" / "eval")
+    return load_per_query(work_dir / method / f"seed{seed}" / "eval", pairs)
 
 
 def paired_t_test(a: np.ndarray, b: np.ndarray) -> float:
@@ -264,7 +272,7 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
 
     def scores(name: str, seed: int) -> dict[str, np.ndarray]:
         if (name, seed) not in cache:
-            cache[name, seed] = per_query(work_dir, name, seed)
+            cache[name, seed] = per_query(work_dir, name, seed, config.pairs)
         return cache[name, seed]
 
     for name, by_seed in columns.items():

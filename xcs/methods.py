@@ -178,13 +178,18 @@ class CodeSwitchBatchBuilder:
         self.query_prefix_ids = self._prefix_ids(query_prefix)
         self.passage_prefix_ids = self._prefix_ids(passage_prefix)
         self.switchers = {}
+        compiled: dict[str, Any] = {}  # each lexicon is compiled once, shared by both sides
         for side in ("query", "document"):
             langs = method.side_languages(side)
             if langs:
                 missing = [lang for lang in langs if lexicons is None or lang not in lexicons]
                 if missing:
                     raise ValueError(f"method {method.name!r}: no lexicon given for {missing}")
-                self.switchers[side] = _make_switcher(tokenizer, {lang: lexicons[lang] for lang in langs},
+                for lang in langs:
+                    if lang not in compiled:
+                        lex = lexicons[lang]
+                        compiled[lang] = lex.compile(tokenizer) if hasattr(lex, "compile") else lex
+                self.switchers[side] = _make_switcher(tokenizer, {lang: compiled[lang] for lang in langs},
                                                       method, seed)
 
     def _prefix_ids(self, prefix: str) -> list[int]:
@@ -228,19 +233,20 @@ class CodeSwitchBatchBuilder:
 
 # ------------------------------------------------------------------------------- engine adapter
 def _make_switcher(tokenizer: Any, lexicons: Mapping[str, Any], method: Method, seed: int) -> Any:
-    from xcs import CodeSwitcher
+    from xcs.codeswitch import CodeSwitcher
 
     mode = "bilingual" if len(lexicons) == 1 else "multilingual"
     kwargs: dict[str, Any] = {}
     if method.weights and mode == "multilingual":
-        kwargs["weights"] = dict(zip(lexicons, method.weights, strict=True))
+        kwargs["language_weights"] = dict(zip(lexicons, method.weights, strict=True))
     return CodeSwitcher(tokenizer, dict(lexicons), p=method.p, mode=mode, seed=seed, **kwargs)
 
 
 def _switch(switcher: Any, ids: Sequence[Sequence[int]], example_ids: np.ndarray, epoch: int, p: float,
             max_length: int) -> list[list[int]]:
     """Code-switch id lists (each ``<s> ... </s>``) at rate ``p``; returns new id lists."""
-    return switcher(ids, example_index=example_ids, epoch=epoch, p=p, max_length=max_length)
+    switcher.p = float(p)  # a scheduled p changes per step; the engine reads it on every call
+    return switcher(ids, example_indices=example_ids, epoch=epoch, max_length=max_length)
 
 
 # ---------------------------------------------------------------------------------- translate-test

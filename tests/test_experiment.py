@@ -1,0 +1,131 @@
+"""xcs.experiment: config parsing, and one end-to-end run (tiny model, synthetic training pairs, the
+real XQuAD-R / Tatoeba files subsampled to a handful of queries) with summary, table, plots, re-run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from train_helpers import make_pairs, save_tiny_model
+
+from xcs import experiment
+from xcs.experiment import load_config, markdown_table
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_configs_parse():
+    quick = load_config(REPO / "configs" / "quick.toml")
+    assert quick.baseline in quick.methods and any(m.kind == "code-switch" for m in quick.methods.values())
+    paper = load_config(REPO / "configs" / "paper.toml")
+    assert len(paper.seeds) == 3
+    swept = sorted(m.p for m in paper.methods.values() if m.name.startswith("ml-cs@p="))
+    assert swept == [0.25, 0.5, 0.75, 1.0]
+    kinds = {m.kind for m in paper.methods.values()}
+    assert {"zero-shot", "code-switch", "translate-test"} <= kinds
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name='x'\n[methods.zero-shot]\nkind='zero-shot'\n[trainn]\nsteps=1\n", "unknown top-level"),
+    ("name='x'\n[methods.a]\nkind='zero-shot'\n", "baseline 'zero-shot' is not among"),
+    ("name='x'\n[methods.zero-shot]\nkind='zero-shot'\nrate=1\n", r"\[methods.zero-shot\].*unknown option"),
+    ("name='x'\n[train]\nstepz=3\n[methods.zero-shot]\nkind='zero-shot'\n", "unknown training option"),
+    ("name='x'\n[methods.zero-shot]\nkind='zero-shot'\n[data]\nmax_pair=3\n", r"unknown \[data\] key"),
+    ("name = [\n", "invalid TOML"),
+])
+def test_bad_configs_name_the_problem(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        load_config(write(tmp_path / "bad.toml", text))
+
+
+def test_p_sweep_expands_into_one_method_per_rate(tmp_path):
+    config = load_config(write(tmp_path / "c.toml", """
+name = "sweep"
+[methods.zero-shot]
+kind = "zero-shot"
+[methods.ml]
+languages = ["de", "ru"]
+p_sweep = [0.25, 1.0]
+"""))
+    assert sorted(config.methods) == ["ml@p=0.25", "ml@p=1", "zero-shot"]
+    assert config.methods["ml@p=1"].p == 1.0
+
+
+def test_end_to_end_experiment(tmp_path, e5_tokenizer, data_dir, monkeypatch):
+    model = save_tiny_model(tmp_path / "tiny", e5_tokenizer, 0.0)
+    write(tmp_path / "en-de.tsv", "what\twas\nriver\tfluss\ncastle\tburg\nthe\tdie\nnumber\tnummer\n")
+    write(tmp_path / "de-en.tsv", "fluss\triver\nburg\tcastle\nhauptstadt\tcapital\n")
+    template = str(tmp_path / "{src}-{tgt}.tsv")
+    config_path = write(tmp_path / "tiny.toml", f"""
+name = "tiny"
+model = "{model}"
+seeds = [0, 1]
+[train]
+steps = 2
+batch_size = 8
+lr = 1e-3
+checkpoint_every = 100
+[eval]
+tasks = ["lareqa", "moir", "clir", "mlir", "tatoeba"]
+subsample = 4
+languages = ["en", "de"]
+tatoeba_languages = ["de"]
+pairs = ["en-de"]
+[methods.zero-shot]
+kind = "zero-shot"
+[methods.bl-cs-de]
+languages = ["de"]
+p = 0.5
+lexicon = "{template}"
+align_weight = 0.5
+[methods.translate-test]
+kind = "translate-test"
+languages = ["de"]
+lexicon = "{template}"
+""")
+    monkeypatch.setattr(experiment, "training_pairs", lambda *args, **kwargs: make_pairs())
+    config = load_config(config_path)
+    results, work = tmp_path / "results", tmp_path / "work"
+    summary = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
+                                        progress=False, config_text=config_path.read_text())
+    assert set(summary["methods"]) == {"zero-shot", "bl-cs-de", "translate-test"}
+    cell = summary["methods"]["bl-cs-de"]["CLIR"]
+    assert set(cell["seeds"]) == {"0", "1"} and 0.0 <= cell["mean"] <= 1.0
+    assert 0.0 <= cell["p_value"] <= 1.0 and cell["p_bonferroni"] >= cell["p_value"]
+    assert "p_value" not in summary["methods"]["zero-shot"]["CLIR"]
+    assert {"MoIR", "CLIR", "MLIR", "en-de", "LAReQA", "Tatoeba"} <= set(summary["methods"]["zero-shot"])
+    record = json.loads((results / "runs" / "bl-cs-de" / "seed1" / "run.json").read_text())
+    assert record["status"] == "done" and len(record["train"]["losses"]) == 2
+    table = (results / "table.md").read_text()
+    assert "| bl-cs-de |" in table and "| translate-test |" in table
+    assert (results / "pairs.png").stat().st_size > 0 and (results / "config.toml").exists()
+    saved = json.loads((results / "summary.json").read_text())
+    assert saved["methods"]["bl-cs-de"]["CLIR"]["mean"] == pytest.approx(cell["mean"])
+
+    # a re-run skips every finished run: training or evaluating again would fail here
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished run was redone")
+
+    monkeypatch.setattr("xcs.train.train", refuse)
+    monkeypatch.setattr(experiment, "_evaluate", refuse)
+    again = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
+                                      progress=False)
+    assert again["methods"]["bl-cs-de"]["CLIR"] == summary["methods"]["bl-cs-de"]["CLIR"]
+
+
+def test_markdown_marks_significant_differences():
+    cell = {"mean": 0.5, "std": 0.0, "seeds": {0: 0.5}}
+    summary = {"baseline": "zero-shot", "tests": "t", "methods": {
+        "zero-shot": {"CLIR": cell},
+        "up": {"CLIR": {**cell, "p_bonferroni": 0.01, "delta": 0.1}},
+        "down": {"CLIR": {**cell, "p_bonferroni": 0.01, "delta": -0.1}},
+        "same": {"CLIR": {**cell, "p_bonferroni": 0.5, "delta": 0.1}},
+    }}
+    table = markdown_table(summary)
+    assert "| up | 50.0* |" in table and "| down | 50.0- |" in table and "| same | 50.0 |" in table
