@@ -17,6 +17,7 @@ class KernelConfig:
     block_m: int = 128
     block_n: int = 128
     block_k: int = 64
+    block_d: int = 32
     group_m: int = 8
     num_warps: int = 8
     num_stages: int = 3
@@ -25,13 +26,20 @@ class KernelConfig:
 
     @classmethod
     def for_inputs(cls, dtype: torch.dtype) -> KernelConfig:
-        """The configuration for inputs of ``dtype``; tiny tiles under the CPU interpreter."""
-        precision = "ieee" if dtype == torch.float32 else "tf32"
+        """The configuration for inputs of ``dtype``; tiny tiles under the CPU interpreter.
+
+        The GPU configurations compile for sm_90 without register spills (checked by
+        ``tests/test_loss_kernels_compile.py``); they are not tuned on hardware yet.
+        """
         if os.environ.get("TRITON_INTERPRET") == "1":
             # the interpreter runs tiles as numpy arrays: 16 keeps several tiles (and their edge
             # masks) in play on test-sized inputs; its tl.dot mis-handles bf16, so compute in fp32
-            return cls(16, 16, 16, 2, 1, 1, upcast=dtype == torch.bfloat16, precision=precision)
-        return cls(precision=precision)
+            precision = "ieee" if dtype == torch.float32 else "tf32"
+            return cls(16, 16, 16, 16, 2, 1, 1, upcast=dtype == torch.bfloat16, precision=precision)
+        if dtype == torch.float32:
+            # exact fp32 products (no TF32) run on CUDA cores: smaller tiles, narrower gradient slices
+            return cls(64, 64, 32, 16, 8, 4, 2, precision="ieee")
+        return cls()
 
 
 class TritonBackend:
@@ -43,18 +51,27 @@ class TritonBackend:
     def _prepare(self, q, d, labels, doc_ids):
         if q.dtype not in (torch.float32, torch.float16, torch.bfloat16):
             raise ValueError(f"the Triton kernels take float32, float16 or bfloat16 inputs, got {q.dtype}")
+        if max(q.shape[0], d.shape[0]) >= 2**31:
+            raise ValueError(
+                f"the Triton kernels index with int32: B={q.shape[0]} and N={d.shape[0]} must be < 2**31"
+            )
         config = self.config or KernelConfig.for_inputs(q.dtype)
-        positive_ids = None if doc_ids is None else doc_ids[labels].contiguous()
-        return config, q.contiguous(), d.contiguous(), labels.contiguous(), positive_ids
+        positive_ids = None
+        if doc_ids is not None:
+            # only equality of ids matters: dense int32 ranks keep the kernels' id compares 32-bit
+            doc_ids = torch.unique(doc_ids, return_inverse=True)[1].to(torch.int32)
+            positive_ids = doc_ids[labels].contiguous()
+        labels = labels.to(torch.int32).contiguous()
+        return config, q.contiguous(), d.contiguous(), labels, positive_ids, doc_ids
 
     def logsumexp(self, q, d, labels, doc_ids, inv_tau, margin, symmetric):
         """Row LSE (B,) and column LSE (N,) or None, float32."""
-        config, q, d, labels, positive_ids = self._prepare(q, d, labels, doc_ids)
+        config, q, d, labels, positive_ids, doc_ids = self._prepare(q, d, labels, doc_ids)
         return launch_logsumexp(q, d, labels, positive_ids, doc_ids, inv_tau, margin, symmetric, config)
 
     def softmax_gradients(self, q, d, labels, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad):
         """``W @ d`` (B, dim), ``W.T @ q`` (N, dim) and ``sum_ij W[i, j] * S[i, j]`` (0-dim), float32."""
-        config, q, d, labels, positive_ids = self._prepare(q, d, labels, doc_ids)
+        config, q, d, labels, positive_ids, doc_ids = self._prepare(q, d, labels, doc_ids)
         f32 = lambda t: None if t is None else t.to(torch.float32).contiguous()
         return launch_softmax_gradients(
             q,

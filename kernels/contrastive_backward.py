@@ -47,6 +47,7 @@ def softmax_gradient_kernel(
     BLOCK_M: tl.constexpr,
     BLOCK_N: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    BLOCK_D: tl.constexpr,  # slice of dim per gradient GEMM + atomic add (bounds the registers it needs)
     GROUP_M: tl.constexpr,
     UPCAST: tl.constexpr,
     PRECISION: tl.constexpr,
@@ -87,6 +88,9 @@ def softmax_gradient_kernel(
         inv_tau,
         margin_scaled,
         HAS_IDS,
+        False,
+        BLOCK_M,
+        BLOCK_N,
         BLOCK_K,
         UPCAST,
         PRECISION,
@@ -106,19 +110,14 @@ def softmax_gradient_kernel(
     if UPCAST:
         weights = weights.to(tl.float32)
 
-    for k in range(0, dim, BLOCK_K):
-        offs_k = k + tl.arange(0, BLOCK_K)
+    # out-of-bounds rows/columns have W = 0, so loading a valid row in their place (modulo) is harmless
+    rows = offs_m % num_queries
+    cols = offs_n % num_docs
+    for k in range(0, dim, BLOCK_D):
+        offs_k = k + tl.arange(0, BLOCK_D)
         k_in = offs_k < dim
-        d_tile = tl.load(
-            d_ptr + offs_n[:, None] * stride_d + offs_k[None, :],
-            mask=col_in[:, None] & k_in[None, :],
-            other=0.0,
-        )
-        q_tile = tl.load(
-            q_ptr + offs_m[:, None] * stride_q + offs_k[None, :],
-            mask=row_in[:, None] & k_in[None, :],
-            other=0.0,
-        )
+        d_tile = tl.load(d_ptr + cols[:, None] * stride_d + offs_k[None, :], mask=k_in[None, :], other=0.0)
+        q_tile = tl.load(q_ptr + rows[:, None] * stride_q + offs_k[None, :], mask=k_in[None, :], other=0.0)
         if UPCAST:
             d_tile = d_tile.to(tl.float32)
             q_tile = q_tile.to(tl.float32)
@@ -176,6 +175,7 @@ def launch_softmax_gradients(
         BLOCK_M=config.block_m,
         BLOCK_N=config.block_n,
         BLOCK_K=config.block_k,
+        BLOCK_D=config.block_d,
         GROUP_M=config.group_m,
         UPCAST=config.upcast,
         PRECISION=config.precision,

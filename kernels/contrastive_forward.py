@@ -62,6 +62,9 @@ def row_lse_kernel(
             inv_tau,
             margin_scaled,
             HAS_IDS,
+            False,
+            BLOCK_M,
+            BLOCK_N,
             BLOCK_K,
             UPCAST,
             PRECISION,
@@ -126,14 +129,18 @@ def col_lse_kernel(
             inv_tau,
             margin_scaled,
             HAS_IDS,
+            True,
+            BLOCK_M,
+            BLOCK_N,
             BLOCK_K,
             UPCAST,
             PRECISION,
         )
-        new_max = tl.maximum(running_max, tl.max(logits, axis=0))
+        # logits is the (BLOCK_N, BLOCK_M) transpose: reduce along axis 1 as the row kernel does
+        new_max = tl.maximum(running_max, tl.max(logits, axis=1))
         shift = tl.where(new_max == float("-inf"), 0.0, new_max)
         running_sum = running_sum * tl.exp(running_max - shift) + tl.sum(
-            tl.exp(logits - shift[None, :]), axis=0
+            tl.exp(logits - shift[:, None]), axis=1
         )
         running_max = new_max
     col_in = offs_n < num_docs
@@ -143,8 +150,8 @@ def col_lse_kernel(
 def launch_logsumexp(q, d, labels, positive_ids, doc_ids, inv_tau, margin, symmetric, config):
     """Row LSE (B,) and, if ``symmetric``, column LSE (N,) as float32 tensors.
 
-    ``q`` (B, dim) and ``d`` (N, dim) contiguous of one dtype; ``labels`` (B,) int64;
-    ``positive_ids`` (B,) and ``doc_ids`` (N,) int64 or both None; ``config`` a
+    ``q`` (B, dim) and ``d`` (N, dim) contiguous of one dtype; ``labels`` (B,) int32;
+    ``positive_ids`` (B,) and ``doc_ids`` (N,) int32 or both None; ``config`` a
     :class:`xcs.kernels.contrastive.KernelConfig`.
     """
     import torch

@@ -17,8 +17,8 @@ def logits_tile(
     q_ptr,
     d_ptr,
     doc_ids_ptr,
-    labels,  # (BLOCK_M,) int64: positive column of each row of the tile, -1 outside B
-    positive_ids,  # (BLOCK_M,) int64: doc id of each row's positive (unused without HAS_IDS)
+    labels,  # (BLOCK_M,) int32: positive column of each row of the tile, -1 outside B
+    positive_ids,  # (BLOCK_M,) int32: doc id of each row's positive (unused without HAS_IDS)
     offs_m,  # (BLOCK_M,) row (query) indices of the tile
     offs_n,  # (BLOCK_N,) column (document) indices of the tile
     num_queries,
@@ -29,36 +29,56 @@ def logits_tile(
     inv_tau,
     margin_scaled,  # margin * inv_tau
     HAS_IDS: tl.constexpr,
+    TRANSPOSED: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
     BLOCK_K: tl.constexpr,
     UPCAST: tl.constexpr,  # cast operands to fp32 before tl.dot (the interpreter's bf16 dot is wrong)
     PRECISION: tl.constexpr,  # tl.dot input_precision: "ieee" for fp32 inputs, so that no TF32 rounding
 ):
-    """(BLOCK_M, BLOCK_N) float32 logits, -inf where masked or out of bounds."""
-    row_in = offs_m < num_queries
-    col_in = offs_n < num_docs
-    acc = tl.zeros((offs_m.shape[0], offs_n.shape[0]), dtype=tl.float32)
+    """(BLOCK_M, BLOCK_N) float32 logits, -inf where masked or out of bounds; the transpose
+    (BLOCK_N, BLOCK_M) with TRANSPOSED, so that column reductions also run along axis 1 (the cheap
+    axis of the MMA layout: it keeps the column kernel free of register spills)."""
+    # out-of-bounds rows/columns load a valid row (index modulo the size) and are set to -inf by
+    # 1-D biases afterwards: cheaper in registers than 2-D load masks and a 2-D bounds mask
+    rows = offs_m % num_queries
+    cols = offs_n % num_docs
+    if TRANSPOSED:
+        acc = tl.zeros((BLOCK_N, BLOCK_M), dtype=tl.float32)
+    else:
+        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     for k in range(0, dim, BLOCK_K):
         offs_k = k + tl.arange(0, BLOCK_K)
-        k_in = offs_k < dim
-        a = tl.load(
-            q_ptr + offs_m[:, None] * stride_q + offs_k[None, :],
-            mask=row_in[:, None] & k_in[None, :],
-            other=0.0,
-        )
-        b = tl.load(
-            d_ptr + offs_n[:, None] * stride_d + offs_k[None, :],
-            mask=col_in[:, None] & k_in[None, :],
-            other=0.0,
-        )
+        k_in = offs_k[None, :] < dim
+        a = tl.load(q_ptr + rows[:, None] * stride_q + offs_k[None, :], mask=k_in, other=0.0)
+        b = tl.load(d_ptr + cols[:, None] * stride_d + offs_k[None, :], mask=k_in, other=0.0)
         if UPCAST:
             a = a.to(tl.float32)
             b = b.to(tl.float32)
-        acc = tl.dot(a, tl.trans(b), acc, input_precision=PRECISION)
-    is_positive = offs_n[None, :] == labels[:, None]
-    logits = acc * inv_tau
-    logits = tl.where(is_positive, logits - margin_scaled, logits)
-    keep = row_in[:, None] & col_in[None, :]
-    if HAS_IDS:
-        doc_ids = tl.load(doc_ids_ptr + offs_n, mask=col_in, other=0)
-        keep = keep & ((doc_ids[None, :] != positive_ids[:, None]) | is_positive)
-    return tl.where(keep, logits, float("-inf"))
+        if TRANSPOSED:
+            acc = tl.dot(b, tl.trans(a), acc, input_precision=PRECISION)
+        else:
+            acc = tl.dot(a, tl.trans(b), acc, input_precision=PRECISION)
+    row_bias = tl.where(offs_m < num_queries, 0.0, float("-inf"))
+    col_bias = tl.where(offs_n < num_docs, 0.0, float("-inf"))
+    if TRANSPOSED:
+        logits = acc * inv_tau + col_bias[:, None] + row_bias[None, :]
+        is_positive = offs_n[:, None] == labels[None, :]
+        logits = tl.where(is_positive, logits - margin_scaled, logits)
+        if HAS_IDS:
+            doc_ids = tl.load(doc_ids_ptr + cols)
+            false_negative = (doc_ids[:, None] == positive_ids[None, :]) & (
+                offs_n[:, None] != labels[None, :]
+            )
+            logits = tl.where(false_negative, float("-inf"), logits)
+    else:
+        logits = acc * inv_tau + row_bias[:, None] + col_bias[None, :]
+        is_positive = offs_n[None, :] == labels[:, None]
+        logits = tl.where(is_positive, logits - margin_scaled, logits)
+        if HAS_IDS:
+            doc_ids = tl.load(doc_ids_ptr + cols)
+            false_negative = (doc_ids[None, :] == positive_ids[:, None]) & (
+                offs_n[None, :] != labels[:, None]
+            )
+            logits = tl.where(false_negative, float("-inf"), logits)
+    return logits

@@ -1,7 +1,9 @@
 """Correctness of xcs.contrastive_loss: every fused implementation against a float64 ground truth.
 
-An implementation passes where ``|gt - impl| <= |gt - eager| + eps * max|gt|`` elementwise (eps the
-unit roundoff of the dtype, covering the final rounding of each output), with
+An implementation passes where ``|gt - impl| <= |gt - eager| + eps * max|gt|`` elementwise (eps one
+ulp of the dtype at the tensor's scale: the fused gradient GEMMs take the softmax weights rounded to
+the input dtype, as flash-attention does, so single elements may differ from eager's by that much)
+and ``max|gt - impl| <= max|gt - eager| + eps / 2 * max|gt|`` over the whole tensor, with
 ``eager`` the materialising reference run in the same dtype, for the loss and the gradients with
 respect to q, d and a learnable temperature. The Triton kernels run under ``TRITON_INTERPRET=1``
 (``make test`` sets it) on small, odd shapes so that every tile edge mask is exercised.
@@ -27,7 +29,7 @@ IMPLS = [
     ),
 ]
 # slack on top of the eager reference's own error, relative to the largest ground-truth element
-SLACK = {torch.float32: 2.0**-20, torch.float16: 2.0**-11, torch.bfloat16: 2.0**-8}
+SLACK = {torch.float32: 2.0**-20, torch.float16: 2.0**-10, torch.bfloat16: 2.0**-7}
 DTYPES = [torch.float32, torch.float16, torch.bfloat16]
 
 # option sets: (name, kwargs-builder(B, N, generator) -> dict, number of documents per query)
@@ -69,8 +71,13 @@ def _assert_as_good_as_eager(impl_out, eager_out, gt_out, dtype, what):
         ("loss", "grad_q", "grad_d", "grad_tau"), impl_out, eager_out, gt_out, strict=True
     ):
         assert torch.isfinite(impl).all(), f"{what}: {name} not finite"
-        excess = (gt - impl).abs() - ((gt - eager).abs() + SLACK[dtype] * gt.abs().max())
+        scale = gt.abs().max()
+        excess = (gt - impl).abs() - ((gt - eager).abs() + SLACK[dtype] * scale)
         assert excess.max() <= 0, f"{what}: {name} exceeds the eager error by {excess.max().item():.3g}"
+        worst, eager_worst = (gt - impl).abs().max(), (gt - eager).abs().max()
+        assert worst <= eager_worst + SLACK[dtype] / 2 * scale, (
+            f"{what}: {name} max error {worst:.3g} > eager's"
+        )
 
 
 def _compare(impl, dtype, option, reduction="mean", num_queries=13, num_docs=29, dim=19, tau=0.07):

@@ -82,7 +82,7 @@ def _cpu_case(impl: str, size: int, dim: int, repeats: int, threads: int | None)
     return {
         "impl": impl, "B": size, "N": size, "dim": dim, "dtype": "float32",
         "seconds": round(min(seconds), 4), "peak_extra_mb": round(peak - baseline, 1),
-        "loss": round(float(loss), 6), "torch_threads": torch.get_num_threads(),
+        "loss": round(float(loss.detach()), 6), "torch_threads": torch.get_num_threads(),
     }  # fmt: skip
 
 
