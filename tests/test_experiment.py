@@ -88,13 +88,18 @@ align_weight = 0.5
 kind = "translate-test"
 languages = ["de"]
 lexicon = "{template}"
+[methods.rerank]
+kind = "rerank"
+languages = ["de"]
+lexicon = "{template}"
+rerank_k = 5
 """)
     monkeypatch.setattr(experiment, "training_pairs", lambda *args, **kwargs: make_pairs())
     config = load_config(config_path)
     results, work = tmp_path / "results", tmp_path / "work"
     summary = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
                                         progress=False, config_text=config_path.read_text())
-    assert set(summary["methods"]) == {"zero-shot", "bl-cs-de", "translate-test"}
+    assert set(summary["methods"]) == {"zero-shot", "bl-cs-de", "translate-test"}  # rerank: own table
     cell = summary["methods"]["bl-cs-de"]["CLIR"]
     assert set(cell["seeds"]) == {"0", "1"} and 0.0 <= cell["mean"] <= 1.0
     assert 0.0 <= cell["p_value"] <= 1.0 and cell["p_bonferroni"] >= cell["p_value"]
@@ -105,6 +110,11 @@ lexicon = "{template}"
     table = (results / "table.md").read_text()
     assert "| bl-cs-de |" in table and "| translate-test |" in table
     assert (results / "pairs.png").stat().st_size > 0 and (results / "config.toml").exists()
+    reranked = summary["rerank"]["rerank"]["en-de"]
+    assert 0.0 <= reranked["after"] <= 1.0 and reranked["seeds"] == [0, 1]
+    # "before" is the baseline dual encoder's own ranking: the evaluation's en-de number
+    assert reranked["before"] == pytest.approx(summary["methods"]["zero-shot"]["en-de"]["mean"])
+    assert "Reranking" in table
     saved = json.loads((results / "summary.json").read_text())
     assert saved["methods"]["bl-cs-de"]["CLIR"]["mean"] == pytest.approx(cell["mean"])
 

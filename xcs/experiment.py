@@ -215,6 +215,9 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
                                     f"at {base_dir} (run that method first, with keep_models = true)")
         evaluated = TranslateTestEncoder(Encoder(base_dir), load_lexicons(method, method.languages, data_dir,
                                                                          reverse=True))
+    elif method.kind == "rerank":
+        return _run_rerank(config, method, seed, record, began, results_dir=run_results, work_dir=work_dir,
+                           data_dir=data_dir, pairs=pairs, progress=progress)
     else:  # off-the-shelf
         evaluated = Encoder(config.model)
     trained_s = time.perf_counter() - began
@@ -224,6 +227,96 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
                   wall_s=time.perf_counter() - began, description=getattr(evaluated, "description", ""))
     write_json_atomic(record, record_path)
     return record
+
+
+def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dict[str, Any], began: float, *,
+                results_dir: Path, work_dir: Path, data_dir: Path, pairs: Sequence[Any],
+                progress: bool) -> dict[str, Any]:
+    """Train the cross-encoder (code-switching on both sides) and rerank the baseline model's top-k
+    on the config's pairs (same XQuAD-R subsample as the evaluation); writes ``rerank.json``."""
+    from xcs.data.xquadr import load_xquadr_dir, sample_question_ids
+    from xcs.encoder import Encoder
+    from xcs.methods import CodeSwitchBatchBuilder, load_lexicons
+    from xcs.rerank import CrossEncoder, rerank_xquadr, train_cross_encoder
+
+    base_dir = work_dir / config.baseline / f"seed{seed}" / "model"
+    if not base_dir.exists():
+        raise FileNotFoundError(f"rerank needs the {config.baseline!r} model of seed {seed} at {base_dir} "
+                                f"(run that method first, with keep_models = true)")
+    train_config = config.train_config(method, seed)
+    cross = CrossEncoder(config.model)
+    lexicons = load_lexicons(method, method.languages, data_dir)
+    builder = CodeSwitchBatchBuilder(cross.tokenizer, method, lexicons=lexicons, seed=seed,
+                                     total_steps=train_config.steps,
+                                     max_query_length=int(config.data.get("max_query_length", 64)),
+                                     max_document_length=int(config.data.get("max_document_length", 128)))
+    losses = train_cross_encoder(cross, pairs, builder, train_config, progress=progress)
+    trained_s = time.perf_counter() - began
+    languages = sorted({lang for pair in config.pairs for lang in pair.split("-")})
+    sets = load_xquadr_dir(data_dir / "xquad-r", languages)
+    subsample = config.eval.get("subsample")
+    if subsample:
+        shared = set.intersection(*(set(s.question_ids) for s in sets.values()))
+        seed_of_sample = int(config.eval.get("seed", 0))
+        chosen = frozenset(sample_question_ids(sorted(shared), int(subsample), seed_of_sample))
+        sets = {lang: s.restrict(chosen) for lang, s in sets.items()}
+    metrics, scores = rerank_xquadr(Encoder(base_dir), cross, sets, config.pairs, k=method.rerank_k)
+    out = work_dir / method.name / f"seed{seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / "rerank_per_query.npz", **scores)
+    write_json_atomic(metrics, results_dir / "rerank.json")
+    record.update(status="done", train={"config": asdict(train_config), "losses": losses,
+                                        "first_loss": losses[0], "last_loss": losses[-1]},
+                  train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
+                  wall_s=time.perf_counter() - began, description="cross-encoder reranker")
+    write_json_atomic(record, results_dir / "run.json")
+    return record
+
+
+def summarize_rerank(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> dict[str, Any]:
+    """MRR@10 before / after reranking per pair (mean over seeds), with the paired t-test of after vs
+    before on per-query scores averaged over seeds."""
+    from xcs.significance import paired_t_test
+
+    out: dict[str, Any] = {}
+    for name, method in config.methods.items():
+        if method.kind != "rerank":
+            continue
+        files = {s: results_dir / "runs" / name / f"seed{s}" / "rerank.json" for s in config.seeds}
+        seeds = [s for s, path in files.items() if path.exists()]
+        if not seeds:
+            continue
+        runs = [json.loads(files[s].read_text()) for s in seeds]
+        scores = [np.load(work_dir / name / f"seed{s}" / "rerank_per_query.npz") for s in seeds]
+        entry = {}
+        for pair in runs[0]["by_pair"]:
+            before = np.mean([sc[f"before/{pair}"] for sc in scores], axis=0)
+            after = np.mean([sc[f"after/{pair}"] for sc in scores], axis=0)
+            test = paired_t_test(after, before)
+            entry[pair] = {"before": float(before.mean()), "after": float(after.mean()),
+                           "p_value": test.p_value,
+                           "p_bonferroni": min(1.0, test.p_value * len(runs[0]["by_pair"])),
+                           "seeds": seeds, "k": runs[0]["k"]}
+        out[name] = entry
+    return out
+
+
+def rerank_table(rerank: Mapping[str, Any], alpha: float = 0.05) -> str:
+    """Markdown: one row per reranker, ``before -> after`` MRR@10 (x100) per pair."""
+    if not rerank:
+        return ""
+    pairs = list(next(iter(rerank.values())))
+    lines = ["| reranker | " + " | ".join(pairs) + " |", "|---|" + "---:|" * len(pairs)]
+    for name, entry in rerank.items():
+        cells = []
+        for pair in pairs:
+            cell = entry[pair]
+            mark = "*" if cell["p_bonferroni"] < alpha and cell["after"] > cell["before"] else (
+                "-" if cell["p_bonferroni"] < alpha else "")
+            cells.append(f"{100 * cell['before']:.1f} → {100 * cell['after']:.1f}{mark}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return ("\n## Reranking the baseline's top-k (MRR@10 before → after)\n\n" + "\n".join(lines)
+            + "\n\n`*` / `-`: after significantly better / worse than before (paired t-test, Bonferroni).\n")
 
 
 # -------------------------------------------------------------------------------- summarising
@@ -252,7 +345,9 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
     """Collect every finished run into ``summary.json`` (means, stds, per-seed values, p-values)."""
     columns: dict[str, dict[str, dict[str, float]]] = {}
     runs: dict[str, dict[int, dict[str, Any]]] = {}
-    for name in config.methods:
+    for name, method in config.methods.items():
+        if method.kind == "rerank":
+            continue
         for seed in config.seeds:
             metrics_path = results_dir / "runs" / name / f"seed{seed}" / "metrics.json"
             if metrics_path.exists():
@@ -401,17 +496,18 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     for name in order:
         method = config.methods[name]
         for seed in (config.seeds if method.kind != "off-the-shelf" else config.seeds[:1]):
-            if method.trains and pairs is None:
+            if (method.trains or method.kind == "rerank") and pairs is None:
                 pairs = training_pairs(data_dir, config.data)
             print(f"[xcs experiment] {name} seed {seed}", file=sys.stderr, flush=True)
             record = run_one(config, method, seed, results_dir=results_dir, work_dir=work_dir,
                              data_dir=data_dir, pairs=pairs or [], progress=progress)
             walls[f"{name}/seed{seed}"] = record.get("wall_s")
     summary = summarize(config, results_dir, work_dir)
+    summary["rerank"] = summarize_rerank(config, results_dir, work_dir)
     summary["wall_s_this_invocation"] = time.perf_counter() - began
     summary["run_wall_s"] = walls
     write_json_atomic(summary, results_dir / "summary.json")
-    table = markdown_table(summary)
+    table = markdown_table(summary) + rerank_table(summary["rerank"])
     tmp = results_dir / ".table.md.tmp"
     tmp.write_text(f"# {config.name}\n\nModel: {config.model}\n\n" + table)
     os.replace(tmp, results_dir / "table.md")

@@ -28,7 +28,7 @@ import torch
 
 from xcs.train import TokenBatch, Tokens, TrainPair
 
-METHOD_KINDS = ("zero-shot", "code-switch", "translate-test", "off-the-shelf")
+METHOD_KINDS = ("zero-shot", "code-switch", "translate-test", "off-the-shelf", "rerank")
 SIDES = ("both", "query", "document")
 
 
@@ -42,7 +42,8 @@ class Method:
     switching with per-word draws weighted by ``weights`` (uniform when empty). ``lexicon`` is
     ``"muse"`` (``DATA/muse/en-XX.txt``) or a path template containing ``{lang}`` (e.g. Wikipedia
     title lexicons built by ``xcs lexicon build``). ``train`` overrides fields of the experiment's
-    ``TrainConfig`` for this method only.
+    ``TrainConfig`` for this method only. ``kind = "rerank"`` trains a cross-encoder with
+    code-switching on both sides and reranks the baseline dual encoder's top ``rerank_k``.
     """
 
     name: str
@@ -59,6 +60,7 @@ class Method:
     lowercase: bool = True
     max_candidates: int | None = 10
     train: dict[str, Any] = field(default_factory=dict)
+    rerank_k: int = 20
 
     def __post_init__(self) -> None:
         if self.kind not in METHOD_KINDS:
@@ -71,8 +73,8 @@ class Method:
         if self.kind == "code-switch" and not (self.languages or self.query_languages
                                                or self.document_languages):
             raise ValueError(f"method {self.name!r}: code-switching needs 'languages'")
-        if self.kind == "translate-test" and not self.languages:
-            raise ValueError(f"method {self.name!r}: translate-test needs 'languages' (the source languages)")
+        if self.kind in ("translate-test", "rerank") and not self.languages:
+            raise ValueError(f"method {self.name!r}: {self.kind} needs 'languages'")
 
     @classmethod
     def from_dict(cls, name: str, values: Mapping[str, Any]) -> Method:
@@ -89,7 +91,7 @@ class Method:
 
     def side_languages(self, side: str) -> list[str]:
         """Target languages of ``side`` (``"query"`` or ``"document"``); empty: left in English."""
-        if self.kind != "code-switch" or self.sides not in ("both", side):
+        if self.kind not in ("code-switch", "rerank") or self.sides not in ("both", side):
             return []
         override = self.query_languages if side == "query" else self.document_languages
         return list(override if override is not None else self.languages)

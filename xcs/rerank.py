@@ -1,0 +1,215 @@
+"""Cross-encoder reranker (the paper's model): trained with binary cross-entropy on code-switched
+(query, sentence) pairs, then used to rerank a dual encoder's top-k on XQuAD-R.
+
+The cross-encoder reads ``<s> query: Q </s> passage: D </s>`` (the mE5 prefixes kept, so it starts
+from the same checkpoint as the dual encoder) and scores it with a linear head on the first token.
+Training reuses the dual-encoder machinery: batches come from :class:`xcs.methods.
+CodeSwitchBatchBuilder` (code-switching on both sides), negatives are the other sentences of the
+positive's paragraph plus the next query's positive (an in-batch negative); AdamW with warm-up and
+linear decay, gradient clipping. It has no checkpoint/resume or DDP of its own (one short run).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from xcs.train import (
+    TrainConfig,
+    TrainPair,
+    _optimizer,
+    batch_indices,
+    paragraph_negatives,
+    seed_everything,
+    warmup_linear_decay,
+)
+
+HEAD_FILE = "rerank_head.pt"
+
+
+class CrossEncoder(nn.Module):
+    """A transformer encoder plus a linear head: ``forward(ids, mask) -> logits`` float32 ``(n,)``."""
+
+    def __init__(self, model: str | os.PathLike[str] = "default", max_length: int = 192) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        from xcs.models import resolve_model_path
+
+        path = resolve_model_path(model)
+        self.encoder = AutoModel.from_pretrained(str(path), add_pooling_layer=False)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        self.head = nn.Linear(self.encoder.config.hidden_size, 1)
+        self.max_length = max_length
+        if (path / HEAD_FILE).exists():
+            self.head.load_state_dict(torch.load(path / HEAD_FILE, weights_only=True))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.head(hidden[:, 0].float()).squeeze(-1)
+
+    def join(self, query_ids: Sequence[int], document_ids: Sequence[int]) -> list[int]:
+        """``<s> q </s>`` + ``d </s>`` (the document's ``<s>`` dropped), cut to ``max_length`` keeping
+        the closing token."""
+        joined = list(query_ids) + list(document_ids[1:])
+        return joined if len(joined) <= self.max_length else joined[: self.max_length - 1] + joined[-1:]
+
+    def pad(self, sequences: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        from xcs.methods import pad
+
+        tokens = pad(sequences, self.tokenizer.pad_token_id)
+        return tokens.input_ids, tokens.attention_mask
+
+    @torch.inference_mode()
+    def score(self, queries: Sequence[str], documents: Sequence[str], *, query_prefix: str = "query: ",
+              passage_prefix: str = "passage: ", batch_size: int = 64) -> np.ndarray:
+        """Relevance logits (float32 ``(n,)``) of the pairs ``(queries[i], documents[i])``."""
+        tok = self.tokenizer
+        q = tok([query_prefix + t for t in queries], truncation=True, max_length=64)["input_ids"]
+        d = tok([passage_prefix + t for t in documents], truncation=True,
+                max_length=self.max_length)["input_ids"]
+        joined = [self.join(a, b) for a, b in zip(q, d, strict=True)]
+        order = np.argsort([len(s) for s in joined], kind="stable")
+        out = np.empty(len(joined), dtype=np.float32)
+        was_training = self.training
+        self.eval()
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            ids, mask = self.pad([joined[i] for i in rows])
+            out[rows] = self(ids, mask).float().numpy()
+        self.train(was_training)
+        return out
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """HF checkpoint of the encoder + tokenizer + ``rerank_head.pt``, written to a temporary
+        directory and renamed into place."""
+        import shutil
+        import tempfile
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        self.encoder.save_pretrained(tmp)
+        self.tokenizer.save_pretrained(tmp)
+        torch.save(self.head.state_dict(), tmp / HEAD_FILE)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+        return path
+
+
+def train_cross_encoder(cross: CrossEncoder, pairs: Sequence[TrainPair], build_batch: Any,
+                        config: TrainConfig, *, progress: bool = True) -> list[float]:
+    """BCE training: per query its positive (label 1), ``num_hard_negatives`` other sentences of its
+    paragraph and the next query's positive (label 0). Returns the per-step losses."""
+    seed_everything(config.seed)
+    if config.freeze_embeddings:
+        cross.encoder.get_input_embeddings().weight.requires_grad_(False)
+    named = [(n, p) for n, p in cross.named_parameters() if p.requires_grad]
+    optimizer = _optimizer(named, config)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_linear_decay(config.warmup_steps,
+                                                                                 config.steps))
+    bce = nn.BCEWithLogitsLoss()
+    k = max(1, config.num_hard_negatives)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.steps, desc="train reranker", unit="step", dynamic_ncols=True)
+    cross.train()
+    losses = []
+    for step in range(config.steps):
+        ids, epoch = batch_indices(len(pairs), config.batch_size, step, config.seed)
+        negatives = paragraph_negatives(pairs, ids, k, config.seed, step)
+        batch = build_batch([pairs[int(i)] for i in ids], negatives, ids, epoch, step)
+        queries = _rows(batch.queries)
+        documents = _rows(batch.documents)
+        n = len(queries)
+        joined, labels = [], []
+        for i in range(n):
+            joined.append(cross.join(queries[i], documents[i]))
+            labels.append(1.0)
+            for j in range(k):
+                joined.append(cross.join(queries[i], documents[n + i * k + j]))
+                labels.append(0.0)
+            if n > 1:
+                joined.append(cross.join(queries[i], documents[(i + 1) % n]))
+                labels.append(0.0)
+        input_ids, mask = cross.pad(joined)
+        loss = bce(cross(input_ids, mask), torch.tensor(labels))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_([p for _, p in named], config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        losses.append(float(loss.detach()))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    if bar is not None:
+        bar.close()
+    cross.eval()
+    return losses
+
+
+def _rows(tokens: Any) -> list[list[int]]:
+    """Unpadded id lists of a ``Tokens`` batch."""
+    rows = zip(tokens.input_ids, tokens.attention_mask, strict=True)
+    return [ids[mask.bool()].tolist() for ids, mask in rows]
+
+
+def rerank_xquadr(dual_encoder: Any, cross: CrossEncoder, sets: Mapping[str, Any], pairs: Sequence[str], *,
+                  k: int = 20) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """For each ``"src-tgt"`` pair (XQuAD-R languages; ``src == tgt`` is MoIR): retrieve target
+    sentences with ``dual_encoder``, rerank its top ``k`` with ``cross`` (ranks below k keep their
+    order), and report MRR@10 before and after. Returns ``(metrics, per_query)``; per-query keys
+    ``"before/PAIR"`` and ``"after/PAIR"`` (float64 ``(n_questions,)``)."""
+    from xcs.metrics import RelevanceJudgments, evaluate_ranking
+    from xcs.retrieval import search
+
+    began = time.perf_counter()
+    by_pair: dict[str, Any] = {}
+    per_query: dict[str, np.ndarray] = {}
+    embedded: dict[tuple[str, str], np.ndarray] = {}
+
+    def embed(lang: str, kind: str) -> np.ndarray:
+        if (lang, kind) not in embedded:
+            texts = sets[lang].questions if kind == "query" else sets[lang].candidates
+            embedded[lang, kind] = dual_encoder.encode(texts, kind=kind)
+        return embedded[lang, kind]
+
+    for pair in pairs:
+        src, tgt = pair.split("-")
+        if src not in sets or tgt not in sets:
+            raise ValueError(f"rerank pair {pair!r}: languages must be among {sorted(sets)}")
+        source, target = sets[src], sets[tgt]
+        answer = dict(zip(target.question_ids, target.answers.tolist(), strict=True))
+        keep = [i for i, q in enumerate(source.question_ids) if q in answer]
+        judged = RelevanceJudgments.from_lists([[answer[source.question_ids[i]]] for i in keep])
+        # depth >= 10 so that "before" is the dual encoder's full MRR@10; only the top k are reranked
+        _, retrieved = search(embed(src, "query")[keep], embed(tgt, "passage"), max(k, 10))
+        before = evaluate_ranking(retrieved, judged, ["mrr@10"])["mrr@10"]
+        top = retrieved[:, :k]
+        flat_q = [source.questions[i] for i, row in zip(keep, top, strict=True) for _ in row]
+        flat_d = [target.candidates[j] for row in top for j in row]
+        scores = cross.score(flat_q, flat_d).reshape(top.shape)
+        reranked = retrieved.copy()
+        order = np.argsort(-scores, axis=1, kind="stable")
+        reranked[:, : top.shape[1]] = np.take_along_axis(top, order, axis=1)
+        after = evaluate_ranking(reranked, judged, ["mrr@10"])["mrr@10"]
+        per_query[f"before/{pair}"], per_query[f"after/{pair}"] = before, after
+        by_pair[pair] = {"mrr@10_before": float(before.mean()), "mrr@10_after": float(after.mean()),
+                         "n_queries": len(keep)}
+    metrics = {"k": k, "by_pair": by_pair,
+               "mrr@10_before": float(np.mean([v["mrr@10_before"] for v in by_pair.values()])),
+               "mrr@10_after": float(np.mean([v["mrr@10_after"] for v in by_pair.values()])),
+               "wall_s": round(time.perf_counter() - began, 1)}
+    return metrics, per_query
