@@ -26,7 +26,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -512,9 +511,6 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     tmp.write_text(f"# {config.name}\n\nModel: {config.model}\n\n" + table)
     os.replace(tmp, results_dir / "table.md")
     plots(summary, results_dir, config.pairs)
-    if not config.keep_models:
-        for name in config.methods:
-            shutil.rmtree(work_dir / name / "model", ignore_errors=True)
     return summary
 
 
