@@ -133,6 +133,8 @@ def test_bad_arguments_are_rejected(tiny_bert, tmp_path):
         Encoder(tiny_bert, layer=3)
     with pytest.raises(FileNotFoundError, match="config.json"):
         Encoder(tmp_path / "missing")
+    with pytest.raises(TypeError, match=r"texts\[1\] is NoneType"):
+        Encoder(tiny_bert).encode(["cat", None])
 
 
 @pytest.mark.slow

@@ -140,6 +140,9 @@ class Encoder:
     def tokenize(self, texts: Sequence[str], kind: Kind | None = None) -> list[list[int]]:
         """Token ids (with special tokens, truncated to ``max_length``) of ``prefix(kind) + text``."""
         prefix = self.prefix(kind)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{i}] is {type(text).__name__}, expected str")
         encoded = self.tokenizer(
             [prefix + text for text in texts], truncation=True, max_length=self.max_length,
             add_special_tokens=True, return_attention_mask=False, return_token_type_ids=False,
