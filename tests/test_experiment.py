@@ -139,3 +139,20 @@ def test_markdown_marks_significant_differences():
     }}
     table = markdown_table(summary)
     assert "| up | 50.0* |" in table and "| down | 50.0- |" in table and "| same | 50.0 |" in table
+
+
+def test_train_command_trains_then_resumes_a_finished_run(tmp_path, e5_tokenizer, monkeypatch, capsys):
+    from xcs.cli import main
+
+    model = save_tiny_model(tmp_path / "tiny", e5_tokenizer, 0.0)
+    monkeypatch.setattr(experiment, "training_pairs", lambda *args, **kwargs: make_pairs())
+    argv = ["train", "--out", str(tmp_path / "run"), "--model", str(model), "--steps", "2",
+            "--batch-size", "4", "--languages", "", "--hard-negatives", "paragraph",
+            "--checkpoint-every", "1", "--no-progress", "--data-dir", str(tmp_path)]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["steps"] == 2 and (tmp_path / "run" / "model" / "config.json").exists()
+    assert main(argv) == 0  # same command again: resumes at the end, rewrites the model
+    log = json.loads((tmp_path / "run" / "train_log.json").read_text())
+    assert log["resumed_from"] == 2 and len(log["losses"]) == 2
+    assert log["losses"][-1] == pytest.approx(first["last_loss"])

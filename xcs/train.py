@@ -537,9 +537,9 @@ def train(
                          steps_per_s=trained / wall if wall > 0 else float("nan"), resumed_from=start_step)
     if rank == 0:
         if save_model:
-            encoder.save(out / "model")
+            encoder.save(out / "model", overwrite=True)
             if document_encoder is not None:
-                document_encoder.save(out / "model-documents")
+                document_encoder.save(out / "model-documents", overwrite=True)
         write_json_atomic({"config": asdict(config), "losses": losses, "wall_s": wall,
                            "steps_per_s": result.steps_per_s, "resumed_from": start_step,
                            "world_size": world_size}, out / "train_log.json")
