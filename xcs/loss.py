@@ -85,10 +85,10 @@ class FusedContrastiveFunction(torch.autograd.Function):
         )
         # the -onehot part of the cross-entropy gradient: -(row_grad + col_grad) at each (i, labels[i])
         positive_grad = row_grad + col_grad_per_query
-        dtype = row_lse.dtype
-        q_c = q.to(dtype)
-        grad_q = (grad_q - positive_grad[:, None] * d[labels].to(dtype)) * inv_tau
-        grad_d = grad_d.index_add(0, labels, positive_grad[:, None] * q_c, alpha=-1.0) * inv_tau
+        # in place on the compute-dtype buffers: the only (B, dim) temporaries are d[labels] and the
+        # scaled q, which keeps the backward's extra memory at O((B + N) * dim)
+        grad_q.addcmul_(positive_grad[:, None], d[labels], value=-1.0).mul_(inv_tau)
+        grad_d.index_add_(0, labels, positive_grad[:, None] * q, alpha=-1.0).mul_(inv_tau)
 
         grad_temperature = None
         if ctx.needs_input_grad[2]:
