@@ -81,17 +81,14 @@ def test_tatoeba_languages_and_reader(tmp_path, data_dir):
 def test_squad_pairs_hold_out_xquad(data_dir):
     path = data_dir / "squad" / "dev-v1.1.json"
     held = load_squad_pairs(path)
-    every = load_squad_pairs(path, exclude_xquad=False)
-    assert len(every) == 10570 and len(held) == 10570 - 1190
-    assert not {p.question_id for p in held} & XQUAD_QUESTION_IDS
-    first = every[0]
-    assert first.answer_sentence in first.paragraph
-    # the sentence holds the answer text for the vast majority of questions
     document = json.loads(path.read_text())
     answers = {qa["id"]: qa["answers"][0]["text"] for a in document["data"] for p in a["paragraphs"]
                for qa in p["qas"]}
-    inside = np.mean([answers[p.question_id] in p.answer_sentence for p in every])
-    assert inside > 0.95
+    assert len(answers) == 10570 and len(held) == 10570 - 1190
+    assert not {p.question_id for p in held} & XQUAD_QUESTION_IDS
+    assert all(p.answer_sentence in p.paragraph for p in held[:50])
+    # the chosen sentence holds the answer text for the vast majority of questions
+    assert np.mean([answers[p.question_id] in p.answer_sentence for p in held]) > 0.95
 
 
 def test_mewslix_reader(tmp_path):
