@@ -205,6 +205,18 @@ def test_chunk_size_does_not_change_the_result():
         torch.testing.assert_close(other, losses[0], rtol=1e-6, atol=1e-6)
 
 
+def test_autocast_does_not_lower_the_fused_precision():
+    g = torch.Generator().manual_seed(6)
+    q = _embeddings(12, 16, g).float().requires_grad_()
+    d = _embeddings(12, 16, g).float().requires_grad_()
+    expected = contrastive_loss(q, d, impl="chunked", symmetric=True)
+    expected_grad = torch.autograd.grad(expected, q)[0]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = contrastive_loss(q, d, impl="chunked", symmetric=True)
+    torch.testing.assert_close(loss, expected, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(torch.autograd.grad(loss, q)[0], expected_grad, rtol=1e-6, atol=1e-7)
+
+
 def test_module_learns_its_temperature():
     g = torch.Generator().manual_seed(5)
     q, d = _embeddings(6, 8, g).float(), _embeddings(6, 8, g).float()

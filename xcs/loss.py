@@ -55,7 +55,10 @@ class FusedContrastiveFunction(torch.autograd.Function):
     def forward(ctx, q, d, temperature, labels, doc_ids, margin, symmetric, backend):
         inv_tau = 1.0 / float(temperature.detach())
         dtype = compute_dtype(q.dtype)
-        row_lse, col_lse = backend.logsumexp(q, d, labels, doc_ids, inv_tau, margin, symmetric)
+        # the backends choose their own precisions: an enclosing autocast must not turn their fp32
+        # matmuls into bf16 ones
+        with torch.autocast(q.device.type, enabled=False):
+            row_lse, col_lse = backend.logsumexp(q, d, labels, doc_ids, inv_tau, margin, symmetric)
         # the positive logit S[i, labels[i]], computed once here in the compute dtype
         positive = ((q.to(dtype) * d[labels].to(dtype)).sum(-1) - margin) * inv_tau
         loss = row_lse - positive
@@ -80,9 +83,10 @@ class FusedContrastiveFunction(torch.autograd.Function):
             col_grad.index_add_(0, labels, col_grad_per_query)
         else:
             row_grad, col_grad_per_query, col_grad = grad_loss, torch.zeros_like(grad_loss), None
-        grad_q, grad_d, weighted_logits = ctx.backend.softmax_gradients(
-            q, d, labels, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad
-        )
+        with torch.autocast(q.device.type, enabled=False):
+            grad_q, grad_d, weighted_logits = ctx.backend.softmax_gradients(
+                q, d, labels, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad
+            )
         # the -onehot part of the cross-entropy gradient: -(row_grad + col_grad) at each (i, labels[i])
         positive_grad = row_grad + col_grad_per_query
         # in place on the compute-dtype buffers: the only (B, dim) temporaries are d[labels] and the
