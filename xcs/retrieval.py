@@ -35,22 +35,31 @@ def _merge_top_k(block, doc_offset, tie_rank, best_scores, best_index):
     for row in prange(n_rows):
         scores = best_scores[row]
         index = best_index[row]
+        filled = 0
+        while filled < k and index[filled] >= 0:
+            filled += 1
+        # the current worst entry, kept in locals so most candidates are rejected by one compare
+        worst_score = scores[k - 1]
+        worst_tie = tie_rank[index[k - 1]] if filled == k else 0
         for col in range(n_cols):
-            doc = doc_offset + col
             score = block[row, col]
-            tie = tie_rank[doc]
-            worst = index[k - 1]
-            if worst >= 0 and not _ranks_before(score, tie, scores[k - 1], tie_rank[worst]):
+            if filled == k and score < worst_score:
                 continue
-            pos = k - 1
-            while pos > 0 and (
-                index[pos - 1] < 0 or _ranks_before(score, tie, scores[pos - 1], tie_rank[index[pos - 1]])
-            ):
+            doc = doc_offset + col
+            tie = tie_rank[doc]
+            if filled == k and not _ranks_before(score, tie, worst_score, worst_tie):
+                continue
+            pos = filled if filled < k else k - 1
+            while pos > 0 and _ranks_before(score, tie, scores[pos - 1], tie_rank[index[pos - 1]]):
                 scores[pos] = scores[pos - 1]
                 index[pos] = index[pos - 1]
                 pos -= 1
             scores[pos] = score
             index[pos] = doc
+            if filled < k:
+                filled += 1
+            worst_score = scores[k - 1]
+            worst_tie = tie_rank[index[k - 1]] if filled == k else 0
 
 
 def _check_matrix(name: str, array: np.ndarray, ndim: int = 2) -> np.ndarray:
