@@ -165,7 +165,7 @@ def launch_logsumexp(q, d, labels, positive_ids, doc_ids, inv_tau, margin, symme
         HAS_IDS=has_ids,
         BLOCK_M=config.block_m,
         BLOCK_N=config.block_n,
-        BLOCK_K=config.block_k,
+        BLOCK_K=config.forward_block_k,
         UPCAST=config.upcast,
         PRECISION=config.precision,
         num_warps=config.num_warps,
