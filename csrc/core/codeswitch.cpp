@@ -17,23 +17,59 @@ namespace {
 
 void fail(const std::string& message) { throw std::invalid_argument(message); }
 
-// Output of a contiguous chunk of examples, merged in example order at the end.
+// Output of a contiguous chunk of examples, merged in example order at the end. The vectors are
+// used as raw buffers: `size` counts the written tokens, capacity grows by doubling.
 struct ChunkOutput {
   std::vector<int32_t> ids;
-  std::vector<int64_t> lengths;
   std::vector<int32_t> word_index;
   std::vector<int8_t> language;
   std::vector<uint8_t> switched;
+  std::vector<int64_t> lengths;
+  size_t size = 0;
+  bool provenance = false;
+
+  void ensure(size_t extra) {
+    const size_t needed = size + extra;
+    if (needed <= ids.size()) return;
+    const size_t capacity = std::max(needed, 2 * ids.size());
+    ids.resize(capacity);
+    if (provenance) {
+      word_index.resize(capacity);
+      language.resize(capacity);
+      switched.resize(capacity);
+    }
+  }
+
+  template <typename T>
+  void append(const T* tokens, int64_t count, int64_t unit, int8_t lang, uint8_t flag) {
+    ensure(static_cast<size_t>(count));
+    int32_t* dst = ids.data() + size;
+    for (int64_t i = 0; i < count; ++i) dst[i] = static_cast<int32_t>(tokens[i]);
+    if (provenance) {
+      std::fill_n(word_index.data() + size, count, static_cast<int32_t>(unit));
+      std::fill_n(language.data() + size, count, lang);
+      std::fill_n(switched.data() + size, count, flag);
+    }
+    size += static_cast<size_t>(count);
+  }
+
+  void finish() {
+    ids.resize(size);
+    if (provenance) {
+      word_index.resize(size);
+      language.resize(size);
+      switched.resize(size);
+    }
+  }
 };
 
-// Reusable per-thread scratch: word-unit start positions and kinds of one example.
+// Reusable per-thread scratch of one example: unit start positions and kinds.
 struct Scratch {
   std::vector<int64_t> unit_start;
   std::vector<uint8_t> unit_kind;  // 0 word, 1 punctuation, 2 special
 };
 
 constexpr uint8_t kUnitWord = 0;
-constexpr uint8_t kUnitPunct = 1;
 constexpr uint8_t kUnitSpecial = 2;
 
 template <typename Id>
@@ -50,101 +86,82 @@ class ExampleSwitcher {
     const uint64_t key = rng::example_key(config_.seed, config_.epoch, example);
     // 1. Word units: a unit starts at a word-start, punctuation or special token, and after a
     //    punctuation or special token (so "don't" -> "▁don" "'" "t" is three units).
-    auto& starts = scratch.unit_start;
-    auto& kinds = scratch.unit_kind;
-    starts.clear();
-    kinds.clear();
+    if (scratch.unit_start.size() < static_cast<size_t>(n) + 1) {
+      scratch.unit_start.resize(n + 1);
+      scratch.unit_kind.resize(n + 1);
+    }
+    int64_t* starts = scratch.unit_start.data();
+    uint8_t* kinds = scratch.unit_kind.data();
+    int64_t n_units = 0;
     bool boundary = true;
     for (int64_t pos = 0; pos < n; ++pos) {
       const uint8_t cls = token_class_[in[pos]];
       if (cls != kContinuation || boundary) {
-        starts.push_back(pos);
-        kinds.push_back(cls == kSpecial ? kUnitSpecial : cls == kPunctuation ? kUnitPunct : kUnitWord);
+        starts[n_units] = pos;
+        kinds[n_units] = cls >= kPunctuation ? static_cast<uint8_t>(cls - 1) : kUnitWord;
+        ++n_units;
       }
-      boundary = cls == kPunctuation || cls == kSpecial;
+      boundary = cls >= kPunctuation;
     }
-    const int64_t n_units = static_cast<int64_t>(starts.size());
-    starts.push_back(n);
+    starts[n_units] = n;
 
     // 2. Truncation keeps a closing special token: the body is everything before it.
     const bool keep_closing = config_.max_length > 0 && token_class_[in[n - 1]] == kSpecial;
     const int64_t body_units = keep_closing ? n_units - 1 : n_units;
-    const int64_t limit = config_.max_length <= 0 ? INT64_MAX
-                          : keep_closing        ? config_.max_length - 1
-                                                : config_.max_length;
-    const size_t out_begin = out.ids.size();
+    const size_t limit = config_.max_length <= 0 ? SIZE_MAX
+                         : keep_closing        ? static_cast<size_t>(config_.max_length - 1)
+                                               : static_cast<size_t>(config_.max_length);
+    const size_t out_begin = out.size;
 
-    // 3. Walk the units; a coin per unit decides whether to look it up.
+    // 3. Walk the units: a coin per word unit decides whether it is looked up (in the lexicon of a
+    //    language drawn per unit in multilingual mode); the longest key found there is replaced by
+    //    one of its translations.
     int64_t u = 0;
-    while (u < body_units && static_cast<int64_t>(out.ids.size() - out_begin) < limit) {
-      if (kinds[u] != kUnitWord || (rng::draw(key, u, rng::kStreamCoin) >> 11) >= threshold_) {
-        emit_original(in, starts[u], starts[u + 1], u, out);
-        ++u;
-        continue;
-      }
-      size_t lang = 0;
-      if (lexicons_.size() > 1) {
-        const uint64_t d = rng::draw(key, u, rng::kStreamLanguage) >> 11;
-        while (d >= config_.language_cumulative[lang]) ++lang;
-      }
-      const CompiledLexicon& lex = *lexicons_[lang];
-      // Units available for a phrase starting at u: consecutive non-special units.
-      int64_t available = 0;
-      const int64_t max_units = lex.max_units();
-      while (available < max_units && u + available < body_units && kinds[u + available] != kUnitSpecial) {
-        ++available;
-      }
+    while (u < body_units && out.size - out_begin < limit) {
       int32_t entry = -1;
       int32_t matched = 0;
-      for (int32_t len : lex.unit_lengths()) {
-        if (len > available) continue;
-        entry = lex.find(in + starts[u], starts[u + len] - starts[u], len);
-        if (entry >= 0) {
+      if (kinds[u] == kUnitWord && (rng::draw(key, u, rng::kStreamCoin) >> 11) < threshold_) {
+        int8_t lang = 0;
+        if (lexicons_.size() > 1) {
+          const uint64_t d = rng::draw(key, u, rng::kStreamLanguage) >> 11;
+          while (d >= config_.language_cumulative[static_cast<size_t>(lang)]) ++lang;
+        }
+        const CompiledLexicon& lex = *lexicons_[static_cast<size_t>(lang)];
+        const int64_t available = available_units(kinds, u, body_units, lex.max_units());
+        const auto& lengths = lex.unit_lengths();
+        for (size_t slot = 0; slot < lengths.size() && entry < 0; ++slot) {
+          const int32_t len = lengths[slot];
+          if (len > available || !lex.may_start(slot, in[starts[u]])) continue;
+          entry = lex.find(in + starts[u], starts[u + len] - starts[u], len);
           matched = len;
-          break;
+        }
+        if (entry >= 0) {
+          const int64_t first = lex.entry_offsets()[entry];
+          const uint64_t n_cands = static_cast<uint64_t>(lex.entry_offsets()[entry + 1] - first);
+          const int64_t cand = first + static_cast<int64_t>(rng::uniform_index(
+                                           rng::draw(key, u, rng::kStreamCandidate), n_cands));
+          const int64_t begin = lex.cand_offsets()[cand];
+          out.append(lex.cand_tokens().data() + begin, lex.cand_offsets()[cand + 1] - begin, u, lang, 1);
+          u += matched;
+          continue;
         }
       }
-      if (entry < 0) {
-        emit_original(in, starts[u], starts[u + 1], u, out);
-        ++u;
-        continue;
-      }
-      const int64_t first = lex.entry_offsets()[entry];
-      const uint64_t n_cands = static_cast<uint64_t>(lex.entry_offsets()[entry + 1] - first);
-      const int64_t cand = first + static_cast<int64_t>(
-                                       rng::uniform_index(rng::draw(key, u, rng::kStreamCandidate), n_cands));
-      const int32_t* tokens = lex.cand_tokens().data();
-      const int64_t begin = lex.cand_offsets()[cand];
-      const int64_t end = lex.cand_offsets()[cand + 1];
-      out.ids.insert(out.ids.end(), tokens + begin, tokens + end);
-      if (config_.provenance) {
-        out.word_index.insert(out.word_index.end(), end - begin, static_cast<int32_t>(u));
-        out.language.insert(out.language.end(), end - begin, static_cast<int8_t>(lang));
-        out.switched.insert(out.switched.end(), end - begin, uint8_t{1});
-      }
-      u += matched;
+      out.append(in + starts[u], starts[u + 1] - starts[u], u, -1, 0);
+      ++u;
     }
-    if (static_cast<int64_t>(out.ids.size() - out_begin) > limit) {
-      const size_t keep = out_begin + static_cast<size_t>(limit);
-      out.ids.resize(keep);
-      if (config_.provenance) {
-        out.word_index.resize(keep);
-        out.language.resize(keep);
-        out.switched.resize(keep);
-      }
-    }
-    if (keep_closing) emit_original(in, n - 1, n, n_units - 1, out);
-    out.lengths.push_back(static_cast<int64_t>(out.ids.size() - out_begin));
+    if (out.size - out_begin > limit) out.size = out_begin + limit;
+    if (keep_closing) out.append(in + n - 1, 1, n_units - 1, -1, 0);
+    out.lengths.push_back(static_cast<int64_t>(out.size - out_begin));
   }
 
  private:
-  void emit_original(const Id* in, int64_t begin, int64_t end, int64_t unit, ChunkOutput& out) const {
-    for (int64_t i = begin; i < end; ++i) out.ids.push_back(static_cast<int32_t>(in[i]));
-    if (config_.provenance) {
-      out.word_index.insert(out.word_index.end(), end - begin, static_cast<int32_t>(unit));
-      out.language.insert(out.language.end(), end - begin, int8_t{-1});
-      out.switched.insert(out.switched.end(), end - begin, uint8_t{0});
+  // Units a phrase starting at u may span: consecutive non-special units, at most max_units.
+  static int64_t available_units(const uint8_t* kinds, int64_t u, int64_t body_units, int64_t max_units) {
+    int64_t available = 0;
+    while (available < max_units && u + available < body_units && kinds[u + available] != kUnitSpecial) {
+      ++available;
     }
+    return available;
   }
 
   const uint8_t* token_class_;
@@ -213,7 +230,7 @@ SwitchResult switch_batch(const Id* ids, int64_t n_tokens, const int64_t* offset
 
   // Chunks of consecutive examples, claimed dynamically; ~8 chunks per thread balance the load.
   const int64_t threads = std::min<int64_t>(config.num_threads, batch);
-  const int64_t chunk_size = std::max<int64_t>(1, batch / (threads * 8));
+  const int64_t chunk_size = threads <= 1 ? batch : std::max<int64_t>(1, batch / (threads * 8));
   const int64_t n_chunks = (batch + chunk_size - 1) / chunk_size;
   std::vector<ChunkOutput> chunks(n_chunks);
   std::atomic<int64_t> next_chunk{0};
@@ -223,11 +240,14 @@ SwitchResult switch_batch(const Id* ids, int64_t n_tokens, const int64_t* offset
       ChunkOutput& out = chunks[c];
       const int64_t first = c * chunk_size;
       const int64_t last = std::min(batch, first + chunk_size);
-      out.ids.reserve(static_cast<size_t>(offsets[last] - offsets[first]) * 5 / 4 + 16);
+      out.provenance = config.provenance;
+      out.lengths.reserve(static_cast<size_t>(last - first));
+      out.ensure(static_cast<size_t>(offsets[last] - offsets[first]) * 5 / 4 + 16);
       for (int64_t b = first; b < last; ++b) {
         switcher.run(ids + offsets[b], offsets[b + 1] - offsets[b], static_cast<uint64_t>(example_index[b]),
                      scratch, out);
       }
+      out.finish();
     }
   };
   if (threads <= 1) {

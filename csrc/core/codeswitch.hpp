@@ -40,6 +40,13 @@ class CompiledLexicon {
   template <typename Id>
   int32_t find(const Id* tokens, int64_t n, int32_t units) const;
 
+  // False when no key of unit_lengths()[length_slot] units starts with token `first`
+  // (a bitset test that skips most hash probes for phrase lengths).
+  bool may_start(size_t length_slot, int64_t first) const {
+    const uint64_t* bits = first_token_bits_.data() + length_slot * bitset_words_;
+    return (bits[first >> 6] >> (first & 63)) & 1U;
+  }
+
   int64_t num_keys() const { return static_cast<int64_t>(key_units_.size()); }
   int64_t num_entries() const { return static_cast<int64_t>(entry_offsets_.size()) - 1; }
   int64_t vocab_size() const { return vocab_size_; }
@@ -64,8 +71,29 @@ class CompiledLexicon {
   std::vector<int64_t> entry_offsets_;
   std::vector<int64_t> cand_offsets_;
   std::vector<int32_t> cand_tokens_;
-  std::vector<uint64_t> key_hash_;
-  std::vector<int32_t> table_;  // slot -> key index or -1; size is a power of two
+  // One hash-table slot: the hash, entry and first token inline so that a probe touches one
+  // cache line; only multi-token keys are compared against key_tokens_.
+  struct Slot {
+    uint64_t hash;
+    int32_t key;  // -1: empty
+    int32_t entry;
+    int32_t first_token;
+    int32_t n_tokens;
+  };
+  // Bloom-style filter over the hashes of multi-token keys (>= 16 bits per key, cache-resident):
+  // most absent spans are rejected without touching the table.
+  bool maybe_present(uint64_t hash) const {
+    const uint64_t bit = (hash >> 32) & filter_mask_;
+    return (filter_[bit >> 6] >> (bit & 63)) & 1U;
+  }
+  std::vector<uint64_t> filter_;
+  uint64_t filter_mask_ = 0;
+  std::vector<Slot> table_;  // size is a power of two; keys of two or more tokens
+  // Entry of the one-token key per vocabulary id, or -1: most words are one token, and
+  // frequent tokens have nearby ids, so this small array stays in cache.
+  std::vector<int32_t> single_entry_;
+  std::vector<uint64_t> first_token_bits_;  // one vocabulary bitset per unit length
+  size_t bitset_words_ = 0;
   std::vector<int32_t> unit_lengths_;
   uint64_t table_mask_ = 0;
   int64_t vocab_size_ = 0;

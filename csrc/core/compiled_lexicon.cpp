@@ -84,41 +84,63 @@ CompiledLexicon::CompiledLexicon(std::vector<int64_t> key_offsets, std::vector<i
           "entry " + std::to_string(e) + " has too many candidates");
   }
 
-  uint64_t table_size = 16;
-  while (table_size < 2 * static_cast<uint64_t>(n_keys)) table_size <<= 1;
-  table_.assign(table_size, -1);
-  table_mask_ = table_size - 1;
-  key_hash_.resize(n_keys);
   for (int64_t k = 0; k < n_keys; ++k) {
-    const int32_t* tokens = key_tokens_.data() + key_offsets_[k];
-    const int64_t len = key_offsets_[k + 1] - key_offsets_[k];
-    check(find(tokens, len, key_units_[k]) < 0, "key " + std::to_string(k) + " is a duplicate");
-    const uint64_t h = rng::span_hash(tokens, len, key_units_[k]);
-    key_hash_[k] = h;
-    uint64_t slot = h & table_mask_;
-    while (table_[slot] >= 0) slot = (slot + 1) & table_mask_;
-    table_[slot] = static_cast<int32_t>(k);
     if (std::find(unit_lengths_.begin(), unit_lengths_.end(), key_units_[k]) == unit_lengths_.end()) {
       unit_lengths_.push_back(key_units_[k]);
     }
   }
   std::sort(unit_lengths_.begin(), unit_lengths_.end(), std::greater<int32_t>());
+  bitset_words_ = static_cast<size_t>((vocab_size_ + 63) / 64);
+  first_token_bits_.assign(bitset_words_ * unit_lengths_.size(), 0);
+
+  uint64_t multi_token_keys = 0;
+  for (int64_t k = 0; k < n_keys; ++k) multi_token_keys += key_offsets_[k + 1] - key_offsets_[k] > 1;
+  uint64_t filter_bits = uint64_t{1} << 16;
+  while (filter_bits < 16 * multi_token_keys) filter_bits <<= 1;
+  filter_.assign(filter_bits / 64, 0);
+  filter_mask_ = filter_bits - 1;
+  uint64_t table_size = 16;
+  while (table_size < 2 * multi_token_keys) table_size <<= 1;
+  table_.assign(table_size, Slot{0, -1, -1, -1, 0});
+  table_mask_ = table_size - 1;
+  single_entry_.assign(static_cast<size_t>(vocab_size_), -1);
+  for (int64_t k = 0; k < n_keys; ++k) {
+    const int32_t* tokens = key_tokens_.data() + key_offsets_[k];
+    const int64_t len = key_offsets_[k + 1] - key_offsets_[k];
+    check(find(tokens, len, key_units_[k]) < 0, "key " + std::to_string(k) + " is a duplicate");
+    if (len == 1) {
+      single_entry_[tokens[0]] = key_entry_[k];
+    } else {
+      const uint64_t h = rng::span_hash(tokens, len, key_units_[k]);
+      const uint64_t bit = (h >> 32) & filter_mask_;
+      filter_[bit >> 6] |= uint64_t{1} << (bit & 63);
+      uint64_t slot = h & table_mask_;
+      while (table_[slot].key >= 0) slot = (slot + 1) & table_mask_;
+      table_[slot] = Slot{h, static_cast<int32_t>(k), key_entry_[k], tokens[0], static_cast<int32_t>(len)};
+    }
+    const size_t length_slot = static_cast<size_t>(
+        std::find(unit_lengths_.begin(), unit_lengths_.end(), key_units_[k]) - unit_lengths_.begin());
+    first_token_bits_[length_slot * bitset_words_ + (tokens[0] >> 6)] |= uint64_t{1} << (tokens[0] & 63);
+  }
 }
 
 template <typename Id>
 int32_t CompiledLexicon::find(const Id* tokens, int64_t n, int32_t units) const {
+  if (n == 1) return single_entry_[tokens[0]];  // a one-token span is one unit
   const uint64_t h = rng::span_hash(tokens, n, units);
-  uint64_t slot = h & table_mask_;
+  if (!maybe_present(h)) return -1;
+  uint64_t index = h & table_mask_;
   for (;;) {
-    const int32_t k = table_[slot];
-    if (k < 0) return -1;
-    if (key_hash_[k] == h && key_units_[k] == units && key_offsets_[k + 1] - key_offsets_[k] == n) {
-      const int32_t* key = key_tokens_.data() + key_offsets_[k];
+    const Slot& slot = table_[index];
+    if (slot.key < 0) return -1;
+    // Equal token sequences have equal unit counts, so comparing the tokens is enough.
+    if (slot.hash == h && slot.n_tokens == n && slot.first_token == static_cast<int64_t>(tokens[0])) {
+      const int32_t* key = key_tokens_.data() + key_offsets_[slot.key];
       bool equal = true;
-      for (int64_t i = 0; i < n && equal; ++i) equal = static_cast<int64_t>(key[i]) == tokens[i];
-      if (equal) return key_entry_[k];
+      for (int64_t i = 1; i < n && equal; ++i) equal = static_cast<int64_t>(key[i]) == tokens[i];
+      if (equal) return slot.entry;
     }
-    slot = (slot + 1) & table_mask_;
+    index = (index + 1) & table_mask_;
   }
 }
 

@@ -9,6 +9,7 @@ import argparse
 import importlib
 
 BENCH_MODULES: list[str] = [
+    "xcs.bench.codeswitch",
     "xcs.bench.encode",
     "xcs.bench.lexicon",
     "xcs.bench.loss",
