@@ -119,6 +119,7 @@ def test_killed_run_resumes_with_identical_losses(tiny_dropout_model_dir, tmp_pa
     encoder, resumed = run(tiny_dropout_model_dir, tmp_path / "killed", config)
     assert resumed.resumed_from == 2
     assert resumed.losses == full.losses  # bit-identical, dropout included
+    assert resumed.total_wall_s > resumed.wall_s  # the segment before the kill counts too
 
 
 def test_mined_negatives_exclude_the_positive(tiny_model_dir):
@@ -176,3 +177,9 @@ def test_two_gloo_ranks_train_like_one_process_on_the_whole_batch(tiny_model_dir
     np.testing.assert_allclose(ddp["losses"], reference.losses, rtol=1e-5)
     for name, tensor in single.model.state_dict().items():
         torch.testing.assert_close(ddp["state"][name], tensor, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_resume_refuses_a_checkpoint_of_other_settings(tiny_model_dir, tmp_path):
+    run(tiny_model_dir, tmp_path / "run", TrainConfig(steps=1, batch_size=4, checkpoint_every=1))
+    with pytest.raises(ValueError, match=r"other settings \(\['lr'\]\)"):
+        run(tiny_model_dir, tmp_path / "run", TrainConfig(steps=1, batch_size=4, checkpoint_every=1, lr=1.0))

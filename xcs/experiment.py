@@ -197,7 +197,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
             align=train_config.align_weight > 0)
         result = train(encoder, pairs, builder, train_config, run_work, progress=progress,
                        save_model=config.keep_models)
-        record["train"] = {"config": asdict(train_config), "wall_s": result.wall_s,
+        record["train"] = {"config": asdict(train_config), "wall_s": result.total_wall_s,
                            "steps_per_s": result.steps_per_s, "resumed_from": result.resumed_from,
                            "first_loss": result.losses[0], "last_loss": result.losses[-1],
                            "losses": result.losses, "train_pairs": len(pairs)}

@@ -180,12 +180,17 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """Per optimizer step mean loss (global, averaged over ranks), and where things were written."""
+    """Per optimizer step mean loss (global, averaged over ranks), and where things were written.
+
+    ``wall_s`` is the training time of this invocation; ``total_wall_s`` adds the time the
+    checkpointed segments before a resume took (up to their last checkpoint).
+    """
 
     losses: list[float]
     out_dir: Path
     wall_s: float
     steps_per_s: float
+    total_wall_s: float = 0.0
     resumed_from: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -454,9 +459,17 @@ def train(
     losses: list[float] = []
     mined: list[list[str]] | None = None
     start_step = 0
+    earlier_wall = 0.0
     checkpoint_path = out / CHECKPOINT_NAME
     if resume and checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        # a checkpoint only continues the run that wrote it (checkpoint_every may change)
+        saved = {k: v for k, v in state["config"].items() if k != "checkpoint_every"}
+        current = {k: v for k, v in asdict(config).items() if k != "checkpoint_every"}
+        if saved != current:
+            changed = sorted(k for k in current if saved.get(k) != current[k])
+            raise ValueError(f"{checkpoint_path} was written with other settings ({changed}); "
+                             "use another output directory or resume=False")
         trainable = {n for n, _ in named}
         missing = trainable - set(state["trainable"])
         if missing:
@@ -466,6 +479,7 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"][rank] if rank < len(state["rng"]) else state["rng"][0])
         losses = list(state["losses"])
+        earlier_wall = float(state.get("train_wall_s", 0.0))
         mined = state.get("mined")
         start_step = int(state["step"])
 
@@ -479,7 +493,8 @@ def train(
             trainable = {n: p.detach().cpu() for n, p in towers.named_parameters() if p.requires_grad}
             save_atomic({"step": step, "trainable": trainable, "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "rng": rng_states, "losses": losses,
-                         "mined": mined, "config": asdict(config)}, checkpoint_path)
+                         "mined": mined, "config": asdict(config),
+                         "train_wall_s": earlier_wall + time.perf_counter() - began}, checkpoint_path)
 
     global_batch = config.batch_size * world_size
     k = config.hard_negatives_per_query
@@ -533,14 +548,16 @@ def train(
         bar.close()
     wall = time.perf_counter() - began
     trained = config.steps - start_step
-    result = TrainResult(losses=losses, out_dir=out, wall_s=wall,
-                         steps_per_s=trained / wall if wall > 0 else float("nan"), resumed_from=start_step)
+    result = TrainResult(losses=losses, out_dir=out, wall_s=wall, total_wall_s=earlier_wall + wall,
+                         steps_per_s=trained / wall if trained and wall > 0 else float("nan"),
+                         resumed_from=start_step)
     if rank == 0:
         if save_model:
             encoder.save(out / "model", overwrite=True)
             if document_encoder is not None:
                 document_encoder.save(out / "model-documents", overwrite=True)
         write_json_atomic({"config": asdict(config), "losses": losses, "wall_s": wall,
+                           "total_wall_s": result.total_wall_s,
                            "steps_per_s": result.steps_per_s, "resumed_from": start_step,
                            "world_size": world_size}, out / "train_log.json")
     result.extra["document_encoder"] = document_encoder
