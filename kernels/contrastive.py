@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 from xcs.kernels.contrastive_backward import launch_softmax_gradients
+from xcs.kernels.contrastive_backward_gemm import launch_softmax_gradients_gemm
 from xcs.kernels.contrastive_forward import launch_logsumexp
 
 
@@ -51,17 +52,25 @@ class KernelConfig:
 
 
 class TritonBackend:
-    """Implements the ``logsumexp`` / ``softmax_gradients`` stages with the kernels of this package."""
+    """Implements the ``logsumexp`` / ``softmax_gradients`` stages with the kernels of this package.
 
-    def __init__(self, config: KernelConfig | None = None) -> None:
+    ``backward="atomic"``: one tile kernel adds both gradient products with fp32 atomics;
+    ``backward="gemm"``: a kernel writes the softmax weights for chunks of rows and cuBLAS multiplies.
+    """
+
+    def __init__(self, config: KernelConfig | None = None, backward: str = "atomic") -> None:
+        if backward not in ("atomic", "gemm"):
+            raise ValueError(f"backward must be 'atomic' or 'gemm', got {backward!r}")
         self.config = config
+        self.backward = backward
 
     def _prepare(self, q, d, labels, doc_ids):
         if q.dtype not in (torch.float32, torch.float16, torch.bfloat16):
             raise ValueError(f"the Triton kernels take float32, float16 or bfloat16 inputs, got {q.dtype}")
-        if max(q.shape[0], d.shape[0]) >= 2**31:
+        if max(q.shape[0], d.shape[0]) * q.shape[1] >= 2**31:
             raise ValueError(
-                f"the Triton kernels index with int32: B={q.shape[0]} and N={d.shape[0]} must be < 2**31"
+                "the Triton kernels address rows with int32 offsets: max(B, N) * dim must be < 2**31, "
+                f"got B={q.shape[0]}, N={d.shape[0]}, dim={q.shape[1]}"
             )
         config = self.config or KernelConfig.for_inputs(q.dtype)
         positive_ids = None
@@ -81,7 +90,8 @@ class TritonBackend:
         """``W @ d`` (B, dim), ``W.T @ q`` (N, dim) and ``sum_ij W[i, j] * S[i, j]`` (0-dim), float32."""
         config, q, d, labels, positive_ids, doc_ids = self._prepare(q, d, labels, doc_ids)
         f32 = lambda t: None if t is None else t.to(torch.float32).contiguous()
-        return launch_softmax_gradients(
+        launch = launch_softmax_gradients if self.backward == "atomic" else launch_softmax_gradients_gemm
+        return launch(
             q,
             d,
             labels,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import triton
 import triton.language as tl
-from xcs.kernels.contrastive_tile import logits_tile
+from xcs.kernels.contrastive_tile import logits_tile, softmax_weights
 
 
 @triton.jit
@@ -95,16 +95,11 @@ def softmax_gradient_kernel(
         UPCAST,
         PRECISION,
     )
-    row_lse = tl.load(row_lse_ptr + offs_m, mask=row_in, other=0.0)
-    row_grad = tl.load(row_grad_ptr + offs_m, mask=row_in, other=0.0)
-    weights = row_grad[:, None] * tl.exp(logits - row_lse[:, None])
-    if SYMMETRIC:
-        col_lse = tl.load(col_lse_ptr + offs_n, mask=col_in, other=0.0)
-        col_grad = tl.load(col_grad_ptr + offs_n, mask=col_in, other=0.0)
-        weights += col_grad[None, :] * tl.exp(logits - col_lse[None, :])
-    # masked entries have W = 0 and S = -inf; their product must count as 0, not nan
-    weighted = weights * tl.where(logits == float("-inf"), 0.0, logits)
-    tl.atomic_add(weighted_logits_ptr + offs_m, tl.sum(weighted, axis=1), mask=row_in)
+    weights, weighted_rows = softmax_weights(
+        logits, offs_m, offs_n, num_queries, num_docs, row_lse_ptr, col_lse_ptr, row_grad_ptr, col_grad_ptr,
+        SYMMETRIC,
+    )  # fmt: skip
+    tl.atomic_add(weighted_logits_ptr + offs_m, weighted_rows, mask=row_in)
     # the gradient GEMMs run in the input dtype with fp32 accumulation (as flash-attention does)
     weights = weights.to(q_ptr.dtype.element_ty)
     if UPCAST:

@@ -82,3 +82,32 @@ def logits_tile(
             )
             logits = tl.where(false_negative, float("-inf"), logits)
     return logits
+
+
+@triton.jit
+def softmax_weights(
+    logits,  # (BLOCK_M, BLOCK_N) float32 from logits_tile
+    offs_m,
+    offs_n,
+    num_queries,
+    num_docs,
+    row_lse_ptr,
+    col_lse_ptr,
+    row_grad_ptr,
+    col_grad_ptr,
+    SYMMETRIC: tl.constexpr,
+):
+    """(BLOCK_M, BLOCK_N) float32 ``W = row_grad * exp(S - row_lse) [+ col_grad * exp(S - col_lse)]``
+    (0 where S is -inf) and the (BLOCK_M,) row sums of ``W * S`` for the temperature gradient."""
+    row_in = offs_m < num_queries
+    row_lse = tl.load(row_lse_ptr + offs_m, mask=row_in, other=0.0)
+    row_grad = tl.load(row_grad_ptr + offs_m, mask=row_in, other=0.0)
+    weights = row_grad[:, None] * tl.exp(logits - row_lse[:, None])
+    if SYMMETRIC:
+        col_in = offs_n < num_docs
+        col_lse = tl.load(col_lse_ptr + offs_n, mask=col_in, other=0.0)
+        col_grad = tl.load(col_grad_ptr + offs_n, mask=col_in, other=0.0)
+        weights += col_grad[None, :] * tl.exp(logits - col_lse[None, :])
+    # masked entries have W = 0 and S = -inf; their product must count as 0, not nan
+    weighted = weights * tl.where(logits == float("-inf"), 0.0, logits)
+    return weights, tl.sum(weighted, axis=1)

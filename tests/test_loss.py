@@ -21,15 +21,13 @@ import torch
 from xcs.loss import ContrastiveLoss, contrastive_loss
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
-IMPLS = [
-    "chunked",
-    pytest.param(
-        "triton",
-        marks=pytest.mark.skipif(
-            not (INTERPRETED or torch.cuda.is_available()), reason="Triton needs CUDA or TRITON_INTERPRET=1"
-        ),
-    ),
-]
+NEEDS_TRITON = pytest.mark.skipif(
+    not (INTERPRETED or torch.cuda.is_available()), reason="Triton needs CUDA or TRITON_INTERPRET=1"
+)
+IMPLS = ["chunked", pytest.param("triton", marks=NEEDS_TRITON)]
+# the cuBLAS-backward variant shares the forward kernels; it joins the main correctness matrix
+ALL_IMPLS = [*IMPLS, pytest.param("triton_gemm", marks=NEEDS_TRITON)]
+
 # slack on top of the eager reference's own error, relative to the largest ground-truth element
 SLACK = {torch.float32: 2.0**-17, torch.float16: 2.0**-10, torch.bfloat16: 2.0**-7}
 DTYPES = [torch.float32, torch.float16, torch.bfloat16]
@@ -96,7 +94,7 @@ def _compare(impl, dtype, option, reduction="mean", num_queries=13, num_docs=29,
     _assert_as_good_as_eager(out, eager, gt, dtype, f"{impl} {dtype} {option} {reduction}")
 
 
-@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("impl", ALL_IMPLS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("option", list(OPTIONS))
 def test_matches_float64_ground_truth(impl, dtype, option):
@@ -243,6 +241,10 @@ def test_module_learns_its_temperature():
         ({"temperature": 0.0}, "temperature must be positive"),
         ({"reduction": "max"}, "reduction must be one of"),
         ({"impl": "cuda"}, "impl must be one of"),
+        (
+            {"impl": "triton_gemm", "q": torch.zeros(3, 4).double(), "d": torch.zeros(3, 4).double()},
+            "float64",
+        ),
         ({"gather": True}, "initialised torch.distributed"),
     ],
 )
@@ -260,7 +262,36 @@ def test_triton_refuses_cpu_tensors_without_the_interpreter(monkeypatch):
         contrastive_loss(torch.zeros(2, 4), torch.zeros(2, 4), impl="triton")
 
 
-def test_triton_refuses_float64(monkeypatch):
+@pytest.mark.parametrize("impl", ["triton", "triton_gemm"])
+def test_triton_refuses_float64(monkeypatch, impl):
     monkeypatch.setenv("TRITON_INTERPRET", "1")
     with pytest.raises(ValueError, match="float64"):
-        contrastive_loss(torch.zeros(2, 4).double(), torch.zeros(2, 4).double(), impl="triton")
+        contrastive_loss(torch.zeros(2, 4).double(), torch.zeros(2, 4).double(), impl=impl)
+
+
+@NEEDS_TRITON
+def test_gemm_backward_over_several_row_chunks(monkeypatch):
+    import xcs.kernels.contrastive_backward_gemm as gemm
+
+    monkeypatch.setattr(gemm, "rows_per_chunk", lambda *args: 16)  # 40 queries -> chunks of 16, 16, 8
+    g = torch.Generator().manual_seed(8)
+    q, d = _embeddings(40, 12, g).float(), _embeddings(50, 12, g).float()
+    options = {
+        "symmetric": True,
+        "margin": 0.1,
+        "false_negative_ids": torch.randint(0, 9, (50,), generator=g),
+    }
+    weights = torch.ones(40)
+    out = _run(q, d, torch.tensor(0.1), "triton_gemm", "mean", weights, **options)
+    expected = _run(q, d, torch.tensor(0.1), "chunked", "mean", weights, **options)
+    for a, b in zip(out, expected, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_rows_per_chunk_bounds_the_weight_buffer():
+    from xcs.kernels.contrastive_backward_gemm import rows_per_chunk
+
+    rows = rows_per_chunk(65536, 65536, 768, 128)
+    assert rows % 128 == 0 and rows * 65536 <= 2 * (65536 + 65536) * 768  # O((B + N) dim) elements
+    assert rows_per_chunk(100, 10**6, 8, 128) == 128  # never below one row block
+    assert rows_per_chunk(2**20, 2**20, 4096, 128) * 2**20 < 2**31  # int32 offsets stay valid

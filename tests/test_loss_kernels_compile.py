@@ -21,15 +21,16 @@ import pytest
 
 triton = pytest.importorskip("triton") if __name__ != "__main__" else __import__("triton")
 
-KERNEL_NAMES = ("row_lse_kernel", "col_lse_kernel", "softmax_gradient_kernel")
-INPUT_POINTERS = ("q_ptr", "d_ptr")
+KERNEL_NAMES = ("row_lse_kernel", "col_lse_kernel", "softmax_gradient_kernel", "softmax_weights_kernel")
+INPUT_POINTERS = ("q_ptr", "d_ptr", "weights_ptr")
 INDEX_POINTERS = ("labels_ptr", "positive_ids_ptr", "doc_ids_ptr")
 INTEGERS = ("num_queries", "num_docs", "dim", "stride_q", "stride_d")
 FLOATS = ("inv_tau", "margin_scaled")
 
 
 def _compile(kernel, config, has_ids: bool):
-    block_k = config.block_k if kernel.fn.__name__ == "softmax_gradient_kernel" else config.forward_block_k
+    backward = kernel.fn.__name__ in ("softmax_gradient_kernel", "softmax_weights_kernel")
+    block_k = config.block_k if backward else config.forward_block_k
     """Compile ``kernel`` for bf16 inputs on sm_90; returns Triton's compiled kernel (PTX and cubin)."""
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
@@ -74,13 +75,14 @@ def _stack_bytes(cubin: bytes) -> int | None:
 
 def _report() -> list[dict]:
     import torch
-    from xcs.kernels import contrastive_backward, contrastive_forward
+    from xcs.kernels import contrastive_backward, contrastive_backward_gemm, contrastive_forward
     from xcs.kernels.contrastive import KernelConfig
 
     config = KernelConfig.for_inputs(torch.bfloat16)
     rows = []
     for name in KERNEL_NAMES:
-        kernel = getattr(contrastive_forward, name, None) or getattr(contrastive_backward, name)
+        modules = (contrastive_forward, contrastive_backward, contrastive_backward_gemm)
+        kernel = next(getattr(m, name) for m in modules if hasattr(m, name))
         for has_ids in (False, True):
             compiled = _compile(kernel, config, has_ids)
             rows.append({
@@ -105,9 +107,10 @@ def test_bf16_kernels_compile_for_sm90(sm90_report, kernel, has_ids):
     assert row["wgmma"], "expected Hopper tensor-core MMA (wgmma) in the PTX"
     if row["stack_bytes"] is None:
         pytest.skip("cuobjdump not available to read register usage")
-    # every kernel fits the registers except the backward with the id mask, which spills a little
-    # at the default tiles (docs/loss.md); guarded from growing
-    limit = 512 if kernel == "softmax_gradient_kernel" and has_ids else 0
+    # observed at the default tiles (docs/loss.md): forward kernels 0; the atomic backward 0, or 104
+    # with the id mask; the weights kernel of the cuBLAS backward 8. The limits stop growth.
+    limits = {"softmax_gradient_kernel": 512 if has_ids else 0, "softmax_weights_kernel": 64}
+    limit = limits.get(kernel, 0)
     assert row["stack_bytes"] <= limit, f"{kernel} spills {row['stack_bytes']} bytes per thread"
 
 

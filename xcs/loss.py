@@ -29,9 +29,9 @@ from torch import nn
 from xcs.loss_torch import ChunkedBackend, compute_dtype, eager_contrastive_loss
 
 Reduction = Literal["mean", "sum", "none"]
-Impl = Literal["auto", "triton", "chunked", "eager"]
+Impl = Literal["auto", "triton", "triton_gemm", "chunked", "eager"]
 _REDUCTIONS = ("mean", "sum", "none")
-_IMPLS = ("auto", "triton", "chunked", "eager")
+_IMPLS = ("auto", "triton", "triton_gemm", "chunked", "eager")
 
 
 class LossBackend(Protocol):
@@ -152,10 +152,10 @@ def _all_gather(x: torch.Tensor, name: str) -> torch.Tensor:
     return torch.cat(parts, dim=0)
 
 
-def _triton_backend():
+def _triton_backend(backward: str):
     from xcs.kernels.contrastive import TritonBackend
 
-    return TritonBackend()
+    return TritonBackend(backward=backward)
 
 
 def _triton_usable(q: torch.Tensor) -> bool:
@@ -229,7 +229,9 @@ def contrastive_loss(
             with gradient; labels are offset by ``rank * N``. With "mean", each rank's loss is the mean
             over its own queries, so the rank average (what DDP averages gradients to) equals the loss
             on the concatenated batch.
-        impl: "auto" (triton on CUDA, chunked elsewhere and for float64), "triton", "chunked", "eager".
+        impl: "auto" (triton on CUDA, chunked elsewhere and for float64), "triton" (Triton forward and
+            atomic tile backward), "triton_gemm" (Triton forward, backward through chunks of
+            softmax weights and cuBLAS), "chunked", "eager".
         chunk_size: documents per chunk of the chunked path (default: ~4M logits per chunk).
 
     Returns:
@@ -278,14 +280,14 @@ def contrastive_loss(
             q, d, labels, temperature, symmetric=symmetric, margin=margin, doc_ids=doc_ids
         )
     else:
-        if impl == "triton":
+        if impl in ("triton", "triton_gemm"):
             if not _triton_usable(q):
-                raise ValueError("impl='triton' needs CUDA tensors (or TRITON_INTERPRET=1 for CPU tensors)")
+                raise ValueError(f"impl={impl!r} needs CUDA tensors (or TRITON_INTERPRET=1 for CPU tensors)")
             if q.dtype == torch.float64:
                 raise ValueError(
-                    "impl='triton' supports float32, float16 and bfloat16; use impl='chunked' for float64"
+                    f"impl={impl!r} supports float32, float16 and bfloat16; use impl='chunked' for float64"
                 )
-            backend = _triton_backend()
+            backend = _triton_backend("atomic" if impl == "triton" else "gemm")
         else:
             backend = ChunkedBackend(chunk_size)
         if not isinstance(temperature, torch.Tensor):

@@ -5,7 +5,8 @@
   process; peak extra memory is the growth of its peak resident set (``ru_maxrss``) over the
   resident set after the inputs were allocated, so it counts the loss's own working memory plus the
   input gradients.
-- ``--device cuda``: ``triton`` vs ``eager`` vs ``compiled`` (``torch.compile`` of eager) at B = N in
+- ``--device cuda``: ``triton`` (atomic backward) and ``triton_gemm`` (cuBLAS backward) vs ``eager``
+  vs ``compiled`` (``torch.compile`` of eager) at B = N in
   {4k, 16k, 64k, 256k}, dim in {384, 768}, bfloat16, plus the cuBLAS ``matmul_floor`` (Q @ D.T and
   the two backward GEMMs W @ D and W.T @ Q at the same sizes, in row blocks of 8192 so that 256k
   fits). Peak extra memory is ``torch.cuda.max_memory_allocated`` over the allocation after the
@@ -252,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
 
         if not torch.cuda.is_available():
             raise ValueError("--device cuda needs a CUDA GPU")
-        impls = args.impls or ["triton", "eager", "compiled", "matmul_floor"]
+        impls = args.impls or ["triton", "triton_gemm", "eager", "compiled", "matmul_floor"]
         for dim in args.dims or [384, 768]:
             for size in args.sizes or GPU_SIZES:
                 for impl in impls:
