@@ -31,3 +31,26 @@ lint: setup
 
 clean:
 	rm -rf build $(VENV)
+
+# The engine tests against an AddressSanitizer + UBSan build of xcs._native, built in build/asan
+# beside the normal install: an overlay package (symlinked sources + the sanitizer build) is the
+# working directory and on PYTHONPATH, and its sitecustomize drops the editable-install finder.
+# Python itself is not instrumented, so the ASan runtime is preloaded and leak detection is off.
+ASAN_DIR := build/asan
+ASAN_TESTS := tests/test_codeswitch.py tests/test_codeswitch_errors.py tests/test_codeswitch_property.py
+ASAN_ENV := cd $(ASAN_DIR)/overlay && PYTHONPATH=. ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)"
+
+asan: setup
+	cmake -S . -B $(ASAN_DIR) -DXCS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+		-DPython_EXECUTABLE=$(abspath $(PY)) -Dpybind11_DIR="$$($(PY) -m pybind11 --cmakedir)" > /dev/null
+	cmake --build $(ASAN_DIR) -j 2
+	rm -rf $(ASAN_DIR)/overlay && mkdir -p $(ASAN_DIR)/overlay/xcs
+	for f in xcs/*; do case $$f in *_native*|*__pycache__) ;; *) ln -s $(CURDIR)/$$f $(ASAN_DIR)/overlay/xcs/ ;; esac; done
+	ln -s $(CURDIR)/kernels $(ASAN_DIR)/overlay/xcs/kernels
+	cp $(ASAN_DIR)/_native*.so $(ASAN_DIR)/overlay/xcs/
+	cp csrc/tools/asan_sitecustomize.py $(ASAN_DIR)/overlay/sitecustomize.py
+	$(ASAN_ENV) $(abspath $(PY)) -c "import xcs._native as n; assert '$(ASAN_DIR)' in n.__file__, n.__file__"
+	$(ASAN_ENV) $(abspath $(PY)) -m pytest -q -p no:cacheprovider --rootdir=$(CURDIR) \
+		-c $(CURDIR)/pyproject.toml $(addprefix $(CURDIR)/,$(ASAN_TESTS))
