@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="B = N values")
     parser.add_argument("--dims", type=int, nargs="+", default=None, help="embedding sizes")
     parser.add_argument("--impls", nargs="+", default=None, help="subset of implementations to run")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repetitions (the minimum is reported)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs (CPU: min, GPU: median)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument(
         "--out", type=Path, default=None, help="JSON output (default results/loss_<device>.json)"
