@@ -164,6 +164,8 @@ def _gpu_case(impl: str, size: int, dim: int, repeats: int) -> dict:
         result["peak_extra_mb"] = round((torch.cuda.max_memory_allocated() - baseline) / 2**20, 1)
     except torch.cuda.OutOfMemoryError:
         result["ms"] = result["peak_extra_mb"] = "oom"
+    except Exception as exc:  # e.g. torch.compile without a toolchain: keep the rest of the sweep
+        result["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
     finally:
         q = d = None
         torch.cuda.empty_cache()
