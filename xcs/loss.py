@@ -6,10 +6,11 @@ all documents (the positives of the other queries and any hard negatives act as 
     loss_i = logsumexp_j S[i, j] - S[i, labels[i]],   S = (q @ d.T - margin * onehot(labels)) / tau
 
 (the exact definition, including the false-negative mask and the symmetric column term, is in
-:mod:`xcs.loss_torch`). Three implementations share the API:
+:mod:`xcs.loss_torch`). The implementations share the API:
 
 - ``"triton"`` (CUDA, or CPU under ``TRITON_INTERPRET=1``): the kernels in :mod:`xcs.kernels`
-  stream document tiles with an online log-sum-exp and recompute the tiles in the backward pass;
+  stream document tiles with an online log-sum-exp and recompute the tiles in the backward pass
+  (``"triton_gemm"``: the same forward, a backward that leaves the gradient products to cuBLAS);
 - ``"chunked"`` (any device): the same algorithm with torch matmuls on chunks of documents;
 - ``"eager"``: the plain reference that materialises S and lets autograd differentiate it.
 
@@ -35,7 +36,9 @@ _IMPLS = ("auto", "triton", "triton_gemm", "chunked", "eager")
 
 
 class LossBackend(Protocol):
-    """The two stages a fused implementation provides (see :class:`xcs.loss_torch.ChunkedBackend`)."""
+    """The two stages a fused implementation provides (see :class:`xcs.loss_torch.ChunkedBackend`):
+    ``logsumexp`` -> (row LSE (B,), column LSE (N,) or None) and ``softmax_gradients`` ->
+    (W @ d (B, dim), W.T @ q (N, dim), sum(W * S) 0-dim), all in the compute dtype."""
 
     def logsumexp(self, q, d, labels, doc_ids, inv_tau, margin, symmetric): ...
 
