@@ -167,3 +167,10 @@ def test_compile_case_variants_and_filters(e5_tokenizer):
     text = ["paris Paris PARIS USA usa Usa cat ."]
     out = e5_tokenizer.decode(cs(e5_tokenizer(text)["input_ids"])[0], skip_special_tokens=True)
     assert out == "Paris Paris PARIS EE.UU. EE.UU. EE.UU. cat punkt"
+
+
+def test_empty_lexicon_and_numpy_probability(e5_tokenizer, batch):
+    empty = Lexicon("en", "de").compile(e5_tokenizer)
+    assert empty.num_keys == 0 and empty.max_units == 0
+    for backend in ("native", "numba"):
+        assert CodeSwitcher(e5_tokenizer, {"de": empty}, p=np.float32(1.0), backend=backend)(batch) == batch

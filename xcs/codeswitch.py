@@ -59,7 +59,11 @@ class CodeSwitcher:
         num_threads: int = 1,
         backend: str = "auto",
     ):
-        if not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
+        try:
+            p = float(p)
+        except (TypeError, ValueError):
+            raise TypeError(f"p must be a number, got {type(p).__name__}") from None
+        if not 0.0 <= p <= 1.0:
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")

@@ -71,13 +71,14 @@ class CompiledLexicon {
   std::vector<int64_t> entry_offsets_;
   std::vector<int64_t> cand_offsets_;
   std::vector<int32_t> cand_tokens_;
-  // One hash-table slot: the hash, entry and first token inline so that a probe touches one
-  // cache line; only multi-token keys are compared against key_tokens_.
+  // One hash-table slot (32 bytes): hash, entry and the first two tokens inline, so that a probe
+  // touches one cache line; only keys of three or more tokens are compared against key_tokens_.
   struct Slot {
     uint64_t hash;
     int32_t key;  // -1: empty
     int32_t entry;
     int32_t first_token;
+    int32_t second_token;
     int32_t n_tokens;
   };
   // Bloom-style filter over the hashes of multi-token keys (>= 16 bits per key, cache-resident):

@@ -101,7 +101,7 @@ CompiledLexicon::CompiledLexicon(std::vector<int64_t> key_offsets, std::vector<i
   filter_mask_ = filter_bits - 1;
   uint64_t table_size = 16;
   while (table_size < 2 * multi_token_keys) table_size <<= 1;
-  table_.assign(table_size, Slot{0, -1, -1, -1, 0});
+  table_.assign(table_size, Slot{0, -1, -1, -1, -1, 0});
   table_mask_ = table_size - 1;
   single_entry_.assign(static_cast<size_t>(vocab_size_), -1);
   for (int64_t k = 0; k < n_keys; ++k) {
@@ -116,7 +116,8 @@ CompiledLexicon::CompiledLexicon(std::vector<int64_t> key_offsets, std::vector<i
       filter_[bit >> 6] |= uint64_t{1} << (bit & 63);
       uint64_t slot = h & table_mask_;
       while (table_[slot].key >= 0) slot = (slot + 1) & table_mask_;
-      table_[slot] = Slot{h, static_cast<int32_t>(k), key_entry_[k], tokens[0], static_cast<int32_t>(len)};
+      table_[slot] = Slot{h, static_cast<int32_t>(k), key_entry_[k], tokens[0], tokens[1],
+                          static_cast<int32_t>(len)};
     }
     const size_t length_slot = static_cast<size_t>(
         std::find(unit_lengths_.begin(), unit_lengths_.end(), key_units_[k]) - unit_lengths_.begin());
@@ -134,10 +135,11 @@ int32_t CompiledLexicon::find(const Id* tokens, int64_t n, int32_t units) const 
     const Slot& slot = table_[index];
     if (slot.key < 0) return -1;
     // Equal token sequences have equal unit counts, so comparing the tokens is enough.
-    if (slot.hash == h && slot.n_tokens == n && slot.first_token == static_cast<int64_t>(tokens[0])) {
+    if (slot.hash == h && slot.n_tokens == n && slot.first_token == static_cast<int64_t>(tokens[0]) &&
+        slot.second_token == static_cast<int64_t>(tokens[1])) {
       const int32_t* key = key_tokens_.data() + key_offsets_[slot.key];
       bool equal = true;
-      for (int64_t i = 1; i < n && equal; ++i) equal = static_cast<int64_t>(key[i]) == tokens[i];
+      for (int64_t i = 2; i < n && equal; ++i) equal = static_cast<int64_t>(key[i]) == tokens[i];
       if (equal) return slot.entry;
     }
     index = (index + 1) & table_mask_;
