@@ -54,3 +54,30 @@ def test_encoder_induced_en_de_lexicon_precision_against_muse(default_encoder, d
     assert evaluated > 1800
     assert precision[1] >= 0.47
     assert precision[5] >= precision[1] + 0.1
+
+
+def test_procrustes_on_a_seed_dictionary_sharpens_the_encoder_space(default_encoder, data_dir):
+    # Same 2k -> 10k setting, rotated first with the XLING en-de seed dictionary. Measured P@1:
+    # 58.2% on all MUSE-covered words (51.4% without the seed) and 53.4% on the 683 words outside
+    # the seed (53.1% without).
+    seed = Lexicon.load(data_dir / "xling" / "en-de.train.freq.5k.tsv", "en", "de")
+    gold = Lexicon.load(data_dir / "muse" / "en-de.txt", "en", "de")
+    lex = induce_encoder_lexicon("en", "de", vocab_size=2000, tgt_vocab_size=10000,
+                                 encoder=default_encoder, seed=seed)
+    held_out = [w for w in vocabulary("en", 2000) if w not in seed.entries]
+    assert precision_at_k(lex, gold, (1,))[0][1] >= 0.54
+    precision, evaluated = precision_at_k(lex, gold, (1,), sources=held_out)
+    assert evaluated > 600 and precision[1] >= 0.49
+
+
+def test_cli_builds_the_encoder_lexicon(tmp_path, data_dir):
+    from xcs.cli import main
+
+    out = tmp_path / "en-de.tsv"
+    rc = main(["lexicon", "build", "--source", "encoder", "--src-lang", "en", "--tgt-lang", "de",
+               "--vocab-size", "2000", "--tgt-vocab-size", "10000", "--quiet", "--out", str(out)])
+    assert rc == 0
+    lex = Lexicon.load(out, "en", "de")
+    assert len(lex) == 2000 and all(len(t) == 1 for t in lex.entries.values())
+    gold = Lexicon.load(data_dir / "muse" / "en-de.txt", "en", "de")
+    assert precision_at_k(lex, gold, (1,))[0][1] >= 0.47

@@ -44,10 +44,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--tgt-vectors", type=Path, help="vectors: target .vec file")
     build.add_argument("--max-vocab", type=int, default=200000, help="vectors: words read per .vec file")
     build.add_argument("--seed", type=Path,
-                       help="vectors: seed dictionary for Procrustes "
-                            "(default DATA/xling/SRC-TGT.train.freq.5k.tsv)")
+                       help="vectors: seed dictionary for Procrustes (default "
+                            "DATA/xling/SRC-TGT.train.freq.5k.tsv); encoder: align with it first (optional)")
     build.add_argument("--no-align", action="store_true", help="vectors: the spaces are already aligned")
-    build.add_argument("--refine", type=int, default=0, help="vectors: mutual-NN refinement rounds")
+    build.add_argument("--refine", type=int, default=0, help="vectors/encoder: mutual-NN refinement rounds")
     build.add_argument("--vocab-size", type=int, default=20000,
                        help="vectors/encoder: source words translated (most frequent first)")
     build.add_argument("--tgt-vocab-size", type=int,
@@ -157,10 +157,12 @@ def _build(args: argparse.Namespace):
         from xcs.lexicons.encoder_embeddings import DEFAULT_LAYER, induce_encoder_lexicon
 
         src, tgt = _require_langs(args)
+        seed = Lexicon.load(args.seed, src, tgt, on_error="skip") if args.seed else None
         return induce_encoder_lexicon(
             src, tgt, vocab_size=args.vocab_size, tgt_vocab_size=args.tgt_vocab_size, model=args.model,
             layer=DEFAULT_LAYER if args.layer is None else args.layer, method=args.method, k=args.k,
-            mutual=args.mutual, exclude_identical=args.exclude_identical, progress=progress,
+            mutual=args.mutual, exclude_identical=args.exclude_identical, seed=seed,
+            refine_iterations=args.refine, progress=progress,
         )
     return _build_from_vectors(args, progress)
 

@@ -135,6 +135,8 @@ def induce_encoder_lexicon(
     csls_k: int = 10,
     mutual: bool = False,
     exclude_identical: bool = False,
+    seed: Lexicon | None = None,
+    refine_iterations: int = 0,
     progress: bool = False,
 ) -> Lexicon:
     """Induce ``src_lang -> tgt_lang`` from the encoder's type-level word vectors.
@@ -142,7 +144,9 @@ def induce_encoder_lexicon(
     The ``vocab_size`` most frequent source words are translated into the ``tgt_vocab_size``
     (default: same) most frequent target words. ``exclude_identical`` skips a candidate spelled
     like its source (the encoder puts a word next to itself, and an untranslated word is no
-    switch), returning the best different word instead.
+    switch), returning the best different word instead. With a ``seed`` dictionary the source
+    vectors are first rotated onto the target ones by orthogonal Procrustes on the seed pairs
+    found in both vocabularies (optionally refined, see :func:`xcs.lexicons.procrustes.align`).
     """
     from xcs.lexicons.csls import induce_lexicon
 
@@ -154,6 +158,13 @@ def induce_encoder_lexicon(
     tgt_words = vocabulary(tgt_lang, tgt_vocab_size or vocab_size)
     src_vecs = cached_word_vectors(encoder, src_lang, src_words, layer=layer, progress=progress)
     tgt_vecs = cached_word_vectors(encoder, tgt_lang, tgt_words, layer=layer, progress=progress)
+    if seed is not None:
+        from xcs.lexicons.procrustes import align
+        from xcs.lexicons.vectors import WordVectors
+
+        alignment = align(WordVectors(src_words, src_vecs), WordVectors(tgt_words, tgt_vecs), seed,
+                          refine_iterations=refine_iterations, progress=progress)
+        src_vecs = src_vecs @ alignment.W
     extra = 1 if exclude_identical and not mutual else 0
     lex = induce_lexicon(src_words, src_vecs, tgt_words, tgt_vecs, src_lang, tgt_lang,
                          k=k + extra, method=method, csls_k=csls_k, mutual=mutual, progress=progress)
