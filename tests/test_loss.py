@@ -295,3 +295,96 @@ def test_rows_per_chunk_bounds_the_weight_buffer():
     assert rows % 128 == 0 and rows * 65536 <= 2 * (65536 + 65536) * 768  # O((B + N) dim) elements
     assert rows_per_chunk(100, 10**6, 8, 128) == 128  # never below one row block
     assert rows_per_chunk(2**20, 2**20, 4096, 128) * 2**20 < 2**31  # int32 offsets stay valid
+
+
+def _reduced_options(g, num_queries=13, num_docs=29):
+    return OPTIONS["everything"](num_queries, num_docs, g) | {"margin": 0.2}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("chunk_size", [1, 5, 13, None])
+def test_chunked_computes_scalar_loss_gradients_in_the_forward(monkeypatch, reduction, chunk_size):
+    from xcs.loss_torch import ChunkedBackend
+
+    def no_recompute(*args, **kwargs):
+        raise AssertionError("the scalar-reduction backward must not recompute the logits")
+
+    monkeypatch.setattr(ChunkedBackend, "softmax_gradients", no_recompute)
+    g = torch.Generator().manual_seed(11)
+    options = _reduced_options(g)
+    q, d = _embeddings(13, 19, g).float(), _embeddings(29, 19, g).float()
+    outs = []
+    for impl in ("chunked", "eager"):
+        qq, dd = q.clone().requires_grad_(), d.clone().requires_grad_()
+        tau = torch.tensor(0.07, requires_grad=True)
+        loss = contrastive_loss(
+            qq, dd, temperature=tau, impl=impl, reduction=reduction, chunk_size=chunk_size, **options
+        )
+        loss.backward()
+        outs.append([loss.detach(), qq.grad, dd.grad, tau.grad])
+    for name, a, b in zip(("loss", "grad_q", "grad_d", "grad_tau"), *outs, strict=True):
+        torch.testing.assert_close(a, b, rtol=2e-5, atol=2e-6, msg=name)
+
+
+def test_precomputed_gradients_follow_any_upstream_gradient():
+    """A uniform upstream gradient other than the precomputed scale rescales the saved gradients; a
+    per-query one falls back to the recomputing backward: both equal eager's."""
+    from xcs.loss import FusedContrastiveFunction
+    from xcs.loss_torch import ChunkedBackend
+
+    g = torch.Generator().manual_seed(12)
+    options = _reduced_options(g)
+    q, d = _embeddings(13, 19, g), _embeddings(29, 19, g)
+    labels, ids = options["labels"], options["false_negative_ids"]
+    for upstream in (
+        torch.full((13,), 3.0, dtype=torch.float64),
+        torch.rand(13, generator=g, dtype=torch.float64),
+    ):
+        grads = []
+        for fused in (True, False):
+            qq, dd = q.clone().requires_grad_(), d.clone().requires_grad_()
+            tau = torch.tensor(0.07, dtype=torch.float64, requires_grad=True)
+            if fused:
+                loss = FusedContrastiveFunction.apply(
+                    qq, dd, tau, labels, ids, 0.2, True, ChunkedBackend(4), 1.0
+                )
+            else:
+                loss = contrastive_loss(
+                    qq, dd, temperature=tau, labels=labels, false_negative_ids=ids, symmetric=True,
+                    margin=0.2, reduction="none", impl="eager",
+                )  # fmt: skip
+            (loss * upstream).sum().backward()
+            grads.append([qq.grad, dd.grad, tau.grad])
+        for a, b in zip(*grads, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_reduction_none_keeps_the_recomputing_backward(monkeypatch):
+    from xcs.loss_torch import ChunkedBackend
+
+    def no_forward_gradients(*args, **kwargs):
+        raise AssertionError("per-query losses must not compute gradients in the forward")
+
+    monkeypatch.setattr(ChunkedBackend, "loss_and_gradients", no_forward_gradients)
+    _compare("chunked", torch.float32, "everything", reduction="none")
+
+
+def test_chunked_double_backward_raises_a_clear_error():
+    g = torch.Generator().manual_seed(13)
+    q = _embeddings(6, 8, g).float().requires_grad_()
+    d = _embeddings(6, 8, g).float().requires_grad_()
+    (grad_q,) = torch.autograd.grad(contrastive_loss(q, d, impl="chunked"), q)
+    assert torch.isfinite(grad_q).all() and grad_q.abs().max() > 0  # a single backward works
+    loss = contrastive_loss(q, d, impl="chunked")
+    with pytest.raises(RuntimeError, match="does not support double backward"):
+        torch.autograd.grad(loss, q, create_graph=True)
+
+
+def test_default_row_chunk_bounds_the_logit_block():
+    from xcs.loss_torch import DEFAULT_ROW_CHUNK_ELEMENTS, MIN_ROW_CHUNK, ChunkedBackend
+
+    backend = ChunkedBackend()
+    for num_queries, num_docs in [(1024, 1024), (16384, 16384), (65536, 131072), (10, 10**7)]:
+        rows = backend._row_chunk(num_queries, num_docs)
+        assert 1 <= rows <= num_queries
+        assert rows * num_docs <= max(DEFAULT_ROW_CHUNK_ELEMENTS, MIN_ROW_CHUNK * num_docs)

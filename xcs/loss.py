@@ -16,7 +16,9 @@ all documents (the positives of the other queries and any hard negatives act as 
 
 Both fused paths go through :class:`FusedContrastiveFunction`: forward keeps only the row (and
 column) log-sum-exp, backward asks the backend for the softmax part of the gradient and adds the
-sparse positive-pair terms and the temperature gradient in O((B + N) * dim).
+sparse positive-pair terms and the temperature gradient in O((B + N) * dim). For a scalar loss
+("mean", "sum") the chunked backend instead computes the complete gradients in the forward pass
+(no recompute: 3 GEMMs like eager) and the backward only hands them out.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ _IMPLS = ("auto", "triton", "triton_gemm", "chunked", "eager")
 class LossBackend(Protocol):
     """The two stages a fused implementation provides (see :class:`xcs.loss_torch.ChunkedBackend`):
     ``logsumexp`` -> (row LSE (B,), column LSE (N,) or None) and ``softmax_gradients`` ->
-    (W @ d (B, dim), W.T @ q (N, dim), sum(W * S) 0-dim), all in the compute dtype."""
+    (W @ d (B, dim), W.T @ q (N, dim), sum(W * S) 0-dim), all in the compute dtype. A backend used
+    with ``gradient_scale`` also provides ``loss_and_gradients`` (see ``ChunkedBackend``)."""
 
     def logsumexp(self, q, d, labels, doc_ids, inv_tau, margin, symmetric): ...
 
@@ -52,18 +55,31 @@ class FusedContrastiveFunction(torch.autograd.Function):
 
     Inputs: q (B, dim) and d (N, dim) of one floating dtype, ``labels`` (B,) int64, ``doc_ids`` (N,)
     int64 or None, ``temperature`` a 0-dim tensor (gets a gradient when it requires one).
+
+    ``gradient_scale`` (chunked backend, scalar reductions; None otherwise) makes the forward
+    compute the complete gradients of ``gradient_scale * sum_i loss_i``
+    (``backend.loss_and_gradients``) and save them, O((B + N) * dim); the backward returns them
+    when the upstream gradient is ``gradient_scale`` for every query (``mean``: 1/B, ``sum``: 1)
+    and rescales them when it is uniform with another value. Any other upstream gradient falls back
+    to the recomputing backward. Double backward is not supported on that path (a clear error).
     """
 
     @staticmethod
-    def forward(ctx, q, d, temperature, labels, doc_ids, margin, symmetric, backend):
+    def forward(ctx, q, d, temperature, labels, doc_ids, margin, symmetric, backend, gradient_scale):
         inv_tau = 1.0 / float(temperature.detach())
         dtype = compute_dtype(q.dtype)
+        precompute = gradient_scale is not None and any(ctx.needs_input_grad[:3])
         # the backends choose their own precisions: an enclosing autocast must not turn their fp32
         # matmuls into bf16 ones
         with torch.autocast(q.device.type, enabled=False):
-            row_lse, col_lse = backend.logsumexp(q, d, labels, doc_ids, inv_tau, margin, symmetric)
-        # the positive logit S[i, labels[i]], computed once here in the compute dtype
-        positive = ((q.to(dtype) * d[labels].to(dtype)).sum(-1) - margin) * inv_tau
+            if precompute:
+                row_lse, col_lse, positive, grad_q, grad_d, grad_temperature = backend.loss_and_gradients(
+                    q, d, labels, doc_ids, inv_tau, margin, symmetric, gradient_scale, ctx.needs_input_grad[2]
+                )
+            else:
+                row_lse, col_lse = backend.logsumexp(q, d, labels, doc_ids, inv_tau, margin, symmetric)
+                # the positive logit S[i, labels[i]], computed once here in the compute dtype
+                positive = ((q.to(dtype) * d[labels].to(dtype)).sum(-1) - margin) * inv_tau
         loss = row_lse - positive
         if symmetric:
             # a column that is every row's false negative has lse -inf; it carries no gradient, and a
@@ -73,11 +89,32 @@ class FusedContrastiveFunction(torch.autograd.Function):
         ctx.save_for_backward(q, d, labels, doc_ids, row_lse, col_lse, positive)
         ctx.inv_tau, ctx.margin, ctx.symmetric, ctx.backend = inv_tau, margin, symmetric, backend
         ctx.temperature_like = (temperature.device, temperature.dtype)
+        ctx.gradients = None
+        if precompute:
+            if grad_temperature is not None:
+                grad_temperature = grad_temperature.to(*ctx.temperature_like)
+            ctx.gradients = (grad_q.to(q.dtype), grad_d.to(d.dtype), grad_temperature)
+            ctx.gradient_scale = gradient_scale
         return loss
 
     @staticmethod
     def backward(ctx, grad_loss):
         q, d, labels, doc_ids, row_lse, col_lse, positive = ctx.saved_tensors
+        if ctx.gradients is not None:
+            if torch.is_grad_enabled():
+                raise RuntimeError(
+                    "contrastive_loss(impl='chunked') with reduction 'mean' or 'sum' computes its gradients "
+                    "in the forward pass and does not support double backward (create_graph=True); "
+                    "use impl='eager' for higher-order gradients"
+                )
+            upstream = grad_loss[0]
+            if bool((grad_loss == upstream).all()):
+                factor = float(upstream) / ctx.gradient_scale
+                gradients = [g if g is None or factor == 1.0 else g * factor for g in ctx.gradients]
+                wanted = [
+                    g if needed else None for g, needed in zip(gradients, ctx.needs_input_grad, strict=False)
+                ]
+                return (*wanted, None, None, None, None, None, None)
         inv_tau, margin = ctx.inv_tau, ctx.margin
         grad_loss = grad_loss.to(row_lse.dtype)
         if ctx.symmetric:
@@ -108,6 +145,7 @@ class FusedContrastiveFunction(torch.autograd.Function):
             grad_q.to(q.dtype) if ctx.needs_input_grad[0] else None,
             grad_d.to(d.dtype) if ctx.needs_input_grad[1] else None,
             grad_temperature,
+            None,
             None,
             None,
             None,
@@ -235,7 +273,9 @@ def contrastive_loss(
         impl: "auto" (triton on CUDA, chunked elsewhere and for float64), "triton" (Triton forward and
             atomic tile backward), "triton_gemm" (Triton forward, backward through chunks of
             softmax weights and cuBLAS), "chunked", "eager".
-        chunk_size: documents per chunk of the chunked path (default: ~4M logits per chunk).
+        chunk_size: chunk of the chunked path: query rows per chunk with "mean"/"sum" (gradients in
+            the forward; default ~8M logits per chunk), documents per chunk with "none" (recomputing
+            backward; default ~4M logits per chunk).
 
     Returns:
         0-dim loss for "mean"/"sum", (B,) for "none"; float32 for 16-bit inputs on the fused paths,
@@ -295,8 +335,23 @@ def contrastive_loss(
             backend = ChunkedBackend(chunk_size)
         if not isinstance(temperature, torch.Tensor):
             temperature = torch.tensor(float(temperature))
+        # gradients in the forward pass when the upstream gradient will be the same for every query
+        # (a scalar reduction over every query the Function returns): 1/B (as mean's backward
+        # computes it) for "mean", 1 for "sum"; "none" keeps the recomputing backward
+        gradient_scale = None
+        if impl == "chunked" and reduction != "none" and local_queries == slice(0, q.shape[0]):
+            one = torch.ones((), dtype=compute_dtype(q.dtype))
+            gradient_scale = float(one / q.shape[0]) if reduction == "mean" else 1.0
         loss = FusedContrastiveFunction.apply(
-            q, d, temperature.reshape(()), labels, doc_ids, float(margin), bool(symmetric), backend
+            q,
+            d,
+            temperature.reshape(()),
+            labels,
+            doc_ids,
+            float(margin),
+            bool(symmetric),
+            backend,
+            gradient_scale,
         )
     loss = loss[local_queries]
     if reduction == "mean":
