@@ -53,6 +53,9 @@ def test_native_equals_numba(setup, data, p, seed, epoch, max_length, multilingu
     a = native(batch, example_indices=indices, epoch=epoch, return_provenance=True)
     b = numba(batch, example_indices=indices, epoch=epoch, return_provenance=True)
     assert a == b
+    # Without provenance the native engine copies kept units in runs: same ids.
+    assert native(batch, example_indices=indices, epoch=epoch) == a["input_ids"]
+    assert numba(batch, example_indices=indices, epoch=epoch) == a["input_ids"]
     for row, out, words, switched in zip(batch, a["input_ids"], a["word_index"], a["switched"], strict=True):
         if max_length is not None:
             assert len(out) <= max_length

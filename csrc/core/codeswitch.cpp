@@ -116,8 +116,13 @@ class ExampleSwitcher {
     // 3. Walk the units: a coin per word unit decides whether it is looked up (in the lexicon of a
     //    language drawn per unit in multilingual mode); the longest key found there is replaced by
     //    one of its translations.
+    //    Kept units are copied in runs (one append per run of consecutive kept units) unless
+    //    provenance is requested, which records the unit of every token.
+    const bool runs = !config_.provenance;
     int64_t u = 0;
-    while (u < body_units && out.size - out_begin < limit) {
+    int64_t run_begin = 0;  // first input position not yet copied (runs only)
+    while (u < body_units &&
+           out.size - out_begin + static_cast<size_t>(runs ? starts[u] - run_begin : 0) < limit) {
       int32_t entry = -1;
       int32_t matched = 0;
       if (kinds[u] == kUnitWord && (rng::draw(key, u, rng::kStreamCoin) >> 11) < threshold_) {
@@ -141,14 +146,17 @@ class ExampleSwitcher {
           const int64_t cand = first + static_cast<int64_t>(rng::uniform_index(
                                            rng::draw(key, u, rng::kStreamCandidate), n_cands));
           const int64_t begin = lex.cand_offsets()[cand];
+          if (runs) out.append(in + run_begin, starts[u] - run_begin, 0, -1, 0);
           out.append(lex.cand_tokens().data() + begin, lex.cand_offsets()[cand + 1] - begin, u, lang, 1);
           u += matched;
+          run_begin = starts[u];
           continue;
         }
       }
-      out.append(in + starts[u], starts[u + 1] - starts[u], u, -1, 0);
+      if (!runs) out.append(in + starts[u], starts[u + 1] - starts[u], u, -1, 0);
       ++u;
     }
+    if (runs) out.append(in + run_begin, starts[u] - run_begin, 0, -1, 0);
     if (out.size - out_begin > limit) out.size = out_begin + limit;
     if (keep_closing) out.append(in + n - 1, 1, n_units - 1, -1, 0);
     out.lengths.push_back(static_cast<int64_t>(out.size - out_begin));
