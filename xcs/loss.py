@@ -60,8 +60,9 @@ class FusedContrastiveFunction(torch.autograd.Function):
     compute the complete gradients of ``gradient_scale * sum_i loss_i``
     (``backend.loss_and_gradients``) and save them, O((B + N) * dim); the backward returns them
     when the upstream gradient is ``gradient_scale`` for every query (``mean``: 1/B, ``sum``: 1)
-    and rescales them when it is uniform with another value. Any other upstream gradient falls back
-    to the recomputing backward. Double backward is not supported on that path (a clear error).
+    and rescales them when it is uniform with another value. Any other upstream gradient, and a
+    second backward through a retained graph, falls back to the recomputing backward. Double
+    backward (``create_graph=True``) is not supported on that path (a clear error).
     """
 
     @staticmethod
@@ -110,7 +111,11 @@ class FusedContrastiveFunction(torch.autograd.Function):
             upstream = grad_loss[0]
             if bool((grad_loss == upstream).all()):
                 factor = float(upstream) / ctx.gradient_scale
-                gradients = [g if g is None or factor == 1.0 else g * factor for g in ctx.gradients]
+                # hand the buffers over (autograd can then take them as .grad without a copy, and
+                # they are not kept alive with the graph); a second backward through a retained
+                # graph takes the recomputing path below
+                gradients, ctx.gradients = ctx.gradients, None
+                gradients = [g if g is None or factor == 1.0 else g * factor for g in gradients]
                 wanted = [
                     g if needed else None for g, needed in zip(gradients, ctx.needs_input_grad, strict=False)
                 ]
