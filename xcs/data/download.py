@@ -1,7 +1,9 @@
 """Fetch an upstream data file from its canonical address (only where a network exists).
 
-Readers never download by themselves; ``xcs eval --download`` and users call :func:`fetch` to fill a
-local data directory laid out like ``../shared/data``. Tests never call it.
+Readers never download by themselves: they read a local directory laid out like ``../shared/data``.
+Where a network exists, fill it with :func:`fetch` and the addresses in each reader's ``URL`` /
+``URLS`` (e.g. ``fetch(xquadr.URLS["xquad-r"].format(lang="de"), "data/xquad-r/de.json")``).
+Tests never call it.
 """
 
 from __future__ import annotations
