@@ -232,9 +232,11 @@ class RelevanceJudgments:
     def ideal_gains(self, k: int) -> np.ndarray:
         """(n_queries, k) float64: each query's positive grades sorted descending, zero-padded."""
         out = np.zeros((self.n_queries, k), dtype=np.float64)
-        for q in range(self.n_queries):
-            g = np.sort(self.grade[self.indptr[q] : self.indptr[q + 1]])[::-1][:k]
-            out[q, : len(g)] = np.maximum(g, 0.0)
+        query_of = np.repeat(np.arange(self.n_queries), np.diff(self.indptr))
+        order = np.lexsort((-self.grade, query_of))  # by query, then grade descending
+        position = np.arange(len(order)) - self.indptr[query_of[order]]
+        keep = position < k
+        out[query_of[order][keep], position[keep]] = np.maximum(self.grade[order][keep], 0.0)
         return out
 
 
