@@ -182,6 +182,26 @@ def test_chunked_gradcheck_float64():
     assert torch.autograd.gradcheck(loss, (q, d, tau))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_chunked_gradients_in_forward_gradcheck_float64(reduction):
+    g = torch.Generator().manual_seed(1)
+    q = _embeddings(5, 6, g).requires_grad_()
+    d = _embeddings(9, 6, g).requires_grad_()
+    tau = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor([0, 3, 3, 8, 5])
+    ids = torch.tensor([0, 1, 2, 1, 4, 0, 2, 3, 4])
+
+    def loss(q, d, tau):
+        return contrastive_loss(
+            q, d, temperature=tau, labels=labels, symmetric=True, margin=0.25, false_negative_ids=ids,
+            reduction=reduction, impl="chunked", chunk_size=2,
+        )  # fmt: skip
+
+    # gradcheck's reentrancy check backpropagates twice through one graph: the second time takes
+    # the recomputing backward (the forward's gradients were handed out), equal up to rounding
+    assert torch.autograd.gradcheck(loss, (q, d, tau), nondet_tol=1e-12)
+
+
 def test_eager_gradcheck_float64():
     g = torch.Generator().manual_seed(2)
     q, d = _embeddings(4, 5, g).requires_grad_(), _embeddings(6, 5, g).requires_grad_()
