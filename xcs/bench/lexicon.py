@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import resource
 import time
+
+from xcs.bench.isolated import peak_rss_mb, run_isolated
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,24 +31,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
 def _muse_xcs(path: str) -> dict:
     from xcs.lexicon import Lexicon
 
-    before = _peak_rss_mb()
+    before = peak_rss_mb()
     started = time.perf_counter()
     lex = Lexicon.load(path, "src", "tgt")
     seconds = time.perf_counter() - started
     return {"seconds": round(seconds, 3), "entries": len(lex),
             "pairs": sum(len(t) for t in lex.entries.values()),
-            "peak_rss_growth_mb": round(_peak_rss_mb() - before, 1)}
+            "peak_rss_growth_mb": round(peak_rss_mb() - before, 1)}
 
 
 def _muse_bare(path: str) -> dict:
-    before = _peak_rss_mb()
+    before = peak_rss_mb()
     started = time.perf_counter()
     entries: dict[str, list[str]] = {}
     with open(path, encoding="utf-8") as fh:
@@ -57,7 +53,7 @@ def _muse_bare(path: str) -> dict:
             entries.setdefault(src, []).append(tgt)
     seconds = time.perf_counter() - started
     return {"seconds": round(seconds, 3), "entries": len(entries),
-            "peak_rss_growth_mb": round(_peak_rss_mb() - before, 1)}
+            "peak_rss_growth_mb": round(peak_rss_mb() - before, 1)}
 
 
 def _vectors(n: int, dim: int, seed: int):
@@ -73,12 +69,12 @@ def _csls_blocked(n: int, dim: int, block_mb: int) -> dict:
     from xcs.lexicons.csls import nearest_neighbors
 
     src, tgt = _vectors(n, dim, 0), _vectors(n, dim, 1)
-    before = _peak_rss_mb()
+    before = peak_rss_mb()
     started = time.perf_counter()
     nbrs = nearest_neighbors(src, tgt, k=1, method="csls", max_block_bytes=block_mb * 2**20)
     seconds = time.perf_counter() - started
     return {"n": n, "dim": dim, "seconds": round(seconds, 2), "words_per_s": round(n / seconds, 1),
-            "peak_rss_growth_mb": round(_peak_rss_mb() - before, 1),
+            "peak_rss_growth_mb": round(peak_rss_mb() - before, 1),
             "inputs_mb": round(2 * n * dim * 4 / 2**20, 1), "torch_threads": torch.get_num_threads(),
             "checksum": int(nbrs.indices[:, 0].sum())}
 
@@ -86,7 +82,7 @@ def _csls_blocked(n: int, dim: int, block_mb: int) -> dict:
 def _csls_dense(n: int, dim: int) -> dict:
     """The textbook implementation: the full (n, n) similarity matrix in memory."""
     src, tgt = _vectors(n, dim, 0), _vectors(n, dim, 1)
-    before = _peak_rss_mb()
+    before = peak_rss_mb()
     started = time.perf_counter()
     sims = src @ tgt.T
     r_tgt = sims.topk(10, dim=1).values.mean(dim=1)
@@ -94,22 +90,8 @@ def _csls_dense(n: int, dim: int) -> dict:
     best = (2 * sims - r_tgt[:, None] - r_src[None, :]).argmax(dim=1)
     seconds = time.perf_counter() - started
     return {"n": n, "dim": dim, "seconds": round(seconds, 2),
-            "peak_rss_growth_mb": round(_peak_rss_mb() - before, 1), "checksum": int(best.sum())}
+            "peak_rss_growth_mb": round(peak_rss_mb() - before, 1), "checksum": int(best.sum())}
 
-
-def _child(queue, func, args) -> None:
-    queue.put(func(*args))
-
-
-def _isolated(func, *args) -> dict:
-    """Run ``func(*args)`` in a fresh process and return its result dict."""
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(queue, func, args))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,11 +103,11 @@ def run(args: argparse.Namespace) -> int:
     with open(muse, "rb") as fh:
         lines = sum(1 for _ in fh)
     result: dict = {"muse_file": str(muse), "muse_lines": lines}
-    ours, bare = _isolated(_muse_xcs, str(muse)), _isolated(_muse_bare, str(muse))
+    ours, bare = run_isolated(_muse_xcs, str(muse)), run_isolated(_muse_bare, str(muse))
     result["muse_load"] = {"xcs": ours, "bare_split_loop": bare,
                            "time_ratio_vs_bare": round(ours["seconds"] / bare["seconds"], 2)}
-    blocked = _isolated(_csls_blocked, args.dense_n, args.dim, args.block_mb)
-    dense = _isolated(_csls_dense, args.dense_n, args.dim)
+    blocked = run_isolated(_csls_blocked, args.dense_n, args.dim, args.block_mb)
+    dense = run_isolated(_csls_dense, args.dense_n, args.dim)
     result["csls_small"] = {
         "blocked": blocked, "dense_baseline": dense,
         "same_result": blocked["checksum"] == dense["checksum"],
@@ -134,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             blocked["peak_rss_growth_mb"] / max(dense["peak_rss_growth_mb"], 1e-9), 3),
     }
     if not args.skip_large:
-        large = _isolated(_csls_blocked, args.n, args.dim, args.block_mb)
+        large = run_isolated(_csls_blocked, args.n, args.dim, args.block_mb)
         large["dense_matrix_would_need_mb"] = round(args.n * args.n * 4 / 2**20, 1)
         result["csls_large"] = large
     print(json.dumps(result, indent=2))

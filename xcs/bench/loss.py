@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
-import resource
 import sys
 import time
 from pathlib import Path
+
+from xcs.bench.isolated import peak_rss_mb, run_isolated
 
 CPU_SIZES = [1024, 4096, 16384]
 GPU_SIZES = [4096, 16384, 65536, 262144]
@@ -79,30 +79,13 @@ def _cpu_case(impl: str, size: int, dim: int, repeats: int, threads: int | None)
         loss = contrastive_loss(q, d, temperature=0.05, impl=impl)
         loss.backward()
         seconds.append(time.perf_counter() - started)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    peak = peak_rss_mb()
     return {
         "impl": impl, "B": size, "N": size, "dim": dim, "dtype": "float32",
         "seconds": round(min(seconds), 4), "peak_extra_mb": round(peak - baseline, 1),
         "loss": round(float(loss.detach()), 6), "torch_threads": torch.get_num_threads(),
     }  # fmt: skip
 
-
-def _child(queue, func, args) -> None:
-    try:
-        queue.put(func(*args))
-    except Exception as exc:  # reported in the JSON rather than killing the sweep
-        queue.put({"error": f"{type(exc).__name__}: {exc}"})
-
-
-def _isolated(func, *args) -> dict:
-    """Run ``func(*args)`` in a fresh process so that its ``ru_maxrss`` is its own."""
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(queue, func, args))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
 
 
 def _plain_infonce(q, d):
@@ -248,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
         for size in args.sizes or CPU_SIZES:
             for dim in args.dims or [384]:
                 for impl in impls:
-                    results.append(_isolated(_cpu_case, impl, size, dim, args.repeats, args.threads))
+                    results.append(run_isolated(_cpu_case, impl, size, dim, args.repeats, args.threads))
                     print(json.dumps(results[-1]), file=sys.stderr)
     else:
         import torch

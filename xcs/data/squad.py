@@ -73,6 +73,21 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def read_squad_articles(path: Path) -> list:
+    """The ``data`` list of a SQuAD v1.1-format JSON file (SQuAD, XQuAD-R, MLQA-R).
+
+    Raises ``ValueError`` naming the file when it is not JSON or has no ``data`` list.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        raise ValueError(f"{path}: top level: expected an object with a 'data' list (SQuAD v1.1 format)")
+    return document["data"]
+
+
 def load_squad_pairs(
     path: str | os.PathLike[str], *, exclude_xquad: bool = True
 ) -> list[SquadPair]:
@@ -83,16 +98,10 @@ def load_squad_pairs(
         exclude_xquad: drop the 240 dev paragraphs that XQuAD translated (no-op on the train file).
     """
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            document = json.load(f)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
-        raise ValueError(f"{path}: expected an object with a 'data' list (SQuAD v1.1 format)")
+    articles = read_squad_articles(path)
     held_out = _xquad_question_ids() if exclude_xquad else frozenset()
     pairs: list[SquadPair] = []
-    for a, article in enumerate(document["data"]):
+    for a, article in enumerate(articles):
         title = article.get("title", "")
         for p, paragraph in enumerate(article.get("paragraphs", [])):
             try:

@@ -10,12 +10,13 @@ are dropped (counted in ``skipped``). Question ids are shared across languages (
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from xcs.data.squad import read_squad_articles
 
 URLS = {
     "xquad-r": "https://raw.githubusercontent.com/google-research-datasets/lareqa/master/xquad-r/{lang}.json",
@@ -85,17 +86,11 @@ def _fail(path: Path, where: str, what: str) -> ValueError:
 def load_xquadr(path: str | os.PathLike[str], language: str | None = None) -> XQuADRSet:
     """Read one XQuAD-R-format JSON file; ``language`` defaults to the file stem."""
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            document = json.load(f)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
-        raise _fail(path, "top level", "expected an object with a 'data' list (SQuAD v1.1 format)")
+    articles = read_squad_articles(path)
     out = XQuADRSet(language or path.stem)
     answers: list[int] = []
     paragraph_of: list[int] = []
-    for a, article in enumerate(document["data"]):
+    for a, article in enumerate(articles):
         for p, paragraph in enumerate(article.get("paragraphs", [])):
             where = f"data[{a}].paragraphs[{p}]"
             try:
