@@ -437,7 +437,7 @@ def plots(summary: Mapping[str, Any], out_dir: Path, pairs: Sequence[str]) -> li
             ax.bar(xs, [100 * entry.get(p, {}).get("mean", math.nan) for p in shown], width, label=name)
         ax.set_xticks(np.arange(len(shown)) + 0.4 - width / 2, shown)
         ax.set_ylabel("CLIR MRR@10 (x100)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(4, len(methods)))
         fig.tight_layout()
         written.append(_save_figure(fig, out_dir / "pairs.png"))
         plt.close(fig)
