@@ -23,8 +23,10 @@ $(VENV)/.installed: $(NATIVE_SOURCES)
 test: setup
 	TRITON_INTERPRET=1 $(PY) -m pytest tests
 
+# Writes to runs/quick (git-ignored) so that it really runs; the committed record of the same
+# command is results/quick. Re-running skips finished runs and resumes interrupted ones.
 experiment: setup
-	$(VENV)/bin/xcs bench codeswitch
+	$(VENV)/bin/xcs experiment --config configs/quick.toml --results-dir runs/quick --work-dir runs/quick/work
 
 lint: setup
 	$(VENV)/bin/ruff check xcs kernels tests benches
