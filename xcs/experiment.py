@@ -195,8 +195,11 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
             max_query_length=int(config.data.get("max_query_length", 64)),
             max_document_length=int(config.data.get("max_document_length", 128)),
             align=train_config.align_weight > 0)
+        # translate-test and the reranker reuse the baseline's model, so that one is always kept
+        reused = method.name == config.baseline and any(
+            m.kind in ("translate-test", "rerank") for m in config.methods.values())
         result = train(encoder, pairs, builder, train_config, run_work, progress=progress,
-                       save_model=config.keep_models)
+                       save_model=config.keep_models or reused)
         record["train"] = {"config": asdict(train_config), "wall_s": result.total_wall_s,
                            "steps_per_s": result.steps_per_s, "resumed_from": result.resumed_from,
                            "first_loss": result.losses[0], "last_loss": result.losses[-1],
@@ -483,7 +486,9 @@ def _save_figure(fig: Any, path: Path) -> Path:
 
 def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Path, data_dir: Path,
                    progress: bool = True, config_text: str | None = None) -> dict[str, Any]:
-    """Every method x seed (baseline first: translate-test reuses its models), then the summary."""
+    """Every seed x method, then the summary. Seed-major, so that a run cut short has every method
+    for its first seeds; the baseline comes first within a seed (translate-test and rerank reuse its
+    model). The off-the-shelf model does not depend on the seed and is evaluated once."""
     results_dir.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     if config_text is not None:
@@ -492,9 +497,11 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     pairs = None
     order = [config.baseline] + [m for m in config.methods if m != config.baseline]
     walls = {}
-    for name in order:
-        method = config.methods[name]
-        for seed in (config.seeds if method.kind != "off-the-shelf" else config.seeds[:1]):
+    for seed in config.seeds:
+        for name in order:
+            method = config.methods[name]
+            if method.kind == "off-the-shelf" and seed != config.seeds[0]:
+                continue
             if (method.trains or method.kind == "rerank") and pairs is None:
                 pairs = training_pairs(data_dir, config.data)
             print(f"[xcs experiment] {name} seed {seed}", file=sys.stderr, flush=True)
