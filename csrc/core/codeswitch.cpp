@@ -63,10 +63,20 @@ struct ChunkOutput {
   }
 };
 
-// Reusable per-thread scratch of one example: unit start positions and kinds.
+// Reusable per-thread scratch of one example.
 struct Scratch {
-  std::vector<int64_t> unit_start;
-  std::vector<uint8_t> unit_kind;  // 0 word, 1 punctuation, 2 special
+  std::vector<int64_t> unit_start;      // first position of each unit, then n
+  std::vector<uint8_t> unit_kind;       // 0 word, 1 punctuation, 2 special
+  std::vector<int64_t> looked_up;       // units whose coin said "look up", in order
+  std::vector<int8_t> looked_up_language;  // the lexicon each of them is looked up in
+
+  void reserve(int64_t n) {
+    if (unit_start.size() > static_cast<size_t>(n)) return;
+    unit_start.resize(n + 1);
+    unit_kind.resize(n + 1);
+    looked_up.resize(n + 1);
+    looked_up_language.resize(n + 1);
+  }
 };
 
 constexpr uint8_t kUnitWord = 0;
@@ -84,14 +94,14 @@ class ExampleSwitcher {
 
   void run(const Id* in, int64_t n, uint64_t example, Scratch& scratch, ChunkOutput& out) const {
     const uint64_t key = rng::example_key(config_.seed, config_.epoch, example);
-    // 1. Word units: a unit starts at a word-start, punctuation or special token, and after a
-    //    punctuation or special token (so "don't" -> "▁don" "'" "t" is three units).
-    if (scratch.unit_start.size() < static_cast<size_t>(n) + 1) {
-      scratch.unit_start.resize(n + 1);
-      scratch.unit_kind.resize(n + 1);
-    }
+    scratch.reserve(n);
     int64_t* starts = scratch.unit_start.data();
     uint8_t* kinds = scratch.unit_kind.data();
+    int64_t* looked_up = scratch.looked_up.data();
+    int8_t* languages = scratch.looked_up_language.data();
+
+    // 1. Word units: a unit starts at a word-start, punctuation or special token, and after a
+    //    punctuation or special token (so "don't" -> "▁don" "'" "t" is three units).
     int64_t n_units = 0;
     bool boundary = true;
     for (int64_t pos = 0; pos < n; ++pos) {
@@ -113,56 +123,75 @@ class ExampleSwitcher {
                                                : static_cast<size_t>(config_.max_length);
     const size_t out_begin = out.size;
 
-    // 3. Walk the units: a coin per word unit decides whether it is looked up (in the lexicon of a
-    //    language drawn per unit in multilingual mode); the longest key found there is replaced by
-    //    one of its translations.
-    //    Kept units are copied in runs (one append per run of consecutive kept units) unless
-    //    provenance is requested, which records the unit of every token.
-    const bool runs = !config_.provenance;
-    int64_t u = 0;
-    int64_t run_begin = 0;  // first input position not yet copied (runs only)
-    while (u < body_units &&
-           out.size - out_begin + static_cast<size_t>(runs ? starts[u] - run_begin : 0) < limit) {
-      int32_t entry = -1;
-      int32_t matched = 0;
-      if (kinds[u] == kUnitWord && (rng::draw(key, u, rng::kStreamCoin) >> 11) < threshold_) {
-        int8_t lang = 0;
-        if (lexicons_.size() > 1) {
-          const uint64_t d = rng::draw(key, u, rng::kStreamLanguage) >> 11;
-          while (d >= config_.language_cumulative[static_cast<size_t>(lang)]) ++lang;
-        }
-        const CompiledLexicon& lex = *lexicons_[static_cast<size_t>(lang)];
-        const int64_t available = available_units(kinds, u, body_units, lex.max_units());
-        const auto& lengths = lex.unit_lengths();
-        for (size_t slot = 0; slot < lengths.size() && entry < 0; ++slot) {
-          const int32_t len = lengths[slot];
-          if (len > available || !lex.may_start(slot, in[starts[u]])) continue;
-          entry = lex.find(in + starts[u], starts[u + len] - starts[u], len);
-          matched = len;
-        }
-        if (entry >= 0) {
-          const int64_t first = lex.entry_offsets()[entry];
-          const uint64_t n_cands = static_cast<uint64_t>(lex.entry_offsets()[entry + 1] - first);
-          const int64_t cand = first + static_cast<int64_t>(rng::uniform_index(
-                                           rng::draw(key, u, rng::kStreamCandidate), n_cands));
-          const int64_t begin = lex.cand_offsets()[cand];
-          if (runs) out.append(in + run_begin, starts[u] - run_begin, 0, -1, 0);
-          out.append(lex.cand_tokens().data() + begin, lex.cand_offsets()[cand + 1] - begin, u, lang, 1);
-          u += matched;
-          run_begin = starts[u];
-          continue;
-        }
-      }
-      if (!runs) out.append(in + starts[u], starts[u + 1] - starts[u], u, -1, 0);
-      ++u;
+    // 3. A coin per word unit decides whether it is looked up. The units to look up are listed
+    //    without a branch (the coin is a 50/50 guess for the branch predictor), then each gets its
+    //    lexicon (a language drawn per unit in multilingual mode) and a prefetch of what its lookup
+    //    will read, so that the cache misses of the lookups overlap.
+    int64_t n_looked_up = 0;
+    for (int64_t v = 0; v < body_units; ++v) {
+      looked_up[n_looked_up] = v;
+      n_looked_up += kinds[v] == kUnitWord && (rng::draw(key, v, rng::kStreamCoin) >> 11) < threshold_;
     }
-    if (runs) out.append(in + run_begin, starts[u] - run_begin, 0, -1, 0);
+    for (int64_t i = 0; i < n_looked_up; ++i) {
+      const int64_t v = looked_up[i];
+      int8_t lang = 0;
+      if (lexicons_.size() > 1) {
+        const uint64_t d = rng::draw(key, v, rng::kStreamLanguage) >> 11;
+        while (d >= config_.language_cumulative[static_cast<size_t>(lang)]) ++lang;
+      }
+      languages[i] = lang;
+      lexicons_[static_cast<size_t>(lang)]->prefetch(in + starts[v], starts[v + 1] - starts[v]);
+    }
+
+    // 4. Walk the looked-up units: the longest key found at a unit is replaced by one of its
+    //    translations, and the units before it are copied unchanged. The walk stops once the
+    //    output reaches the length limit (what is past it is cut below).
+    int64_t copied = 0;  // first unit not yet in the output
+    for (int64_t i = 0; i < n_looked_up; ++i) {
+      const int64_t u = looked_up[i];
+      if (u < copied) continue;  // inside a phrase switched already
+      if (out.size - out_begin + static_cast<size_t>(starts[u] - starts[copied]) >= limit) break;
+      const CompiledLexicon& lex = *lexicons_[static_cast<size_t>(languages[i])];
+      const int64_t available = available_units(kinds, u, body_units, lex.max_units());
+      const auto& lengths = lex.unit_lengths();
+      int32_t block = -1;
+      int32_t matched = 0;
+      for (size_t slot = 0; slot < lengths.size() && block < 0; ++slot) {
+        const int32_t len = lengths[slot];
+        if (len > available || !lex.may_start(slot, in[starts[u]])) continue;
+        block = lex.find(in + starts[u], starts[u + len] - starts[u], len);
+        matched = len;
+      }
+      if (block < 0) continue;
+      const int32_t* candidates = lex.candidates(block);
+      const uint64_t cand = 1 + rng::uniform_index(rng::draw(key, u, rng::kStreamCandidate),
+                                                   static_cast<uint64_t>(candidates[0]));
+      copy_units(in, starts, copied, u, out);
+      out.append(candidates + candidates[cand], candidates[cand + 1] - candidates[cand], u, languages[i], 1);
+      copied = u + matched;
+    }
+    // The rest, as far as the length limit needs (what is past the limit is cut).
+    const size_t room = limit - std::min(limit, out.size - out_begin);
+    const int64_t* last = starts + body_units;  // one past the last unit to copy
+    if (room < static_cast<size_t>(*last - starts[copied])) {
+      last = std::lower_bound<const int64_t*>(starts + copied, last, starts[copied] + static_cast<int64_t>(room));
+    }
+    copy_units(in, starts, copied, last - starts, out);
     if (out.size - out_begin > limit) out.size = out_begin + limit;
     if (keep_closing) out.append(in + n - 1, 1, n_units - 1, -1, 0);
     out.lengths.push_back(static_cast<int64_t>(out.size - out_begin));
   }
 
  private:
+  // Copies units [first, last) unchanged: one run, or unit by unit when provenance records them.
+  void copy_units(const Id* in, const int64_t* starts, int64_t first, int64_t last, ChunkOutput& out) const {
+    if (!config_.provenance) {
+      out.append(in + starts[first], starts[last] - starts[first], 0, -1, 0);
+      return;
+    }
+    for (int64_t v = first; v < last; ++v) out.append(in + starts[v], starts[v + 1] - starts[v], v, -1, 0);
+  }
+
   // Units a phrase starting at u may span: consecutive non-special units, at most max_units.
   static int64_t available_units(const uint8_t* kinds, int64_t u, int64_t body_units, int64_t max_units) {
     int64_t available = 0;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "rng.hpp"
+
 namespace xcs {
 
 int abi_version();
@@ -36,9 +38,29 @@ class CompiledLexicon {
                   std::vector<int64_t> entry_offsets, std::vector<int64_t> cand_offsets,
                   std::vector<int32_t> cand_tokens, int64_t vocab_size, uint64_t fingerprint);
 
-  // Entry index whose key equals tokens[0:n] (which spans `units` units), or -1.
+  // Candidate block (see candidates()) of the key equal to tokens[0:n], which spans `units`
+  // units, or -1.
   template <typename Id>
   int32_t find(const Id* tokens, int64_t n, int32_t units) const;
+
+  // The translations of a found key, packed contiguously so that a switch reads one or two cache
+  // lines: [n_cands, start_0, ..., start_n_cands, tokens...]; candidate c is
+  // block[start_c : start_{c+1}] (starts are relative to the block).
+  const int32_t* candidates(int32_t block) const { return blocks_.data() + block; }
+
+  // Cache hint for a later find(tokens, n, 1) of a one-unit span: brings in the one-token table's
+  // row, or the filter word and the hash slot of a multi-token span. switch_batch issues it for a
+  // window of upcoming words, so that the cache misses of their lookups overlap.
+  template <typename Id>
+  void prefetch(const Id* tokens, int64_t n) const {
+    if (n == 1) {
+      __builtin_prefetch(single_block_.data() + tokens[0]);
+      return;
+    }
+    const uint64_t h = rng::span_hash(tokens, n, 1);
+    __builtin_prefetch(filter_.data() + (((h >> 32) & filter_mask_) >> 6));
+    __builtin_prefetch(table_.data() + (h & table_mask_));
+  }
 
   // False when no key of unit_lengths()[length_slot] units starts with token `first`
   // (a bitset test that skips most hash probes for phrase lengths).
@@ -71,12 +93,14 @@ class CompiledLexicon {
   std::vector<int64_t> entry_offsets_;
   std::vector<int64_t> cand_offsets_;
   std::vector<int32_t> cand_tokens_;
-  // One hash-table slot (32 bytes): hash, entry and the first two tokens inline, so that a probe
-  // touches one cache line; only keys of three or more tokens are compared against key_tokens_.
+  // Candidate blocks of all entries (layout: see candidates()), derived from the CSR arrays.
+  std::vector<int32_t> blocks_;
+  // One hash-table slot (32 bytes): hash, candidate block and the first two tokens inline, so that a
+  // probe touches one cache line; only keys of three or more tokens are compared against key_tokens_.
   struct Slot {
     uint64_t hash;
     int32_t key;  // -1: empty
-    int32_t entry;
+    int32_t block;
     int32_t first_token;
     int32_t second_token;
     int32_t n_tokens;
@@ -90,9 +114,8 @@ class CompiledLexicon {
   std::vector<uint64_t> filter_;
   uint64_t filter_mask_ = 0;
   std::vector<Slot> table_;  // size is a power of two; keys of two or more tokens
-  // Entry of the one-token key per vocabulary id, or -1: most words are one token, and
-  // frequent tokens have nearby ids, so this small array stays in cache.
-  std::vector<int32_t> single_entry_;
+  // Candidate block of the one-token key per vocabulary id, or -1: most words are one token.
+  std::vector<int32_t> single_block_;
   std::vector<uint64_t> first_token_bits_;  // one vocabulary bitset per unit length
   size_t bitset_words_ = 0;
   std::vector<int32_t> unit_lengths_;

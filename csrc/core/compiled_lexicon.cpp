@@ -93,6 +93,25 @@ CompiledLexicon::CompiledLexicon(std::vector<int64_t> key_offsets, std::vector<i
   bitset_words_ = static_cast<size_t>((vocab_size_ + 63) / 64);
   first_token_bits_.assign(bitset_words_ * unit_lengths_.size(), 0);
 
+  // Candidate blocks (layout: see candidates()); their total size must fit int32 offsets.
+  std::vector<int32_t> entry_block(static_cast<size_t>(n_entries));
+  const int64_t block_size = 2 * n_entries + n_cands + static_cast<int64_t>(cand_tokens_.size());
+  check(block_size < (int64_t{1} << 31), "too many candidate tokens");
+  blocks_.reserve(static_cast<size_t>(block_size));
+  for (int64_t e = 0; e < n_entries; ++e) {
+    const int64_t first = entry_offsets_[e];
+    const int64_t count = entry_offsets_[e + 1] - first;
+    entry_block[e] = static_cast<int32_t>(blocks_.size());
+    blocks_.push_back(static_cast<int32_t>(count));
+    int64_t start = 2 + count;  // tokens follow the count and the count + 1 starts
+    for (int64_t c = first; c <= first + count; ++c) {
+      blocks_.push_back(static_cast<int32_t>(start));
+      if (c < first + count) start += cand_offsets_[c + 1] - cand_offsets_[c];
+    }
+    blocks_.insert(blocks_.end(), cand_tokens_.begin() + cand_offsets_[first],
+                   cand_tokens_.begin() + cand_offsets_[first + count]);
+  }
+
   uint64_t multi_token_keys = 0;
   for (int64_t k = 0; k < n_keys; ++k) multi_token_keys += key_offsets_[k + 1] - key_offsets_[k] > 1;
   uint64_t filter_bits = uint64_t{1} << 16;
@@ -103,20 +122,20 @@ CompiledLexicon::CompiledLexicon(std::vector<int64_t> key_offsets, std::vector<i
   while (table_size < 2 * multi_token_keys) table_size <<= 1;
   table_.assign(table_size, Slot{0, -1, -1, -1, -1, 0});
   table_mask_ = table_size - 1;
-  single_entry_.assign(static_cast<size_t>(vocab_size_), -1);
+  single_block_.assign(static_cast<size_t>(vocab_size_), -1);
   for (int64_t k = 0; k < n_keys; ++k) {
     const int32_t* tokens = key_tokens_.data() + key_offsets_[k];
     const int64_t len = key_offsets_[k + 1] - key_offsets_[k];
     check(find(tokens, len, key_units_[k]) < 0, "key " + std::to_string(k) + " is a duplicate");
     if (len == 1) {
-      single_entry_[tokens[0]] = key_entry_[k];
+      single_block_[tokens[0]] = entry_block[key_entry_[k]];
     } else {
       const uint64_t h = rng::span_hash(tokens, len, key_units_[k]);
       const uint64_t bit = (h >> 32) & filter_mask_;
       filter_[bit >> 6] |= uint64_t{1} << (bit & 63);
       uint64_t slot = h & table_mask_;
       while (table_[slot].key >= 0) slot = (slot + 1) & table_mask_;
-      table_[slot] = Slot{h, static_cast<int32_t>(k), key_entry_[k], tokens[0], tokens[1],
+      table_[slot] = Slot{h, static_cast<int32_t>(k), entry_block[key_entry_[k]], tokens[0], tokens[1],
                           static_cast<int32_t>(len)};
     }
     const size_t length_slot = static_cast<size_t>(
@@ -127,7 +146,7 @@ CompiledLexicon::CompiledLexicon(std::vector<int64_t> key_offsets, std::vector<i
 
 template <typename Id>
 int32_t CompiledLexicon::find(const Id* tokens, int64_t n, int32_t units) const {
-  if (n == 1) return single_entry_[tokens[0]];  // a one-token span is one unit
+  if (n == 1) return single_block_[tokens[0]];  // a one-token span is one unit
   const uint64_t h = rng::span_hash(tokens, n, units);
   if (!maybe_present(h)) return -1;
   uint64_t index = h & table_mask_;
@@ -140,7 +159,7 @@ int32_t CompiledLexicon::find(const Id* tokens, int64_t n, int32_t units) const 
       const int32_t* key = key_tokens_.data() + key_offsets_[slot.key];
       bool equal = true;
       for (int64_t i = 2; i < n && equal; ++i) equal = static_cast<int64_t>(key[i]) == tokens[i];
-      if (equal) return slot.entry;
+      if (equal) return slot.block;
     }
     index = (index + 1) & table_mask_;
   }
