@@ -66,6 +66,7 @@ def test_end_to_end_experiment(tmp_path, e5_tokenizer, data_dir, monkeypatch):
 name = "tiny"
 model = "{model}"
 seeds = [0, 1]
+keep_models = false  # translate-test and rerank still get the zero-shot models
 [train]
 steps = 2
 batch_size = 8
@@ -97,6 +98,12 @@ rerank_k = 5
     monkeypatch.setattr(experiment, "training_pairs", lambda *args, **kwargs: make_pairs())
     config = load_config(config_path)
     results, work = tmp_path / "results", tmp_path / "work"
+    first = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
+                                      progress=False, seeds=[0])
+    assert set(first["methods"]["bl-cs-de"]["CLIR"]["seeds"]) == {"0"}
+    assert not (results / "runs" / "bl-cs-de" / "seed1").exists()
+    assert (work / "zero-shot" / "seed0" / "model").exists()
+    assert not (work / "bl-cs-de" / "seed0" / "model").exists()
     summary = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
                                         progress=False, config_text=config_path.read_text())
     assert set(summary["methods"]) == {"zero-shot", "bl-cs-de", "translate-test"}  # rerank: own table
@@ -132,13 +139,15 @@ rerank_k = 5
 def test_markdown_marks_significant_differences():
     cell = {"mean": 0.5, "std": 0.0, "seeds": {0: 0.5}}
     summary = {"baseline": "zero-shot", "tests": "t", "methods": {
-        "zero-shot": {"CLIR": cell},
+        "zero-shot": {"CLIR": {"mean": 0.5, "std": 0.1, "seeds": {0: 0.4, 1: 0.6}}},
         "up": {"CLIR": {**cell, "p_bonferroni": 0.01, "delta": 0.1}},
         "down": {"CLIR": {**cell, "p_bonferroni": 0.01, "delta": -0.1}},
         "same": {"CLIR": {**cell, "p_bonferroni": 0.5, "delta": 0.1}},
     }}
     table = markdown_table(summary)
-    assert "| up | 50.0* |" in table and "| down | 50.0- |" in table and "| same | 50.0 |" in table
+    assert "| zero-shot | 2 | 50.0 ±10.0 |" in table
+    assert "| up | 1 | 50.0* |" in table and "| down | 1 | 50.0- |" in table
+    assert "| same | 1 | 50.0 |" in table
 
 
 def test_train_command_trains_then_resumes_a_finished_run(tmp_path, e5_tokenizer, monkeypatch, capsys):

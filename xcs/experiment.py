@@ -402,9 +402,9 @@ def markdown_table(summary: Mapping[str, Any], alpha: float = 0.05) -> str:
     if not methods:
         return "(no finished runs)\n"
     cols = list(next(iter(methods.values())))
-    lines = ["| method | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    lines = ["| method | seeds | " + " | ".join(cols) + " |", "|---|---:|" + "---:|" * len(cols)]
     for name, entry in methods.items():
-        cells = []
+        cells = [str(len(entry[cols[0]]["seeds"]))]
         for col in cols:
             cell = entry.get(col)
             if cell is None:
@@ -485,10 +485,12 @@ def _save_figure(fig: Any, path: Path) -> Path:
 
 
 def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Path, data_dir: Path,
-                   progress: bool = True, config_text: str | None = None) -> dict[str, Any]:
+                   progress: bool = True, config_text: str | None = None,
+                   seeds: Sequence[int] | None = None) -> dict[str, Any]:
     """Every seed x method, then the summary. Seed-major, so that a run cut short has every method
     for its first seeds; the baseline comes first within a seed (translate-test and rerank reuse its
-    model). The off-the-shelf model does not depend on the seed and is evaluated once."""
+    model). The off-the-shelf model does not depend on the seed and is evaluated once. ``seeds``
+    (default: the config's) picks the seeds to run now; the summary covers every finished run."""
     results_dir.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     if config_text is not None:
@@ -497,7 +499,7 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     pairs = None
     order = [config.baseline] + [m for m in config.methods if m != config.baseline]
     walls = {}
-    for seed in config.seeds:
+    for seed in seeds or config.seeds:
         for name in order:
             method = config.methods[name]
             if method.kind == "off-the-shelf" and seed != config.seeds[0]:
@@ -532,6 +534,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="models, checkpoints (default: CACHE/experiments/NAME)")
     parser.add_argument("--data-dir", default=None, help="default: $XCS_DATA_DIR or ../shared/data")
     parser.add_argument("--only", default=None, help="comma-separated method names to run (others skipped)")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated seeds to run now (of the config's; the summary covers every "
+                        "finished seed)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=_experiment_command)
 
@@ -546,10 +551,15 @@ def _experiment_command(args: argparse.Namespace) -> int:
         if unknown:
             raise ValueError(f"--only: unknown method(s) {unknown}; known: {sorted(config.methods)}")
         config.methods = {k: v for k, v in config.methods.items() if k in wanted or k == config.baseline}
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    if seeds and not set(seeds) <= set(config.seeds):
+        raise ValueError(f"--seeds: {sorted(set(seeds) - set(config.seeds))} not among the config's seeds "
+                         f"{config.seeds}")
     results = Path(args.results_dir or Path("results") / config.name)
     work = Path(args.work_dir or cache_dir() / "experiments" / config.name)
     summary = run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir(args.data_dir),
-                             progress=not args.no_progress, config_text=Path(args.config).read_text())
+                             progress=not args.no_progress, config_text=Path(args.config).read_text(),
+                             seeds=seeds)
     print((results / "table.md").read_text())
     print(f"wall time: {summary['wall_s_this_invocation']:.0f} s; results in {results}")
     return 0
