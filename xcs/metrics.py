@@ -59,38 +59,37 @@ def _reciprocal_rank_kernel(ranked, k):
     return out
 
 
+# inline="always": inlined into the kernels' Numba IR, the unused half of the result costs nothing;
+# as an ordinary call the recall kernel took 1.8-2.3x and the AP kernel 1.2x as long (1M x 100)
+@njit(cache=True, inline="always")
+def _relevant_hits(grades, k):
+    """Scan one ranking's first k grades (float64 (depth,)): the number of relevant documents
+    (grade >= 1) among them and the sum of P@i over the ranks i that hold one (AP's numerator)."""
+    hits = 0
+    precision_sum = 0.0
+    for i in range(min(k, len(grades))):
+        if grades[i] >= 1.0:
+            hits += 1
+            precision_sum += hits / (i + 1.0)
+    return hits, precision_sum
+
+
 @njit(cache=True, parallel=True)
 def _precision_sum_kernel(ranked, k, n_relevant, lareqa):
-    n, depth = ranked.shape
-    out = np.zeros(n, dtype=np.float64)
-    cut = min(k, depth)
-    for q in prange(n):
-        if n_relevant[q] <= 0:
-            continue
-        hits = 0
-        total = 0.0
-        for i in range(cut):
-            if ranked[q, i] >= 1.0:
-                hits += 1
-                total += hits / (i + 1.0)
-        denominator = min(n_relevant[q], k) if lareqa else n_relevant[q]
-        out[q] = total / denominator
+    out = np.zeros(len(ranked), dtype=np.float64)
+    for q in prange(len(ranked)):
+        if n_relevant[q] > 0:
+            precision_sum = _relevant_hits(ranked[q], k)[1]
+            out[q] = precision_sum / (min(n_relevant[q], k) if lareqa else n_relevant[q])
     return out
 
 
 @njit(cache=True, parallel=True)
 def _recall_kernel(ranked, k, n_relevant):
-    n, depth = ranked.shape
-    out = np.zeros(n, dtype=np.float64)
-    cut = min(k, depth)
-    for q in prange(n):
-        if n_relevant[q] <= 0:
-            continue
-        hits = 0
-        for i in range(cut):
-            if ranked[q, i] >= 1.0:
-                hits += 1
-        out[q] = hits / n_relevant[q]
+    out = np.zeros(len(ranked), dtype=np.float64)
+    for q in prange(len(ranked)):
+        if n_relevant[q] > 0:
+            out[q] = _relevant_hits(ranked[q], k)[0] / n_relevant[q]
     return out
 
 
