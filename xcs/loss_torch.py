@@ -58,36 +58,26 @@ def logits_block(
     start: int,
     inv_tau: torch.Tensor | float,
     margin: float,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """S[:, start:start + len(d_block)] (B, chunk) in the dtype of ``q``; margin applied, false negs -inf."""
-    columns = torch.arange(start, start + d_block.shape[0], device=q.device)
-    raw = q @ d_block.T
-    if margin != 0.0:
-        is_positive = columns[None, :] == labels[:, None]
-        raw = raw - margin * is_positive.to(raw.dtype)
-    logits = raw * inv_tau
-    mask = false_negative_mask(labels, doc_ids, columns)
-    if mask is not None:
-        logits = logits.masked_fill(mask, float("-inf"))
-    return logits
+    """S[:, start:start + len(d_block)] (B, len(d_block)) in the dtype of ``q``, for the B queries
+    ``q`` with positives ``labels`` (B,): margin applied, false negatives -inf.
 
-
-def _chunk_logits(
-    q: torch.Tensor,
-    d_chunk: torch.Tensor,
-    labels: torch.Tensor,
-    doc_ids: torch.Tensor | None,
-    start: int,
-    inv_tau: float,
-    margin: float,
-) -> torch.Tensor:
-    """:func:`logits_block` for the chunked backend (no autograd): in place, margin as a sparse update."""
-    logits = torch.mm(q, d_chunk.T).mul_(inv_tau)
+    Built in place on the product, which autograd allows (the eager reference differentiates it,
+    a learnable 0-dim ``inv_tau`` included); the margin is a sparse update of the positives that
+    fall in the block. ``out``: a (B, len(d_block)) buffer to write S into instead of a new tensor
+    (no autograd, ``inv_tau`` a float: it rides on the GEMM's alpha).
+    """
+    stop = start + d_block.shape[0]
+    if out is None:
+        logits = torch.mm(q, d_block.T).mul_(inv_tau)
+    else:
+        logits = torch.addmm(out, q, d_block.T, beta=0.0, alpha=inv_tau, out=out)
     if margin != 0.0:
-        rows = torch.nonzero((labels >= start) & (labels < start + d_chunk.shape[0])).squeeze(1)
+        rows = torch.nonzero((labels >= start) & (labels < stop)).squeeze(1)
         logits[rows, labels[rows] - start] -= margin * inv_tau
     if doc_ids is not None:
-        columns = torch.arange(start, start + d_chunk.shape[0], device=q.device)
+        columns = torch.arange(start, stop, device=q.device)
         logits.masked_fill_(false_negative_mask(labels, doc_ids, columns), float("-inf"))
     return logits
 
@@ -159,7 +149,7 @@ class ChunkedBackend:
         col_lse = torch.empty(d.shape[0], dtype=dtype, device=q.device) if symmetric else None
         chunk = self._chunk(q.shape[0])
         for start in range(0, d.shape[0], chunk):
-            logits = _chunk_logits(q_c, d_c[start : start + chunk], labels, doc_ids, start, inv_tau, margin)
+            logits = logits_block(q_c, d_c[start : start + chunk], labels, doc_ids, start, inv_tau, margin)
             row_lse = torch.logaddexp(row_lse, torch.logsumexp(logits, dim=1))
             if col_lse is not None:
                 col_lse[start : start + chunk] = torch.logsumexp(logits, dim=0)
@@ -194,7 +184,7 @@ class ChunkedBackend:
         chunk = self._chunk(q.shape[0])
         for start in range(0, d.shape[0], chunk):
             stop = min(start + chunk, d.shape[0])
-            logits = _chunk_logits(q_c, d_c[start:stop], labels, doc_ids, start, inv_tau, margin)
+            logits = logits_block(q_c, d_c[start:stop], labels, doc_ids, start, inv_tau, margin)
             weights = torch.sub(logits, row_lse[:, None]).exp_().mul_(row_grad[:, None])
             if col_grad is not None and col_lse is not None:
                 col_part = (
@@ -252,16 +242,10 @@ class ChunkedBackend:
         num_queries, num_docs = q.shape[0], d.shape[0]
         rows_per_chunk = self._row_chunk(num_queries, num_docs)
         block = torch.empty((min(rows_per_chunk, num_queries), num_docs), dtype=dtype, device=q.device)
-        columns = torch.arange(num_docs, device=q.device)
 
         def logits(q_rows: torch.Tensor, row_labels: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-            """S[rows, :] into ``out`` (GEMM scaled by inv_tau, sparse margin, false-negative mask)."""
-            torch.addmm(out, q_rows, d_c.T, beta=0.0, alpha=inv_tau, out=out)
-            if margin != 0.0:
-                out[torch.arange(out.shape[0], device=q.device), row_labels] -= margin * inv_tau
-            if doc_ids is not None:
-                out.masked_fill_(false_negative_mask(row_labels, doc_ids, columns), float("-inf"))
-            return out
+            """S[rows, :] (R, N) into ``out``."""
+            return logits_block(q_rows, d_c, row_labels, doc_ids, 0, inv_tau, margin, out=out)
 
         chunks = [
             (start, min(start + rows_per_chunk, num_queries))
