@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,13 +30,12 @@ from xcs.train import (
     warmup_linear_decay,
 )
 
-HEAD_FILE = "rerank_head.pt"
-
 
 class CrossEncoder(nn.Module):
     """A transformer encoder plus a linear head: ``forward(ids, mask) -> logits`` float32 ``(n,)``."""
 
-    def __init__(self, model: str | os.PathLike[str] = "default", max_length: int = 192) -> None:
+    def __init__(self, model: str | os.PathLike[str] = "default", max_length: int = 192, *,
+                 seed: int = 0) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
 
@@ -47,9 +45,13 @@ class CrossEncoder(nn.Module):
         self.encoder = AutoModel.from_pretrained(str(path), add_pooling_layer=False)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.head = nn.Linear(self.encoder.config.hidden_size, 1)
+        # The head's init comes from its own generator, not the global RNG, so it depends on
+        # ``seed`` only (not on what ran before); N(0, 0.02) weights and a zero bias, as HF heads.
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            self.head.weight.normal_(0.0, 0.02, generator=generator)
+            self.head.bias.zero_()
         self.max_length = max_length
-        if (path / HEAD_FILE).exists():
-            self.head.load_state_dict(torch.load(path / HEAD_FILE, weights_only=True))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -62,6 +64,8 @@ class CrossEncoder(nn.Module):
         return joined if len(joined) <= self.max_length else joined[: self.max_length - 1] + joined[-1:]
 
     def pad(self, sequences: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-pad id lists with the tokenizer's pad id: ``(input_ids, attention_mask)``, both
+        int64 ``(n, L)`` with ``L`` the longest sequence."""
         from xcs.methods import pad
 
         tokens = pad(sequences, self.tokenizer.pad_token_id)
@@ -87,28 +91,12 @@ class CrossEncoder(nn.Module):
         self.train(was_training)
         return out
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """HF checkpoint of the encoder + tokenizer + ``rerank_head.pt``, written to a temporary
-        directory and renamed into place."""
-        import shutil
-        import tempfile
-
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        self.encoder.save_pretrained(tmp)
-        self.tokenizer.save_pretrained(tmp)
-        torch.save(self.head.state_dict(), tmp / HEAD_FILE)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-        return path
-
 
 def train_cross_encoder(cross: CrossEncoder, pairs: Sequence[TrainPair], build_batch: Any,
                         config: TrainConfig, *, progress: bool = True) -> list[float]:
     """BCE training: per query its positive (label 1), ``num_hard_negatives`` other sentences of its
-    paragraph and the next query's positive (label 0). Returns the per-step losses."""
+    paragraph and the next query's positive (label 0), negatives equal to the positive skipped (see
+    :func:`scored_rows`). Returns the per-step losses."""
     seed_everything(config.seed)
     if config.freeze_embeddings:
         cross.encoder.get_input_embeddings().weight.requires_grad_(False)
@@ -131,17 +119,9 @@ def train_cross_encoder(cross: CrossEncoder, pairs: Sequence[TrainPair], build_b
         batch = build_batch([pairs[int(i)] for i in ids], negatives, ids, epoch, step)
         queries = _rows(batch.queries)
         documents = _rows(batch.documents)
-        n = len(queries)
-        joined, labels = [], []
-        for i in range(n):
-            joined.append(cross.join(queries[i], documents[i]))
-            labels.append(1.0)
-            for j in range(k):
-                joined.append(cross.join(queries[i], documents[n + i * k + j]))
-                labels.append(0.0)
-            if n > 1:
-                joined.append(cross.join(queries[i], documents[(i + 1) % n]))
-                labels.append(0.0)
+        rows = scored_rows([pairs[int(i)].positive for i in ids], negatives)
+        joined = [cross.join(queries[q], documents[d]) for q, d, _ in rows]
+        labels = [label for _, _, label in rows]
         input_ids, mask = cross.pad(joined)
         loss = bce(cross(input_ids, mask), torch.tensor(labels))
         optimizer.zero_grad(set_to_none=True)
@@ -158,6 +138,26 @@ def train_cross_encoder(cross: CrossEncoder, pairs: Sequence[TrainPair], build_b
         bar.close()
     cross.eval()
     return losses
+
+
+def scored_rows(positives: Sequence[str], negatives: Sequence[Sequence[str]]) -> list[tuple[int, int, float]]:
+    """The ``(query row, document row, label)`` triples one training step scores.
+
+    Documents are laid out as the batch builder makes them: the ``n`` positives, then ``k``
+    negatives per query (``negatives[i][j]`` at row ``n + i * k + j``). Query ``i`` gets its positive
+    (label 1), its paragraph negatives and the next query's positive (label 0), except negatives
+    whose text equals its own positive (a paragraph without other sentences gives back the positive;
+    two questions may share an answer sentence): those would teach the model a contradiction.
+    """
+    n = len(positives)
+    k = len(negatives[0]) if n else 0
+    rows = []
+    for i, positive in enumerate(positives):
+        rows.append((i, i, 1.0))
+        rows.extend((i, n + i * k + j, 0.0) for j, text in enumerate(negatives[i]) if text != positive)
+        if n > 1 and positives[(i + 1) % n] != positive:
+            rows.append((i, (i + 1) % n, 0.0))
+    return rows
 
 
 def _rows(tokens: Any) -> list[list[int]]:
