@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import triton
 import triton.language as tl
-from xcs.kernels.contrastive_tile import logits_tile
+from xcs.kernels.contrastive_tile import (
+    index_arguments,
+    load_row_targets,
+    logits_tile,
+    online_logsumexp_step,
+    shape_arguments,
+    store_logsumexp,
+    tile_options,
+)
 
 
 @triton.jit
@@ -37,47 +45,18 @@ def row_lse_kernel(
 ):
     """row_lse[i] = logsumexp_j S[i, j] for the BLOCK_M rows of this program (float32)."""
     offs_m = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
-    row_in = offs_m < num_queries
-    labels = tl.load(labels_ptr + offs_m, mask=row_in, other=-1)
-    positive_ids = labels
-    if HAS_IDS:
-        positive_ids = tl.load(positive_ids_ptr + offs_m, mask=row_in, other=0)
+    labels, positive_ids = load_row_targets(labels_ptr, positive_ids_ptr, offs_m, num_queries, HAS_IDS)
     running_max = tl.full((BLOCK_M,), float("-inf"), tl.float32)
     running_sum = tl.zeros((BLOCK_M,), tl.float32)
     for start_n in range(0, num_docs, BLOCK_N):
         offs_n = start_n + tl.arange(0, BLOCK_N)
         logits = logits_tile(
-            q_ptr,
-            d_ptr,
-            doc_ids_ptr,
-            labels,
-            positive_ids,
-            offs_m,
-            offs_n,
-            num_queries,
-            num_docs,
-            dim,
-            stride_q,
-            stride_d,
-            inv_tau,
-            margin_scaled,
-            HAS_IDS,
-            False,
-            BLOCK_M,
-            BLOCK_N,
-            BLOCK_K,
-            UPCAST,
+            q_ptr, d_ptr, doc_ids_ptr, labels, positive_ids, offs_m, offs_n, num_queries, num_docs, dim,
+            stride_q, stride_d, inv_tau, margin_scaled, HAS_IDS, False, BLOCK_M, BLOCK_N, BLOCK_K, UPCAST,
             PRECISION,
-        )
-        new_max = tl.maximum(running_max, tl.max(logits, axis=1))
-        # a row with no finite logit yet keeps max -inf; shifting by 0 then gives exp(-inf) = 0, not nan
-        shift = tl.where(new_max == float("-inf"), 0.0, new_max)
-        running_sum = running_sum * tl.exp(running_max - shift) + tl.sum(
-            tl.exp(logits - shift[:, None]), axis=1
-        )
-        running_max = new_max
-    # rows past the end have an empty sum; log(1) keeps them quiet (they are not stored)
-    tl.store(row_lse_ptr + offs_m, running_max + tl.log(tl.where(row_in, running_sum, 1.0)), mask=row_in)
+        )  # fmt: skip
+        running_max, running_sum = online_logsumexp_step(running_max, running_sum, logits)
+    store_logsumexp(row_lse_ptr, offs_m, num_queries, running_max, running_sum)
 
 
 @triton.jit
@@ -108,43 +87,15 @@ def col_lse_kernel(
     running_sum = tl.zeros((BLOCK_N,), tl.float32)
     for start_m in range(0, num_queries, BLOCK_M):
         offs_m = start_m + tl.arange(0, BLOCK_M)
-        row_in = offs_m < num_queries
-        labels = tl.load(labels_ptr + offs_m, mask=row_in, other=-1)
-        positive_ids = labels
-        if HAS_IDS:
-            positive_ids = tl.load(positive_ids_ptr + offs_m, mask=row_in, other=0)
+        labels, positive_ids = load_row_targets(labels_ptr, positive_ids_ptr, offs_m, num_queries, HAS_IDS)
+        # the (BLOCK_N, BLOCK_M) transpose, so that the column reduction also runs along axis 1
         logits = logits_tile(
-            q_ptr,
-            d_ptr,
-            doc_ids_ptr,
-            labels,
-            positive_ids,
-            offs_m,
-            offs_n,
-            num_queries,
-            num_docs,
-            dim,
-            stride_q,
-            stride_d,
-            inv_tau,
-            margin_scaled,
-            HAS_IDS,
-            True,
-            BLOCK_M,
-            BLOCK_N,
-            BLOCK_K,
-            UPCAST,
+            q_ptr, d_ptr, doc_ids_ptr, labels, positive_ids, offs_m, offs_n, num_queries, num_docs, dim,
+            stride_q, stride_d, inv_tau, margin_scaled, HAS_IDS, True, BLOCK_M, BLOCK_N, BLOCK_K, UPCAST,
             PRECISION,
-        )
-        # logits is the (BLOCK_N, BLOCK_M) transpose: reduce along axis 1 as the row kernel does
-        new_max = tl.maximum(running_max, tl.max(logits, axis=1))
-        shift = tl.where(new_max == float("-inf"), 0.0, new_max)
-        running_sum = running_sum * tl.exp(running_max - shift) + tl.sum(
-            tl.exp(logits - shift[:, None]), axis=1
-        )
-        running_max = new_max
-    col_in = offs_n < num_docs
-    tl.store(col_lse_ptr + offs_n, running_max + tl.log(tl.where(col_in, running_sum, 1.0)), mask=col_in)
+        )  # fmt: skip
+        running_max, running_sum = online_logsumexp_step(running_max, running_sum, logits)
+    store_logsumexp(col_lse_ptr, offs_n, num_docs, running_max, running_sum)
 
 
 def launch_logsumexp(q, d, labels, positive_ids, doc_ids, inv_tau, margin, symmetric, config):
@@ -156,28 +107,16 @@ def launch_logsumexp(q, d, labels, positive_ids, doc_ids, inv_tau, margin, symme
     """
     import torch
 
-    num_queries, dim = q.shape
-    num_docs = d.shape[0]
-    has_ids = doc_ids is not None
-    ids_ptr = doc_ids if has_ids else labels
-    positive_ptr = positive_ids if has_ids else labels
-    common = dict(
-        HAS_IDS=has_ids,
-        BLOCK_M=config.block_m,
-        BLOCK_N=config.block_n,
-        BLOCK_K=config.forward_block_k,
-        UPCAST=config.upcast,
-        PRECISION=config.precision,
-        num_warps=config.num_warps,
-        num_stages=config.num_stages,
-    )
-    args = (num_queries, num_docs, dim, q.stride(0), d.stride(0), inv_tau, margin * inv_tau)
+    indices = index_arguments(labels, positive_ids, doc_ids)
+    shapes = shape_arguments(q, d, inv_tau, margin)
+    options = tile_options(config, doc_ids is not None, config.forward_block_k)
+    num_queries, num_docs = q.shape[0], d.shape[0]
     row_lse = torch.empty(num_queries, dtype=torch.float32, device=q.device)
     grid = (triton.cdiv(num_queries, config.block_m),)
-    row_lse_kernel[grid](q, d, labels, positive_ptr, ids_ptr, row_lse, *args, **common)
+    row_lse_kernel[grid](q, d, *indices, row_lse, *shapes, **options)
     col_lse = None
     if symmetric:
         col_lse = torch.empty(num_docs, dtype=torch.float32, device=q.device)
         grid = (triton.cdiv(num_docs, config.block_n),)
-        col_lse_kernel[grid](q, d, labels, positive_ptr, ids_ptr, col_lse, *args, **common)
+        col_lse_kernel[grid](q, d, *indices, col_lse, *shapes, **options)
     return row_lse, col_lse
