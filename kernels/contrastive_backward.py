@@ -18,7 +18,15 @@ from __future__ import annotations
 
 import triton
 import triton.language as tl
-from xcs.kernels.contrastive_tile import logits_tile, softmax_weights
+from xcs.kernels.contrastive_tile import (
+    grouped_tile_offsets,
+    index_arguments,
+    load_row_slice,
+    recompute_softmax_weights,
+    shape_arguments,
+    softmax_arguments,
+    tile_options,
+)
 
 
 @triton.jit
@@ -54,52 +62,14 @@ def softmax_gradient_kernel(
 ):
     """Atomically add this tile's ``W @ d`` into grad_q (B, dim), ``W.T @ q`` into grad_d (N, dim) and
     ``sum_j W[i, j] * S[i, j]`` into weighted_logits (B,) (for the temperature gradient), all fp32."""
-    pid = tl.program_id(0)
-    num_pid_m = tl.cdiv(num_queries, BLOCK_M)
-    num_pid_n = tl.cdiv(num_docs, BLOCK_N)
-    # grouped ordering: GROUP_M row blocks sweep the same document tiles while they are in L2
-    group_size = GROUP_M * num_pid_n
-    first_m = (pid // group_size) * GROUP_M
-    group_rows = min(num_pid_m - first_m, GROUP_M)
-    pid_m = first_m + (pid % group_size) % group_rows
-    pid_n = (pid % group_size) // group_rows
-
-    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    offs_m, offs_n = grouped_tile_offsets(num_queries, num_docs, BLOCK_M, BLOCK_N, GROUP_M)
     row_in = offs_m < num_queries
     col_in = offs_n < num_docs
-    labels = tl.load(labels_ptr + offs_m, mask=row_in, other=-1)
-    positive_ids = labels
-    if HAS_IDS:
-        positive_ids = tl.load(positive_ids_ptr + offs_m, mask=row_in, other=0)
-    logits = logits_tile(
-        q_ptr,
-        d_ptr,
-        doc_ids_ptr,
-        labels,
-        positive_ids,
-        offs_m,
-        offs_n,
-        num_queries,
-        num_docs,
-        dim,
-        stride_q,
-        stride_d,
-        inv_tau,
-        margin_scaled,
-        HAS_IDS,
-        False,
-        BLOCK_M,
-        BLOCK_N,
-        BLOCK_K,
-        UPCAST,
-        PRECISION,
-    )
-    weights, weighted_rows = softmax_weights(
-        logits, offs_m, offs_n, num_queries, num_docs, row_lse_ptr, col_lse_ptr, row_grad_ptr, col_grad_ptr,
-        SYMMETRIC,
+    weights = recompute_softmax_weights(
+        q_ptr, d_ptr, labels_ptr, positive_ids_ptr, doc_ids_ptr, row_lse_ptr, col_lse_ptr, row_grad_ptr,
+        col_grad_ptr, weighted_logits_ptr, offs_m, offs_n, num_queries, num_docs, dim, stride_q, stride_d,
+        inv_tau, margin_scaled, HAS_IDS, SYMMETRIC, BLOCK_M, BLOCK_N, BLOCK_K, UPCAST, PRECISION,
     )  # fmt: skip
-    tl.atomic_add(weighted_logits_ptr + offs_m, weighted_rows, mask=row_in)
     # the gradient GEMMs run in the input dtype with fp32 accumulation (as flash-attention does)
     weights = weights.to(q_ptr.dtype.element_ty)
     if UPCAST:
@@ -110,19 +80,16 @@ def softmax_gradient_kernel(
     cols = offs_n % num_docs
     for k in range(0, dim, BLOCK_D):
         offs_k = k + tl.arange(0, BLOCK_D)
-        k_in = offs_k < dim
-        d_tile = tl.load(d_ptr + cols[:, None] * stride_d + offs_k[None, :], mask=k_in[None, :], other=0.0)
-        q_tile = tl.load(q_ptr + rows[:, None] * stride_q + offs_k[None, :], mask=k_in[None, :], other=0.0)
-        if UPCAST:
-            d_tile = d_tile.to(tl.float32)
-            q_tile = q_tile.to(tl.float32)
+        k_in = offs_k[None, :] < dim
+        d_tile = load_row_slice(d_ptr, cols, stride_d, offs_k, dim, UPCAST)
+        q_tile = load_row_slice(q_ptr, rows, stride_q, offs_k, dim, UPCAST)
         grad_q = tl.dot(weights, d_tile, input_precision=PRECISION)
         tl.atomic_add(
-            grad_q_ptr + offs_m[:, None] * dim + offs_k[None, :], grad_q, mask=row_in[:, None] & k_in[None, :]
+            grad_q_ptr + offs_m[:, None] * dim + offs_k[None, :], grad_q, mask=row_in[:, None] & k_in
         )
         grad_d = tl.dot(tl.trans(weights), q_tile, input_precision=PRECISION)
         tl.atomic_add(
-            grad_d_ptr + offs_n[:, None] * dim + offs_k[None, :], grad_d, mask=col_in[:, None] & k_in[None, :]
+            grad_d_ptr + offs_n[:, None] * dim + offs_k[None, :], grad_d, mask=col_in[:, None] & k_in
         )
 
 
@@ -139,8 +106,6 @@ def launch_softmax_gradients(
 
     num_queries, dim = q.shape
     num_docs = d.shape[0]
-    has_ids = doc_ids is not None
-    symmetric = col_grad is not None
     grad_q = torch.zeros(num_queries, dim, dtype=torch.float32, device=q.device)
     grad_d = torch.zeros(num_docs, dim, dtype=torch.float32, device=q.device)
     weighted_logits = torch.zeros(num_queries, dtype=torch.float32, device=q.device)
@@ -148,33 +113,15 @@ def launch_softmax_gradients(
     softmax_gradient_kernel[grid](
         q,
         d,
-        labels,
-        positive_ids if has_ids else labels,
-        doc_ids if has_ids else labels,
-        row_lse,
-        col_lse if symmetric else row_lse,
-        row_grad,
-        col_grad if symmetric else row_grad,
+        *index_arguments(labels, positive_ids, doc_ids),
+        *softmax_arguments(row_lse, col_lse, row_grad, col_grad),
         grad_q,
         grad_d,
         weighted_logits,
-        num_queries,
-        num_docs,
-        dim,
-        q.stride(0),
-        d.stride(0),
-        inv_tau,
-        margin * inv_tau,
-        HAS_IDS=has_ids,
-        SYMMETRIC=symmetric,
-        BLOCK_M=config.block_m,
-        BLOCK_N=config.block_n,
-        BLOCK_K=config.block_k,
+        *shape_arguments(q, d, inv_tau, margin),
+        SYMMETRIC=col_grad is not None,
         BLOCK_D=config.block_d,
         GROUP_M=config.group_m,
-        UPCAST=config.upcast,
-        PRECISION=config.precision,
-        num_warps=config.num_warps,
-        num_stages=config.num_stages,
+        **tile_options(config, doc_ids is not None, config.block_k),
     )
     return grad_q, grad_d, weighted_logits.sum()

@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import triton
 import triton.language as tl
-from xcs.kernels.contrastive_tile import logits_tile, softmax_weights
+from xcs.kernels.contrastive_tile import (
+    grouped_tile_offsets,
+    index_arguments,
+    recompute_softmax_weights,
+    shape_arguments,
+    softmax_arguments,
+    tile_options,
+)
 
 
 @triton.jit
@@ -48,33 +55,14 @@ def softmax_weights_kernel(
 ):
     """Store this tile of W (num_queries, num_docs) in the dtype of ``weights_ptr`` and atomically add
     its row sums of ``W * S`` into weighted_logits (num_queries,) float32."""
-    pid = tl.program_id(0)
-    num_pid_m = tl.cdiv(num_queries, BLOCK_M)
-    num_pid_n = tl.cdiv(num_docs, BLOCK_N)
-    group_size = GROUP_M * num_pid_n
-    first_m = (pid // group_size) * GROUP_M
-    group_rows = min(num_pid_m - first_m, GROUP_M)
-    pid_m = first_m + (pid % group_size) % group_rows
-    pid_n = (pid % group_size) // group_rows
-
-    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    offs_m, offs_n = grouped_tile_offsets(num_queries, num_docs, BLOCK_M, BLOCK_N, GROUP_M)
     row_in = offs_m < num_queries
     col_in = offs_n < num_docs
-    labels = tl.load(labels_ptr + offs_m, mask=row_in, other=-1)
-    positive_ids = labels
-    if HAS_IDS:
-        positive_ids = tl.load(positive_ids_ptr + offs_m, mask=row_in, other=0)
-    logits = logits_tile(
-        q_ptr, d_ptr, doc_ids_ptr, labels, positive_ids, offs_m, offs_n, num_queries, num_docs, dim,
-        stride_q, stride_d, inv_tau, margin_scaled, HAS_IDS, False, BLOCK_M, BLOCK_N, BLOCK_K, UPCAST,
-        PRECISION,
+    weights = recompute_softmax_weights(
+        q_ptr, d_ptr, labels_ptr, positive_ids_ptr, doc_ids_ptr, row_lse_ptr, col_lse_ptr, row_grad_ptr,
+        col_grad_ptr, weighted_logits_ptr, offs_m, offs_n, num_queries, num_docs, dim, stride_q, stride_d,
+        inv_tau, margin_scaled, HAS_IDS, SYMMETRIC, BLOCK_M, BLOCK_N, BLOCK_K, UPCAST, PRECISION,
     )  # fmt: skip
-    weights, weighted_rows = softmax_weights(
-        logits, offs_m, offs_n, num_queries, num_docs, row_lse_ptr, col_lse_ptr, row_grad_ptr, col_grad_ptr,
-        SYMMETRIC,
-    )  # fmt: skip
-    tl.atomic_add(weighted_logits_ptr + offs_m, weighted_rows, mask=row_in)
     tl.store(
         weights_ptr + offs_m[:, None] * num_docs + offs_n[None, :],
         weights.to(weights_ptr.dtype.element_ty),
@@ -109,11 +97,13 @@ def launch_softmax_gradients_gemm(
 
     num_queries, dim = q.shape
     num_docs = d.shape[0]
-    has_ids = doc_ids is not None
-    symmetric = col_grad is not None
     grad_q = torch.empty(num_queries, dim, dtype=torch.float32, device=q.device)
     grad_d = torch.zeros(num_docs, dim, dtype=torch.float32, device=q.device)
     weighted_logits = torch.zeros(num_queries, dtype=torch.float32, device=q.device)
+    symmetric = col_grad is not None
+    options = tile_options(config, doc_ids is not None, config.block_k)
+    labels, positive_ids, doc_ids = index_arguments(labels, positive_ids, doc_ids)
+    row_lse, col_lse, row_grad, col_grad = softmax_arguments(row_lse, col_lse, row_grad, col_grad)
     chunk = rows_per_chunk(num_queries, num_docs, dim, config.block_m)
     weights = torch.empty(chunk, num_docs, dtype=q.dtype, device=q.device)
     for start in range(0, num_queries, chunk):
@@ -121,14 +111,10 @@ def launch_softmax_gradients_gemm(
         rows = stop - start
         grid = (triton.cdiv(rows, config.block_m) * triton.cdiv(num_docs, config.block_n),)
         softmax_weights_kernel[grid](
-            q[start:stop], d, labels[start:stop],
-            positive_ids[start:stop] if has_ids else labels, doc_ids if has_ids else labels,
-            row_lse[start:stop], col_lse if symmetric else row_lse, row_grad[start:stop],
-            col_grad if symmetric else row_grad, weights, weighted_logits[start:stop],
-            rows, num_docs, dim, q.stride(0), d.stride(0), inv_tau, margin * inv_tau,
-            HAS_IDS=has_ids, SYMMETRIC=symmetric, BLOCK_M=config.block_m, BLOCK_N=config.block_n,
-            BLOCK_K=config.block_k, GROUP_M=config.group_m, UPCAST=config.upcast,
-            PRECISION=config.precision, num_warps=config.num_warps, num_stages=config.num_stages,
+            q[start:stop], d, labels[start:stop], positive_ids[start:stop], doc_ids, row_lse[start:stop],
+            col_lse, row_grad[start:stop], col_grad, weights, weighted_logits[start:stop],
+            *shape_arguments(q[start:stop], d, inv_tau, margin),
+            SYMMETRIC=symmetric, GROUP_M=config.group_m, **options,
         )  # fmt: skip
         chunk_weights = weights[:rows]
         grad_q[start:stop] = _mm_fp32(chunk_weights, d)
