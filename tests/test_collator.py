@@ -93,3 +93,15 @@ def test_side_without_switcher_and_bad_features(e5_tokenizer):
         plain([])
     with pytest.raises(ValueError, match="no room"):
         CodeSwitchCollator(e5_tokenizer, query_max_length=3)
+
+
+def test_one_switcher_on_both_sides_draws_each_side_apart(e5_tokenizer):
+    words = ["the", "a", "cat", "sleeps", "in", "house", "of", "does", "where", "garden", "on", "mat"]
+    de = Lexicon.from_pairs([(w, w.upper()) for w in words], "en", "de")
+    switcher = CodeSwitcher(e5_tokenizer, {"de": de}, p=0.5)
+    collator = CodeSwitchCollator(e5_tokenizer, switcher, switcher, query_prefix="", passage_prefix="",
+                                  query_max_length=32, document_max_length=32)
+    text = "where does the cat sleep in the house of the garden on a mat"
+    batch = collator([{"query": text, "document": text, "index": i} for i in range(4)])
+    # same text, same switcher, same example index: only the document offset keeps the draws apart
+    assert not torch.equal(batch["query_input_ids"], batch["document_input_ids"])

@@ -26,6 +26,9 @@ from xcs.vocab import VocabTable
 
 BACKENDS = ("auto", "native", "numba")
 MODES = ("bilingual", "multilingual")
+# Added to a document's example index so that the query and the document of one example draw
+# independently even from one switcher (or two with the same seed): disjoint index ranges.
+DOCUMENT_INDEX_OFFSET = 1 << 40
 
 
 class CodeSwitcher:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from xcs.codeswitch import CodeSwitcher
+from xcs.codeswitch import DOCUMENT_INDEX_OFFSET, CodeSwitcher
 from xcs.vocab import VocabTable, unit_start_mask
 
 
@@ -28,7 +28,8 @@ class CodeSwitchCollator:
     (``(batch, d_len)``), plus with ``return_provenance`` ``{side}_word_index``,
     ``{side}_language``, ``{side}_switched`` of the same shapes. Example ``i`` draws as
     ``feature["index"]`` when present (deterministic under shuffling and worker splits), else as
-    the running count of examples this collator has seen.
+    the running count of examples this collator has seen; its document draws as that index plus
+    :data:`~xcs.codeswitch.DOCUMENT_INDEX_OFFSET`, so one switcher may serve both sides.
 
     Args:
         tokenizer: Hugging Face tokenizer (the switchers' tokenizer).
@@ -81,7 +82,8 @@ class CodeSwitchCollator:
         self.seen += len(features)
         batch: dict[str, Any] = {}
         for name, side in self.sides.items():
-            arrays = side.encode(features, indices, self.return_provenance)
+            offset = DOCUMENT_INDEX_OFFSET if name == "document" else 0
+            arrays = side.encode(features, indices + offset, self.return_provenance)
             for key, value in arrays.items():
                 batch[f"{name}_{key}"] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.int64))
         return batch
