@@ -41,3 +41,10 @@ def test_bad_shapes_raise():
         top_k(np.zeros((2, 3)), 0)
     with pytest.raises(ValueError, match="tie_rank"):
         top_k(np.zeros((2, 3)), 1, tie_rank=np.arange(2))
+
+
+def test_no_documents_gives_empty_results():
+    scores, index = top_k(np.zeros((3, 0), np.float32), 5)
+    assert scores.shape == index.shape == (3, 0) and index.dtype == np.int64
+    scores, index = search(np.zeros((3, 4), np.float32), np.zeros((0, 4), np.float32), 5)
+    assert scores.shape == index.shape == (3, 0)

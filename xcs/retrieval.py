@@ -87,7 +87,8 @@ def top_k(scores: np.ndarray, k: int, *, tie_rank: np.ndarray | None = None) -> 
         tie_rank: optional (n_docs,) int64; among equal scores the smaller value ranks first.
 
     Returns:
-        ``(top_scores, top_index)``: (n_queries, k) arrays of the same float dtype and int64, best first.
+        ``(top_scores, top_index)``: (n_queries, k) arrays of the same float dtype and int64, best first
+        (``(n_queries, 0)`` when there are no documents).
     """
     scores = _check_matrix("scores", scores)
     if scores.dtype not in (np.float32, np.float64):
@@ -99,6 +100,8 @@ def top_k(scores: np.ndarray, k: int, *, tie_rank: np.ndarray | None = None) -> 
     tie_rank = _check_tie_rank(tie_rank, n_docs)
     best_scores = np.full((n_queries, k), -np.inf, dtype=scores.dtype)
     best_index = np.full((n_queries, k), -1, dtype=np.int64)
+    if n_docs == 0:  # k is 0: the Numba merge (no bounds checks) must not run
+        return best_scores, best_index
     _merge_top_k(np.ascontiguousarray(scores), 0, tie_rank, best_scores, best_index)
     return best_scores, best_index
 
