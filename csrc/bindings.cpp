@@ -86,9 +86,19 @@ py::dict run_switch(const py::array& ids, const py::array& offsets, const py::ar
 
 PYBIND11_MODULE(_native, m) {
   m.doc() = "xcs native core: compiled lexicons and the code-switching engine";
-  m.def("abi_version", &xcs::abi_version);
+  m.def("abi_version", &xcs::abi_version,
+        "Version of this module's interface (arguments, array layouts and draws); "
+        "xcs.compiled_lexicon.native_module() refuses a build whose version differs from the one the "
+        "Python package expects.");
 
-  py::class_<xcs::CompiledLexicon>(m, "CompiledLexicon")
+  py::class_<xcs::CompiledLexicon>(m, "CompiledLexicon",
+                                   "A lexicon in token-ID CSR form (see xcs.compiled_lexicon), validated "
+                                   "and owned by the C++ core, with a hash table over its keys.\n\n"
+                                   "CompiledLexicon(key_offsets, key_tokens, key_units, key_entry, "
+                                   "entry_offsets, cand_offsets, cand_tokens, vocab_size, fingerprint): "
+                                   "1-d contiguous arrays, offsets int64 and the rest int32; offsets "
+                                   "start at 0, increase strictly and end at the size of what they index. "
+                                   "Bad arrays raise ValueError (dtype or shape: TypeError/ValueError).")
       .def(py::init([](const py::array& key_offsets, const py::array& key_tokens, const py::array& key_units,
                        const py::array& key_entry, const py::array& entry_offsets,
                        const py::array& cand_offsets, const py::array& cand_tokens, int64_t vocab_size,
@@ -141,11 +151,21 @@ PYBIND11_MODULE(_native, m) {
         if (ids.dtype().equal(py::dtype::of<int32_t>())) {
           return run_switch<int32_t>(ids, offsets, example_index, token_class, fingerprint, lexicons, config);
         }
-        return run_switch<int64_t>(ids, offsets, example_index, token_class, fingerprint, lexicons, config);
+        if (ids.dtype().equal(py::dtype::of<int64_t>())) {
+          return run_switch<int64_t>(ids, offsets, example_index, token_class, fingerprint, lexicons, config);
+        }
+        throw py::type_error("ids must be a numpy array of dtype int32 or int64, got " +
+                             py::str(ids.dtype()).cast<std::string>());
       },
       py::arg("ids"), py::arg("offsets"), py::arg("example_index"), py::arg("token_class"),
       py::arg("fingerprint"), py::arg("lexicons"), py::arg("p"), py::arg("seed"), py::arg("epoch"),
       py::arg("language_cumulative"), py::arg("max_length"), py::arg("num_threads"), py::arg("provenance"),
-      "Code-switch a CSR batch; returns a dict of numpy arrays (ids int32, offsets int64, and with "
-      "provenance word_index int32, language int8, switched uint8).");
+      "Code-switch a CSR batch of token ids (GIL released).\n\n"
+      "Inputs (1-d, contiguous): ids int32 or int64 (all sequences concatenated), offsets int64 "
+      "(batch + 1, from 0 to ids.size), example_index int64 (batch,), token_class uint8 (vocab_size,); "
+      "fingerprint: the vocabulary's 64-bit fingerprint; lexicons: CompiledLexicon objects of that "
+      "vocabulary; p in [0, 1]; language_cumulative: cumulative language thresholds on the 53-bit scale, the "
+      "last 2^53 (one entry: bilingual); max_length (0: no limit); num_threads >= 1; provenance: also return the provenance arrays.\n"
+      "Returns a dict of numpy arrays: ids int32 and offsets int64 (CSR, batch + 1), and with "
+      "provenance word_index int32, language int8, switched uint8 (each like ids).");
 }

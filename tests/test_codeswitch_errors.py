@@ -119,3 +119,33 @@ def test_invalid_compiled_arrays(compiled):
                key_units=np.array([1, 1], dtype=np.int32), key_entry=np.array([0, 0], dtype=np.int32))
     with pytest.raises(ValueError, match="duplicate"):
         CompiledLexicon(dup, src_lang="en", tgt_lang="de", vocab_size=250002, fingerprint="ab" * 32)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ["key_offsets", "cand_offsets"])
+def test_offsets_that_would_overflow_are_rejected(monkeypatch, backend, name):
+    if backend == "numba":
+        monkeypatch.setattr("xcs.compiled_lexicon.native_module", lambda: None)
+    # three keys of 4 tokens, one entry of three candidates of 3 tokens; the offsets under test start
+    # at 0 and end at the total, and their differences wrap around to positive values
+    wrapping = [0, np.iinfo(np.int64).max, -2]
+    arrays = {
+        "key_offsets": np.array([0, 1, 2, 4] if name != "key_offsets" else wrapping + [4]),
+        "key_tokens": np.array([7515, 18276, 18826, 13038], dtype=np.int32),
+        "key_units": np.ones(3, dtype=np.int32),
+        "key_entry": np.zeros(3, dtype=np.int32),
+        "entry_offsets": np.array([0, 3]),
+        "cand_offsets": np.array([0, 1, 2, 3] if name != "cand_offsets" else wrapping + [3]),
+        "cand_tokens": np.array([7291, 731, 16384], dtype=np.int32),
+    }
+    with pytest.raises(ValueError, match=name):
+        CompiledLexicon(arrays, src_lang="en", tgt_lang="de", vocab_size=250002, fingerprint="ab" * 32)
+
+
+def test_stale_native_extension_is_refused(monkeypatch):
+    from xcs.compiled_lexicon import NATIVE_ABI_VERSION, native_module
+
+    assert native_module() is _native
+    monkeypatch.setattr(_native, "abi_version", lambda: NATIVE_ABI_VERSION - 1)
+    with pytest.raises(ImportError, match=r"rebuild the extension \(pip install -e \.\)"):
+        native_module()

@@ -19,6 +19,7 @@ without it, in numpy. Pickling ships the arrays (DataLoader workers rebuild the 
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,7 +27,12 @@ import numpy as np
 from xcs.vocab import PUNCTUATION, SPECIAL, VocabTable, unit_start_mask
 
 if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
     from xcs.lexicon import Lexicon
+
+# xcs._native.abi_version() of the C++ core this package is written for (csrc/core/compiled_lexicon.cpp)
+NATIVE_ABI_VERSION = 2
 
 ARRAY_DTYPES: dict[str, type] = {
     "key_offsets": np.int64,
@@ -39,12 +45,21 @@ ARRAY_DTYPES: dict[str, type] = {
 }
 
 
-def native_module():
-    """``xcs._native`` or None when the extension is not built."""
+def native_module() -> ModuleType | None:
+    """``xcs._native``, or None when the extension is not built.
+
+    Raises:
+        ImportError: the extension is built but stale (its ``abi_version()`` is not
+            :data:`NATIVE_ABI_VERSION`): calling it could misread arguments, so rebuild it.
+    """
     try:
         from xcs import _native
     except ImportError:
         return None
+    found = _native.abi_version()
+    if found != NATIVE_ABI_VERSION:
+        raise ImportError(f"xcs._native ({_native.__file__}) has ABI version {found}, this xcs expects "
+                          f"{NATIVE_ABI_VERSION}: rebuild the extension (pip install -e .)")
     return _native
 
 
@@ -80,7 +95,7 @@ class CompiledLexicon:
 
     # ------------------------------------------------------------------ compilation
     @classmethod
-    def compile(cls, lexicon: Lexicon, tokenizer) -> CompiledLexicon:
+    def compile(cls, lexicon: Lexicon, tokenizer: PreTrainedTokenizerBase) -> CompiledLexicon:
         """Tokenize every key variant and translation once (see the module doc for case handling)."""
         table = VocabTable.for_tokenizer(tokenizer)
         sources = list(lexicon.entries)
@@ -204,7 +219,7 @@ def _title(text: str) -> str:
     return " ".join(_capitalise(word) for word in text.split(" "))
 
 
-def _tokenize(tokenizer, texts: list[str]) -> list[list[int]]:
+def _tokenize(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> list[list[int]]:
     """Token ids of each text without special tokens (the fast backend directly when present)."""
     if not texts:
         return []
@@ -230,8 +245,9 @@ def _flatten(rows: list[list[int]]) -> np.ndarray:
 def _validate_arrays(arrays: dict[str, np.ndarray], vocab_size: int) -> None:
     """The checks the C++ constructor makes, for the pure-numpy (Numba) backend."""
     def offsets_ok(offsets: np.ndarray, total: int) -> bool:
+        # bounds and order by comparison: np.diff of offsets such as [0, 2**63 - 1, -2, total] wraps
         return offsets.size >= 1 and offsets[0] == 0 and offsets[-1] == total and bool(
-            (np.diff(offsets) >= 1).all())
+            ((offsets >= 0) & (offsets <= total)).all() and (offsets[1:] > offsets[:-1]).all())
 
     n_keys = arrays["key_units"].size
     n_entries = arrays["entry_offsets"].size - 1

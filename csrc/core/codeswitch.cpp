@@ -292,14 +292,22 @@ SwitchResult switch_batch(const Id* ids, int64_t n_tokens, const int64_t* offset
   } else {
     std::vector<std::thread> pool;
     std::vector<std::exception_ptr> errors(threads);
-    for (int64_t t = 0; t < threads; ++t) {
-      pool.emplace_back([&, t]() {
-        try {
-          worker();
-        } catch (...) {
-          errors[t] = std::current_exception();
-        }
-      });
+    try {
+      for (int64_t t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t]() {
+          try {
+            worker();
+          } catch (...) {
+            errors[t] = std::current_exception();
+          }
+        });
+      }
+    } catch (...) {
+      // A thread could not be started (std::system_error): destroying a joinable std::thread
+      // would call std::terminate, so stop handing out chunks, join the started ones, rethrow.
+      next_chunk.store(n_chunks);
+      for (auto& th : pool) th.join();
+      throw;
     }
     for (auto& th : pool) th.join();
     for (auto& e : errors) {

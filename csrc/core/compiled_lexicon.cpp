@@ -25,6 +25,12 @@ void check_offsets(const std::vector<int64_t>& offsets, int64_t rows, int64_t to
             std::to_string(rows + 1));
   check(offsets.front() == 0, std::string(name) + "[0] must be 0");
   check(offsets.back() == total, std::string(name) + " must end at " + std::to_string(total));
+  // Every offset within [0, total] first, so that the differences below cannot overflow.
+  for (int64_t i = 0; i <= rows; ++i) {
+    check(offsets[i] >= 0 && offsets[i] <= total,
+          std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(offsets[i]) +
+              " is outside [0, " + std::to_string(total) + "]");
+  }
   for (int64_t i = 0; i < rows; ++i) {
     check(offsets[i + 1] - offsets[i] >= min_len,
           std::string(name) + ": row " + std::to_string(i) + " is shorter than " +
