@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from xcs.compiled_lexicon import CompiledLexicon, native_module
 from xcs.lexicon import Lexicon
 from xcs.rng import language_thresholds
 from xcs.vocab import VocabTable
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 BACKENDS = ("auto", "native", "numba")
 MODES = ("bilingual", "multilingual")
@@ -50,7 +53,7 @@ class CodeSwitcher:
 
     def __init__(
         self,
-        tokenizer,
+        tokenizer: PreTrainedTokenizerBase,
         lexicons: Mapping[str, Lexicon | CompiledLexicon],
         p: float = 0.5,
         mode: str = "bilingual",

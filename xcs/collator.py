@@ -12,12 +12,15 @@ after the opening special token, so the prefix words are never translated.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xcs.codeswitch import DOCUMENT_INDEX_OFFSET, CodeSwitcher
 from xcs.vocab import VocabTable, unit_start_mask
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 
 class CodeSwitchCollator:
@@ -41,7 +44,7 @@ class CodeSwitchCollator:
 
     def __init__(
         self,
-        tokenizer,
+        tokenizer: PreTrainedTokenizerBase,
         query_switcher: CodeSwitcher | None = None,
         document_switcher: CodeSwitcher | None = None,
         *,
@@ -92,7 +95,8 @@ class CodeSwitchCollator:
 class _Side:
     """Tokenization, switching and padding of one side (query or document)."""
 
-    def __init__(self, tokenizer, switcher: CodeSwitcher | None, key: str, max_length: int, prefix: str):
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, switcher: CodeSwitcher | None, key: str,
+                 max_length: int, prefix: str):
         self.tokenizer = tokenizer
         self.switcher = switcher
         self.key = key

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
     from xcs.compiled_lexicon import CompiledLexicon
 
 
@@ -57,6 +59,8 @@ class Lexicon:
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Iterable[str]], src_lang: str, tgt_lang: str) -> Lexicon:
+        """Build a lexicon from ``{source: [target, ...]}``, pair by pair as :meth:`add` (targets
+        kept in order, whitespace normalised, duplicates dropped; none of the optional filters)."""
         return cls.from_pairs(((s, t) for s, ts in mapping.items() for t in ts), src_lang, tgt_lang)
 
     def add(
@@ -128,6 +132,7 @@ class Lexicon:
         os.replace(tmp, path)
 
     def pairs(self) -> Iterator[tuple[str, str]]:
+        """Every ``(source, target)`` pair, sources in insertion order, each source's targets in order."""
         for src, targets in self.entries.items():
             for tgt in targets:
                 yield src, tgt
@@ -147,7 +152,7 @@ class Lexicon:
         return self.entries[source]
 
     # ------------------------------------------------------------------ compilation
-    def compile(self, tokenizer) -> CompiledLexicon:
+    def compile(self, tokenizer: PreTrainedTokenizerBase) -> CompiledLexicon:
         """Token-ID form of this lexicon for ``tokenizer`` (see :mod:`xcs.compiled_lexicon`)."""
         from xcs.compiled_lexicon import CompiledLexicon
 
