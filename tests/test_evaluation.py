@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,9 +82,12 @@ def tiny_data(tmp_path):
     return _write_data(tmp_path / "data")
 
 
-def test_perfect_encoder_scores_one_and_encodes_each_text_once(tiny_data, tmp_path):
+def test_perfect_encoder_scores_one_and_encodes_each_text_once(tiny_data, tmp_path, monkeypatch):
     encoder = TagEncoder()
     out = tmp_path / "run"
+    renamed = []  # every output file is written next to its place, then renamed (atomic)
+    replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (renamed.append(Path(dst).name), replace(src, dst)))
     metrics = evaluate(encoder, "lareqa,xquadr,tatoeba", tiny_data, out, tatoeba_languages=["de", "ru"])
     assert list(metrics) == ["lareqa", "moir", "clir", "mlir", "tatoeba"]
     assert metrics["lareqa"]["map@20"] == pytest.approx(1.0)
@@ -99,8 +104,10 @@ def test_perfect_encoder_scores_one_and_encodes_each_text_once(tiny_data, tmp_pa
         assert len(texts) == len(set(texts))
     query_texts = next(texts for kind, texts in encoder.calls if kind == "query")
     assert len(query_texts) == 3 * 4 + 4 + 2 * 4  # questions, English, de + ru Tatoeba lines
-    for name in ("metrics.json", "per_query.npz", "report.md", "run_info.json", "clir_mrr10.png"):
+    outputs = ["metrics.json", "per_query.npz", "report.md", "run_info.json", "clir_mrr10.png"]
+    for name in outputs:
         assert (out / name).stat().st_size > 0
+    assert sorted(renamed) == sorted(outputs) and sorted(p.name for p in out.iterdir()) == sorted(outputs)
     assert json.loads((out / "metrics.json").read_text())["clir"]["languages"] == list(LANGS)
     per_query = load_per_query(out, pairs=["en-de"])
     assert per_query["CLIR"].shape == (6 * 4,) and per_query["en-de"].shape == (4,)

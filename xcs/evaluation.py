@@ -229,10 +229,15 @@ def _tatoeba(pairs: Mapping[str, TatoebaPair], rows: Mapping[str, tuple[np.ndarr
 
 
 # ------------------------------------------------------------------------------------------- driver
-def _write_json(obj: Any, path: Path) -> None:
+def _write_text(text: str, path: Path) -> None:
+    """Write to a temporary file next to ``path``, then rename (never a half-written file)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _write_json(obj: Any, path: Path) -> None:
+    _write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n", path)
 
 
 def evaluate(
@@ -332,7 +337,7 @@ def evaluate(
         tmp = out / "per_query.tmp.npz"
         np.savez_compressed(tmp, **{k: v.astype(np.float32) for k, v in per_query.items()})
         os.replace(tmp, out / "per_query.npz")
-        (out / "report.md").write_text(markdown_report(results, info), encoding="utf-8")
+        _write_text(markdown_report(results, info), out / "report.md")
         if "clir" in results:
             plot_clir_heatmap(results["clir"], out / "clir_mrr10.png")
     return results
