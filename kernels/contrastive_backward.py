@@ -21,7 +21,6 @@ import triton.language as tl
 from xcs.kernels.contrastive_tile import (
     grouped_tile_offsets,
     index_arguments,
-    load_row_slice,
     recompute_softmax_weights,
     shape_arguments,
     softmax_arguments,
@@ -80,16 +79,19 @@ def softmax_gradient_kernel(
     cols = offs_n % num_docs
     for k in range(0, dim, BLOCK_D):
         offs_k = k + tl.arange(0, BLOCK_D)
-        k_in = offs_k[None, :] < dim
-        d_tile = load_row_slice(d_ptr, cols, stride_d, offs_k, dim, UPCAST)
-        q_tile = load_row_slice(q_ptr, rows, stride_q, offs_k, dim, UPCAST)
+        k_in = offs_k < dim
+        d_tile = tl.load(d_ptr + cols[:, None] * stride_d + offs_k[None, :], mask=k_in[None, :], other=0.0)
+        q_tile = tl.load(q_ptr + rows[:, None] * stride_q + offs_k[None, :], mask=k_in[None, :], other=0.0)
+        if UPCAST:
+            d_tile = d_tile.to(tl.float32)
+            q_tile = q_tile.to(tl.float32)
         grad_q = tl.dot(weights, d_tile, input_precision=PRECISION)
         tl.atomic_add(
-            grad_q_ptr + offs_m[:, None] * dim + offs_k[None, :], grad_q, mask=row_in[:, None] & k_in
+            grad_q_ptr + offs_m[:, None] * dim + offs_k[None, :], grad_q, mask=row_in[:, None] & k_in[None, :]
         )
         grad_d = tl.dot(tl.trans(weights), q_tile, input_precision=PRECISION)
         tl.atomic_add(
-            grad_d_ptr + offs_n[:, None] * dim + offs_k[None, :], grad_d, mask=col_in[:, None] & k_in
+            grad_d_ptr + offs_n[:, None] * dim + offs_k[None, :], grad_d, mask=col_in[:, None] & k_in[None, :]
         )
 
 

@@ -7,8 +7,10 @@ at false negatives (``doc_ids[j] == positive_ids[i]`` and ``j != labels[i]``) an
 (B, N) bounds, so that every consumer can apply ``exp`` and reductions without further masking.
 
 The ``@triton.jit`` helpers below are inlined into the kernels that call them (Triton compiles one
-function per kernel), so they cost no calls, loads or registers of their own. The plain Python
-helpers at the end build the kernel arguments common to all launchers.
+function per kernel): the kernels compile to the same PTX as with the helpers' code written out in
+each of them. Under ``TRITON_INTERPRET=1`` every call of a helper costs (the interpreter re-patches
+``triton.language`` on each), so the helpers are whole steps, not one-liners inside inner loops.
+The plain Python helpers at the end build the kernel arguments of all launchers.
 """
 
 from __future__ import annotations
@@ -17,17 +19,7 @@ import triton
 import triton.language as tl
 
 # ---------------------------------------------------------------------------------------------
-# @triton.jit helpers: loads
-
-
-@triton.jit
-def load_row_slice(ptr, rows, stride, offs_k, dim, UPCAST: tl.constexpr):
-    """(len(rows), len(offs_k)) slice ``x[rows, offs_k]`` of a row-major (n, dim) matrix, 0 where
-    ``offs_k >= dim``; in the input dtype, or fp32 with UPCAST."""
-    tile = tl.load(ptr + rows[:, None] * stride + offs_k[None, :], mask=offs_k[None, :] < dim, other=0.0)
-    if UPCAST:
-        tile = tile.to(tl.float32)
-    return tile
+# @triton.jit helpers: row targets and the logits tile
 
 
 @triton.jit
@@ -40,24 +32,6 @@ def load_row_targets(labels_ptr, positive_ids_ptr, offs_m, num_queries, HAS_IDS:
     if HAS_IDS:
         positive_ids = tl.load(positive_ids_ptr + offs_m, mask=row_in, other=0)
     return labels, positive_ids
-
-
-# ---------------------------------------------------------------------------------------------
-# @triton.jit helpers: the logits tile
-
-
-@triton.jit
-def broadcast_to_tile(row_values, col_values, TRANSPOSED: tl.constexpr):
-    """(BLOCK_M,) per-row and (BLOCK_N,) per-column values as 2-D operands of a (BLOCK_M, BLOCK_N)
-    tile, or of its (BLOCK_N, BLOCK_M) transpose with TRANSPOSED."""
-    # one return statement: Triton wants all of a function's returns to agree in shape
-    if TRANSPOSED:
-        tile_rows = row_values[None, :]
-        tile_cols = col_values[:, None]
-    else:
-        tile_rows = row_values[:, None]
-        tile_cols = col_values[None, :]
-    return tile_rows, tile_cols
 
 
 @triton.jit
@@ -97,8 +71,12 @@ def logits_tile(
         acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     for k in range(0, dim, BLOCK_K):
         offs_k = k + tl.arange(0, BLOCK_K)
-        a = load_row_slice(q_ptr, rows, stride_q, offs_k, dim, UPCAST)
-        b = load_row_slice(d_ptr, cols, stride_d, offs_k, dim, UPCAST)
+        k_in = offs_k[None, :] < dim
+        a = tl.load(q_ptr + rows[:, None] * stride_q + offs_k[None, :], mask=k_in, other=0.0)
+        b = tl.load(d_ptr + cols[:, None] * stride_d + offs_k[None, :], mask=k_in, other=0.0)
+        if UPCAST:
+            a = a.to(tl.float32)
+            b = b.to(tl.float32)
         if TRANSPOSED:
             acc = tl.dot(b, tl.trans(a), acc, input_precision=PRECISION)
         else:
@@ -107,16 +85,24 @@ def logits_tile(
     col_bias = tl.where(offs_n < num_docs, 0.0, float("-inf"))
     if TRANSPOSED:
         logits = acc * inv_tau + col_bias[:, None] + row_bias[None, :]
+        is_positive = offs_n[:, None] == labels[None, :]
+        logits = tl.where(is_positive, logits - margin_scaled, logits)
+        if HAS_IDS:
+            doc_ids = tl.load(doc_ids_ptr + cols)
+            false_negative = (doc_ids[:, None] == positive_ids[None, :]) & (
+                offs_n[:, None] != labels[None, :]
+            )
+            logits = tl.where(false_negative, float("-inf"), logits)
     else:
         logits = acc * inv_tau + row_bias[:, None] + col_bias[None, :]
-    tile_labels, tile_cols = broadcast_to_tile(labels, offs_n, TRANSPOSED)
-    is_positive = tile_cols == tile_labels
-    logits = tl.where(is_positive, logits - margin_scaled, logits)
-    if HAS_IDS:
-        doc_ids = tl.load(doc_ids_ptr + cols)
-        tile_positive_ids, tile_doc_ids = broadcast_to_tile(positive_ids, doc_ids, TRANSPOSED)
-        false_negative = (tile_doc_ids == tile_positive_ids) & (tile_cols != tile_labels)
-        logits = tl.where(false_negative, float("-inf"), logits)
+        is_positive = offs_n[None, :] == labels[:, None]
+        logits = tl.where(is_positive, logits - margin_scaled, logits)
+        if HAS_IDS:
+            doc_ids = tl.load(doc_ids_ptr + cols)
+            false_negative = (doc_ids[None, :] == positive_ids[:, None]) & (
+                offs_n[None, :] != labels[:, None]
+            )
+            logits = tl.where(false_negative, float("-inf"), logits)
     return logits
 
 
