@@ -38,10 +38,33 @@ def test_shipped_configs_parse():
     ("name='x'\n[train]\nstepz=3\n[methods.zero-shot]\nkind='zero-shot'\n", "unknown training option"),
     ("name='x'\n[methods.zero-shot]\nkind='zero-shot'\n[data]\nmax_pair=3\n", r"unknown \[data\] key"),
     ("name = [\n", "invalid TOML"),
+    ("name='x'\n[eval]\nsubsampel=3\n[methods.zero-shot]\nkind='zero-shot'\n",
+     r"unknown \[eval\] key.*subsampel"),
+    ("name='x'\n[eval]\ntasks=['xquad']\n[methods.zero-shot]\nkind='zero-shot'\n",
+     r"\[eval\] tasks: unknown task"),
+    ("name='x'\ndevice='gpu'\n[methods.zero-shot]\nkind='zero-shot'\n", "device must be"),
+    ("name='x'\n[methods.zero-shot]\nkind='zero-shot'\n[methods.ml]\nlanguages=['de','ru']\nweights=[1.0]\n",
+     r"\[methods.ml\]: method 'ml': 1 weights for the 2 languages"),
 ])
 def test_bad_configs_name_the_problem(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):
         load_config(write(tmp_path / "bad.toml", text))
+
+
+def test_experiment_command_prints_a_config_error_cleanly(tmp_path, capsys):
+    from xcs.cli import main
+
+    path = write(tmp_path / "bad.toml",
+                 "name='x'\n[eval]\nsubsampel=3\n[methods.zero-shot]\nkind='zero-shot'\n")
+    assert main(["experiment", "--config", str(path)]) == 1
+    assert f"xcs experiment: error: {path}: unknown [eval] key(s) ['subsampel']" in capsys.readouterr().err
+
+
+def test_device_key_is_accepted(tmp_path):
+    text = "name='x'\n{}[methods.zero-shot]\nkind='zero-shot'\n"
+    assert load_config(write(tmp_path / "default.toml", text.format(""))).device == "auto"
+    for device in ("auto", "cpu", "cuda:1"):  # resolved when a run starts, so any machine parses them
+        assert load_config(write(tmp_path / "c.toml", text.format(f"device = '{device}'\n"))).device == device
 
 
 def test_p_sweep_expands_into_one_method_per_rate(tmp_path):
@@ -134,6 +157,36 @@ rerank_k = 5
     again = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
                                       progress=False)
     assert again["methods"]["bl-cs-de"]["CLIR"] == summary["methods"]["bl-cs-de"]["CLIR"]
+    assert not [p for folder in (results, work) for p in folder.rglob(".*tmp*")]  # atomic writes left no tmp
+
+    # --only picks the runs to do; the summary still covers every finished method
+    from xcs.cli import main
+
+    assert main(["experiment", "--config", str(config_path), "--results-dir", str(results), "--work-dir",
+                 str(work), "--data-dir", str(data_dir), "--only", "bl-cs-de", "--no-progress"]) == 0
+    saved = json.loads((results / "summary.json").read_text())
+    assert set(saved["methods"]) == {"zero-shot", "bl-cs-de", "translate-test"}
+    assert "rerank" in saved["rerank"]
+
+    # a finished run made with other settings is an error, not silently reused or redone
+    changed = load_config(config_path)
+    changed.methods["bl-cs-de"].p = 0.25
+    with pytest.raises(ValueError, match=r"runs/bl-cs-de/seed0: .*other settings \(method\.p\)"):
+        experiment.run_experiment(changed, results_dir=results, work_dir=work, data_dir=data_dir,
+                                  progress=False)
+    changed = load_config(config_path)
+    changed.train["lr"] = 0.5
+    changed.train["checkpoint_every"] = 7  # does not change what a run computes: ignored
+    with pytest.raises(ValueError, match=r"runs/zero-shot/seed0: .*other settings \(train\.lr\)"):
+        experiment.run_experiment(changed, results_dir=results, work_dir=work, data_dir=data_dir,
+                                  progress=False)
+
+
+def test_settings_compare_equal_after_a_json_round_trip():
+    live = {"languages": ("de", "ru"), "steps": 2, "lr": 1e-3, "shared": True, "p_start": None}
+    stored = json.loads(json.dumps({**live, "languages": ["de", "ru"], "steps": 2.0}))
+    assert experiment._comparable(live) == experiment._comparable(stored)
+    assert experiment._comparable({"lr": 1e-3}) != experiment._comparable({"lr": 2e-3})
 
 
 def test_markdown_marks_significant_differences():

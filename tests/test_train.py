@@ -15,12 +15,15 @@ import pytest
 import torch
 from train_helpers import fresh_encoder, make_pairs, run, save_tiny_model
 
+from xcs.experiment import evaluation_encoder
 from xcs.train import (
     TrainConfig,
     TrainPair,
     batch_indices,
+    check_device_name,
     mine_negatives,
     paragraph_negatives,
+    resolve_device,
     warmup_linear_decay,
 )
 
@@ -75,6 +78,21 @@ def test_config_rejects_bad_values():
         TrainConfig.from_dict({"stepz": 3})
     with pytest.raises(ValueError, match="steps"):
         TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="checkpoint_every must be >= 1, got 0"):
+        TrainConfig(checkpoint_every=0)
+    with pytest.raises(ValueError, match="mine_every must be >= 0"):
+        TrainConfig(mine_every=-1)
+
+
+def test_device_names_resolve_and_bad_ones_are_refused():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert check_device_name("cuda:1") == "cuda:1"
+    with pytest.raises(ValueError, match="device must be"):
+        resolve_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="cuda.is_available"):
+            resolve_device("cuda:0")
 
 
 def test_training_lowers_the_loss_and_writes_model_and_log(tiny_model_dir, tmp_path):
@@ -105,9 +123,14 @@ def test_frozen_embeddings_stay_put_and_the_rest_moves(tiny_model_dir, tmp_path)
     assert not any("word_embeddings" in name for name in saved["trainable"])  # frozen tensors not stored
 
 
-def test_killed_run_resumes_with_identical_losses(tiny_dropout_model_dir, tmp_path):
-    config = TrainConfig(steps=4, batch_size=4, lr=1e-3, warmup=1, checkpoint_every=2, seed=3,
-                         hard_negatives="paragraph", grad_accum=2)
+@pytest.mark.parametrize("negatives", [
+    {"hard_negatives": "paragraph"},
+    # the checkpoint of step 2 is a mining step: the resumed run must re-mine there too
+    {"hard_negatives": "mined", "mine_every": 2, "freeze_embeddings": True},
+])
+def test_killed_run_resumes_with_identical_losses(tiny_dropout_model_dir, tmp_path, negatives):
+    config = TrainConfig(steps=4, batch_size=4, lr=1e-3, warmup=1, checkpoint_every=2, seed=3, grad_accum=2,
+                         **negatives)
     _, full = run(tiny_dropout_model_dir, tmp_path / "full", config)
 
     def kill_at_three(step: int, loss: float) -> None:
@@ -128,6 +151,37 @@ def test_mined_negatives_exclude_the_positive(tiny_model_dir):
     assert len(mined) == len(pairs)
     for pair, row in zip(pairs, mined, strict=True):
         assert len(row) == 2 and pair.positive not in row
+    with pytest.raises(ValueError, match="at least 2 distinct positive"):
+        mine_negatives(fresh_encoder(tiny_model_dir), [TrainPair("q1", "same"), TrainPair("q2", "same")], k=1)
+
+
+def test_mining_embeds_the_pool_with_the_document_tower_in_eval_mode(tiny_model_dir):
+    pairs = make_pairs(20)
+    queries, documents = fresh_encoder(tiny_model_dir), fresh_encoder(tiny_model_dir)
+    with torch.no_grad():
+        for parameter in documents.model.parameters():  # a different document tower
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    modes = []
+    encode = documents.encode
+
+    def spy(texts, kind=None, **kwargs):
+        modes.append((kind, queries.model.training, documents.model.training))
+        return encode(texts, kind=kind, **kwargs)
+
+    documents.encode = spy
+    queries.model.train()
+    documents.model.train()
+    mined = mine_negatives(queries, pairs, k=2, document_encoder=documents)
+    assert modes == [("passage", False, False)]  # the pool, by the document tower, both towers in eval
+    assert queries.model.training and documents.model.training  # modes restored
+    documents.encode = encode
+    q = torch.from_numpy(queries.encode([p.query for p in pairs], kind="query"))
+    pool = sorted({p.positive for p in pairs})
+    d = torch.from_numpy(documents.encode(pool, kind="passage"))
+    scores = q @ d.T
+    for i, pair in enumerate(pairs):
+        scores[i, pool.index(pair.positive)] = -float("inf")
+    assert mined == [[pool[j] for j in row] for row in scores.topk(2, dim=1).indices.tolist()]
 
 
 def test_mined_and_separate_towers_train(tiny_model_dir, tmp_path):
@@ -139,6 +193,12 @@ def test_mined_and_separate_towers_train(tiny_model_dir, tmp_path):
     document_encoder = result.extra["document_encoder"]
     assert not torch.equal(encoder.model.encoder.layer[0].output.dense.weight,
                            document_encoder.model.encoder.layer[0].output.dense.weight)
+    assert encoder.model.training and document_encoder.model.training  # as training left them
+    evaluated = evaluation_encoder(encoder, document_encoder)  # what the experiment evaluates
+    assert not encoder.model.training and not document_encoder.model.training  # dropout off in both
+    texts = ["Another fact about item 3."]
+    np.testing.assert_array_equal(evaluated.encode(texts, kind="passage"),
+                                  document_encoder.encode(texts, kind="passage"))
 
 
 # ------------------------------------------------------------------------------ two gloo ranks

@@ -37,6 +37,12 @@ def test_method_validation_and_sides():
         Method("x", languages=["de"], p=1.5)
     with pytest.raises(ValueError, match="unknown option"):
         Method.from_dict("x", {"languages": ["de"], "rate": 0.3})
+    with pytest.raises(ValueError, match=r"method 'ml': 2 weights for the 3 languages"):
+        Method("ml", languages=["de", "ru", "ar"], weights=[1.0, 2.0])
+    with pytest.raises(ValueError, match="weights must be >= 0"):
+        Method("ml", languages=["de", "ru"], weights=[1.0, -1.0])
+    one_language_side = Method("ml", languages=["de", "ru"], query_languages=["de"], weights=[1.0, 3.0])
+    assert one_language_side.weights == [1.0, 3.0]  # a one-language side switches bilingually, unweighted
     m = Method("x", languages=["de", "ru"], query_languages=["de"], sides="both")
     assert m.side_languages("query") == ["de"] and m.side_languages("document") == ["de", "ru"]
     assert Method("x", languages=["de"], sides="query").side_languages("document") == []

@@ -34,7 +34,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import tomllib
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: the same parser as the tomli package
+    import tomli as tomllib
 
 if TYPE_CHECKING:  # torch-free at import time: `xcs --help` loads this module
     from xcs.methods import Method
@@ -59,8 +63,11 @@ class ExperimentConfig:
     data: dict[str, Any] = field(default_factory=dict)
     eval: dict[str, Any] = field(default_factory=dict)
     keep_models: bool = True
+    device: str = "auto"
 
     def train_config(self, method: Method, seed: int) -> TrainConfig:
+        """The training settings of ``method`` at ``seed``: ``[train]``, overridden by the method's own
+        ``train`` table, then ``seed`` and the method's ``align_weight`` (when non-zero)."""
         from xcs.train import TrainConfig
 
         values = {**self.train, **method.train, "seed": seed}
@@ -77,13 +84,37 @@ class ExperimentConfig:
         return list(self.eval.get("pairs", PAPER_PAIRS))
 
 
-_TOP_LEVEL = {"name", "seeds", "model", "baseline", "train", "data", "eval", "methods", "keep_models"}
+_TOP_LEVEL = {"name", "seeds", "model", "baseline", "train", "data", "eval", "methods", "keep_models",
+              "device"}
 _DATA_KEYS = {"max_pairs", "max_query_length", "max_document_length", "hold_out_xquad"}
+# [eval] keys the experiment reads itself; every other key is a keyword argument of evaluate()
+_EVAL_OWN_KEYS = {"tasks", "pairs"}
+
+
+def _check_eval_table(path: Path, table: Mapping[str, Any]) -> None:
+    """Unknown ``[eval]`` keys and task names fail at load time, not after the first training run."""
+    import inspect
+
+    from xcs.evaluation import evaluate, resolve_tasks
+
+    # the runner passes encoder, tasks, data_dir and out_dir itself; the keyword-only rest is the config's
+    parameters = inspect.signature(evaluate).parameters
+    known = _EVAL_OWN_KEYS | {name for name, parameter in parameters.items()
+                              if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown [eval] key(s) {unknown}; known: {sorted(known)}")
+    if "tasks" in table:
+        try:
+            resolve_tasks(table["tasks"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: [eval] tasks: {exc}") from None
 
 
 def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
     """Parse and validate an experiment TOML; errors name the file and the offending key."""
     from xcs.methods import Method
+    from xcs.train import check_device_name
 
     path = Path(path)
     try:
@@ -96,6 +127,11 @@ def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
     bad_data = sorted(set(raw.get("data", {})) - _DATA_KEYS)
     if bad_data:
         raise ValueError(f"{path}: unknown [data] key(s) {bad_data}; known: {sorted(_DATA_KEYS)}")
+    _check_eval_table(path, raw.get("eval", {}))
+    try:
+        device = check_device_name(raw.get("device", "auto"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     if not raw.get("methods"):
         raise ValueError(f"{path}: no [methods.NAME] tables")
     methods: dict[str, Method] = {}
@@ -114,7 +150,7 @@ def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
         name=str(raw.get("name", path.stem)), methods=methods, seeds=[int(s) for s in raw.get("seeds", [0])],
         model=str(raw.get("model", "default")), baseline=str(raw.get("baseline", "zero-shot")),
         train=dict(raw.get("train", {})), data=dict(raw.get("data", {})), eval=dict(raw.get("eval", {})),
-        keep_models=bool(raw.get("keep_models", True)),
+        keep_models=bool(raw.get("keep_models", True)), device=device,
     )
     if config.baseline not in methods:
         raise ValueError(f"{path}: baseline {config.baseline!r} is not among the methods {sorted(methods)}")
@@ -162,13 +198,67 @@ def _evaluate(encoder: Any, config: ExperimentConfig, data_dir: Path, out_dir: P
     return evaluate(encoder, tasks=config.tasks, data_dir=data_dir, out_dir=out_dir, **options)
 
 
+def _comparable(value: Any) -> Any:
+    """``value`` as JSON would store it, every number a float: a setting read back from ``run.json``
+    equals the live one (tuples vs lists, ``1`` vs ``1.0``)."""
+    def normalise(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: normalise(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [normalise(x) for x in v]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+        return v
+
+    return normalise(json.loads(json.dumps(value, default=str)))
+
+
+# Keys that do not change what a run computes: how often it checkpoints (resuming ignores it too),
+# and the method's name (the run directory is already named after it; a run copied from a method of
+# another name with the same settings, e.g. ml-cs -> ml-cs@p=0.5, is the same run).
+_RESULT_NEUTRAL_TRAIN_KEYS = {"checkpoint_every"}
+_RESULT_NEUTRAL_METHOD_KEYS = {"name"}
+
+
+def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, method: Method, seed: int,
+                       run_dir: Path) -> None:
+    """A ValueError naming ``run_dir`` and the differing keys when the finished run ``record`` was
+    made with another method, model or training config than the current ones."""
+    saved_method, current_method = _comparable(record.get("method", {})), _comparable(asdict(method))
+    differing = [f"method.{k}" for k in sorted(set(saved_method) | set(current_method))
+                 if k not in _RESULT_NEUTRAL_METHOD_KEYS and saved_method.get(k) != current_method.get(k)]
+    if "model" in record and record["model"] != config.model:
+        differing.append("model")
+    saved_train = record.get("train", {}).get("config")
+    if saved_train is not None and (method.trains or method.kind == "rerank"):
+        saved, current = _comparable(saved_train), _comparable(asdict(config.train_config(method, seed)))
+        differing += [f"train.{k}" for k in sorted(set(saved) | set(current))
+                      if k not in _RESULT_NEUTRAL_TRAIN_KEYS and saved.get(k) != current.get(k)]
+    if differing:
+        raise ValueError(f"{run_dir}: this finished run was made with other settings "
+                         f"({', '.join(differing)}); rename the method or move the run away to run it again")
+
+
+def evaluation_encoder(encoder: Any, document_encoder: Any | None = None) -> Any:
+    """The trained tower(s) in eval mode (dropout off) as one encoder for ``evaluate``: ``encoder``
+    itself with shared towers, else a :class:`xcs.train.DualEncoder`."""
+    encoder.model.eval()
+    if document_encoder is None:
+        return encoder
+    from xcs.train import DualEncoder
+
+    document_encoder.model.eval()
+    return DualEncoder(encoder, document_encoder)
+
+
 def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir: Path, work_dir: Path,
             data_dir: Path, pairs: Sequence[Any], progress: bool = True) -> dict[str, Any]:
     """Train (if the method trains) and evaluate one (method, seed); write ``run.json`` and
-    ``metrics.json`` under ``results_dir/runs/METHOD/seedS``. Skips a run already marked done."""
+    ``metrics.json`` under ``results_dir/runs/METHOD/seedS``. Skips a run already marked done
+    (after checking it was made with the same settings: :func:`check_finished_run`)."""
     from xcs.encoder import Encoder
     from xcs.methods import CodeSwitchBatchBuilder, TranslateTestEncoder, load_lexicons
-    from xcs.train import train
+    from xcs.train import resolve_device, train
 
     run_results = results_dir / "runs" / method.name / f"seed{seed}"
     run_work = work_dir / method.name / f"seed{seed}"
@@ -176,7 +266,9 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     if record_path.exists():
         record = json.loads(record_path.read_text())
         if record.get("status") == "done":
+            check_finished_run(record, config, method, seed, run_results)
             return record
+    device = resolve_device(config.device)
     run_results.mkdir(parents=True, exist_ok=True)
     run_work.mkdir(parents=True, exist_ok=True)
     record: dict[str, Any] = {"method": asdict(method), "seed": seed, "model": config.model,
@@ -184,7 +276,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     began = time.perf_counter()
     if method.trains:
         train_config = config.train_config(method, seed)
-        encoder = Encoder(config.model)
+        encoder = Encoder(config.model, device=device)
         lexicons = {}
         languages = sorted(set(method.side_languages("query")) | set(method.side_languages("document")))
         if languages:
@@ -204,24 +296,19 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
                            "steps_per_s": result.steps_per_s, "resumed_from": result.resumed_from,
                            "first_loss": result.losses[0], "last_loss": result.losses[-1],
                            "losses": result.losses, "train_pairs": len(pairs)}
-        encoder.model.eval()
-        evaluated: Any = encoder
-        if result.extra.get("document_encoder") is not None:
-            from xcs.train import DualEncoder
-
-            evaluated = DualEncoder(encoder, result.extra["document_encoder"])
+        evaluated: Any = evaluation_encoder(encoder, result.extra.get("document_encoder"))
     elif method.kind == "translate-test":
         base_dir = work_dir / config.baseline / f"seed{seed}" / "model"
         if not base_dir.exists():
             raise FileNotFoundError(f"translate-test needs the {config.baseline!r} model of seed {seed} "
                                     f"at {base_dir} (run that method first, with keep_models = true)")
-        evaluated = TranslateTestEncoder(Encoder(base_dir), load_lexicons(method, method.languages, data_dir,
-                                                                         reverse=True))
+        reverse_lexicons = load_lexicons(method, method.languages, data_dir, reverse=True)
+        evaluated = TranslateTestEncoder(Encoder(base_dir, device=device), reverse_lexicons)
     elif method.kind == "rerank":
         return _run_rerank(config, method, seed, record, began, results_dir=run_results, work_dir=work_dir,
-                           data_dir=data_dir, pairs=pairs, progress=progress)
+                           data_dir=data_dir, pairs=pairs, progress=progress, device=device)
     else:  # off-the-shelf
-        evaluated = Encoder(config.model)
+        evaluated = Encoder(config.model, device=device)
     trained_s = time.perf_counter() - began
     metrics = _evaluate(evaluated, config, data_dir, run_work / "eval")
     write_json_atomic(metrics, run_results / "metrics.json")
@@ -233,7 +320,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
 
 def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dict[str, Any], began: float, *,
                 results_dir: Path, work_dir: Path, data_dir: Path, pairs: Sequence[Any],
-                progress: bool) -> dict[str, Any]:
+                progress: bool, device: Any) -> dict[str, Any]:
     """Train the cross-encoder (code-switching on both sides) and rerank the baseline model's top-k
     on the config's pairs (same XQuAD-R subsample as the evaluation); writes ``rerank.json``."""
     from xcs.data.xquadr import load_xquadr_dir, sample_question_ids
@@ -246,7 +333,7 @@ def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dic
         raise FileNotFoundError(f"rerank needs the {config.baseline!r} model of seed {seed} at {base_dir} "
                                 f"(run that method first, with keep_models = true)")
     train_config = config.train_config(method, seed)
-    cross = CrossEncoder(config.model)
+    cross = CrossEncoder(config.model, device=device)
     lexicons = load_lexicons(method, method.languages, data_dir)
     builder = CodeSwitchBatchBuilder(cross.tokenizer, method, lexicons=lexicons, seed=seed,
                                      total_steps=train_config.steps,
@@ -262,10 +349,14 @@ def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dic
         seed_of_sample = int(config.eval.get("seed", 0))
         chosen = frozenset(sample_question_ids(sorted(shared), int(subsample), seed_of_sample))
         sets = {lang: s.restrict(chosen) for lang, s in sets.items()}
-    metrics, scores = rerank_xquadr(Encoder(base_dir), cross, sets, config.pairs, k=method.rerank_k)
+    metrics, scores = rerank_xquadr(Encoder(base_dir, device=device), cross, sets, config.pairs,
+                                    k=method.rerank_k)
     out = work_dir / method.name / f"seed{seed}"
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "rerank_per_query.npz", **scores)
+    tmp = out / f".rerank_per_query.npz.tmp{os.getpid()}"
+    with open(tmp, "wb") as handle:  # a file object: numpy appends no ".npz" to the temporary name
+        np.savez_compressed(handle, **scores)
+    os.replace(tmp, out / "rerank_per_query.npz")
     write_json_atomic(metrics, results_dir / "rerank.json")
     record.update(status="done", train={"config": asdict(train_config), "losses": losses,
                                         "first_loss": losses[0], "last_loss": losses[-1]},
@@ -289,7 +380,10 @@ def summarize_rerank(config: ExperimentConfig, results_dir: Path, work_dir: Path
         if not seeds:
             continue
         runs = [json.loads(files[s].read_text()) for s in seeds]
-        scores = [np.load(work_dir / name / f"seed{s}" / "rerank_per_query.npz") for s in seeds]
+        scores = []
+        for s in seeds:
+            with np.load(work_dir / name / f"seed{s}" / "rerank_per_query.npz") as stored:
+                scores.append({key: stored[key] for key in stored.files})
         entry = {}
         for pair in runs[0]["by_pair"]:
             before = np.mean([sc[f"before/{pair}"] for sc in scores], axis=0)
@@ -471,10 +565,18 @@ def plots(summary: Mapping[str, Any], out_dir: Path, pairs: Sequence[str]) -> li
     return written
 
 
-def write_json_atomic(obj: Any, path: Path) -> None:
+def write_text_atomic(text: str, path: Path) -> None:
+    """Write ``text`` (UTF-8) to a temporary file next to ``path``, then rename it into place, so that a
+    reader never sees a half-written file."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_json_atomic(obj: Any, path: Path) -> None:
+    """``obj`` as indented JSON (non-JSON values via ``str``), written atomically (see
+    :func:`write_text_atomic`); the one JSON writer of training and experiments."""
+    write_text_atomic(json.dumps(obj, indent=2, default=str) + "\n", path)
 
 
 def _save_figure(fig: Any, path: Path) -> Path:
@@ -486,18 +588,24 @@ def _save_figure(fig: Any, path: Path) -> Path:
 
 def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Path, data_dir: Path,
                    progress: bool = True, config_text: str | None = None,
-                   seeds: Sequence[int] | None = None) -> dict[str, Any]:
+                   seeds: Sequence[int] | None = None,
+                   methods: Sequence[str] | None = None) -> dict[str, Any]:
     """Every seed x method, then the summary. Seed-major, so that a run cut short has every method
     for its first seeds; the baseline comes first within a seed (translate-test and rerank reuse its
     model). The off-the-shelf model does not depend on the seed and is evaluated once. ``seeds``
-    (default: the config's) picks the seeds to run now; the summary covers every finished run."""
+    (default: the config's) and ``methods`` (names; default: all, the baseline always included) pick
+    the runs to do now; the summary covers every finished run of the config."""
+    unknown = sorted(set(methods or ()) - set(config.methods))
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; known: {sorted(config.methods)}")
     results_dir.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     if config_text is not None:
-        (results_dir / "config.toml").write_text(config_text)
+        write_text_atomic(config_text, results_dir / "config.toml")
     began = time.perf_counter()
     pairs = None
-    order = [config.baseline] + [m for m in config.methods if m != config.baseline]
+    order = [config.baseline] + [m for m in config.methods
+                                 if m != config.baseline and (methods is None or m in methods)]
     walls = {}
     for seed in seeds or config.seeds:
         for name in order:
@@ -516,9 +624,7 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     summary["run_wall_s"] = walls
     write_json_atomic(summary, results_dir / "summary.json")
     table = markdown_table(summary) + rerank_table(summary["rerank"])
-    tmp = results_dir / ".table.md.tmp"
-    tmp.write_text(f"# {config.name}\n\nModel: {config.model}\n\n" + table)
-    os.replace(tmp, results_dir / "table.md")
+    write_text_atomic(f"# {config.name}\n\nModel: {config.model}\n\n" + table, results_dir / "table.md")
     plots(summary, results_dir, config.pairs)
     return summary
 
@@ -545,12 +651,12 @@ def _experiment_command(args: argparse.Namespace) -> int:
     from xcs.paths import cache_dir, data_dir
 
     config = load_config(args.config)
+    methods = None
     if args.only:
-        wanted = [m.strip() for m in args.only.split(",")]
-        unknown = sorted(set(wanted) - set(config.methods))
+        methods = [m.strip() for m in args.only.split(",") if m.strip()]
+        unknown = sorted(set(methods) - set(config.methods))
         if unknown:
             raise ValueError(f"--only: unknown method(s) {unknown}; known: {sorted(config.methods)}")
-        config.methods = {k: v for k, v in config.methods.items() if k in wanted or k == config.baseline}
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     if seeds and not set(seeds) <= set(config.seeds):
         raise ValueError(f"--seeds: {sorted(set(seeds) - set(config.seeds))} not among the config's seeds "
@@ -559,22 +665,37 @@ def _experiment_command(args: argparse.Namespace) -> int:
     work = Path(args.work_dir or cache_dir() / "experiments" / config.name)
     summary = run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir(args.data_dir),
                              progress=not args.no_progress, config_text=Path(args.config).read_text(),
-                             seeds=seeds)
+                             seeds=seeds, methods=methods)
     print((results / "table.md").read_text())
     print(f"wall time: {summary['wall_s_this_invocation']:.0f} s; results in {results}")
     return 0
 
 
+# ``xcs train`` flags for TrainConfig fields: (flag, type); unset flags keep TrainConfig's defaults
+_TRAIN_FLAGS = (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
+                ("weight-decay", float), ("warmup", float), ("max-grad-norm", float), ("temperature", float),
+                ("hard-negatives", str), ("num-hard-negatives", int), ("mine-every", int),
+                ("checkpoint-every", int), ("seed", int), ("loss-impl", str))
+
+
 def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train", help="train one dual encoder (zero-shot or code-switched) on SQuAD pairs",
-        description="Train one model; the method options are those of a [methods.NAME] table, the "
-                    "training options those of [train] (see docs/training.md).")
+        description="Train one model. Training options: every field of [train] (unset: the TrainConfig "
+                    "default; --separate-towers is shared_towers = false). Method options: a subset of "
+                    "[methods.NAME] (languages, weights, sides, p, p_start, lexicon, align_weight); "
+                    "per-side languages, lowercase and max_candidates need an experiment config "
+                    "(see docs/training.md).")
     parser.add_argument("--out", required=True, help="run directory (checkpoint.pt, model/, train_log.json)")
     parser.add_argument("--model", default="default", help="'default' (mE5-small) or a checkpoint path")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when available), cpu, cuda or cuda:N; under torchrun with CUDA "
+                        "every rank takes cuda:LOCAL_RANK (nccl), else the CPU (gloo)")
     parser.add_argument("--languages", default="", help="code-switching targets, e.g. de or de,ar,ru,zh "
                         "(several: ML-CS); empty: zero-shot (English only)")
+    parser.add_argument("--weights", default="", help="ML-CS language weights, comma-separated, one per "
+                        "language (default: uniform)")
     parser.add_argument("--sides", default="both", choices=["both", "query", "document"])
     parser.add_argument("--p", type=float, default=0.5, help="switch rate (end value with --p-start)")
     parser.add_argument("--p-start", type=float, default=None, help="switch rate at step 0 (linear schedule)")
@@ -583,11 +704,9 @@ def _add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-pairs", type=int, default=None, help="random subset of the training pairs")
     parser.add_argument("--max-query-length", type=int, default=64)
     parser.add_argument("--max-document-length", type=int, default=128)
-    for name, kind, default in (("steps", int, 200), ("batch-size", int, 16), ("grad-accum", int, 1),
-                                ("lr", float, 2e-5), ("warmup", float, 0.1), ("temperature", float, 0.05),
-                                ("hard-negatives", str, "none"), ("num-hard-negatives", int, 1),
-                                ("mine-every", int, 0), ("checkpoint-every", int, 50), ("seed", int, 0)):
-        parser.add_argument(f"--{name}", type=kind, default=default)
+    for name, kind in _TRAIN_FLAGS:
+        parser.add_argument(f"--{name}", type=kind, default=None)
+    parser.add_argument("--symmetric", action="store_true", help="also contrast documents against queries")
     parser.add_argument("--freeze-embeddings", action="store_true")
     parser.add_argument("--separate-towers", action="store_true", help="do not share query/document weights")
     parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
@@ -600,27 +719,25 @@ def _train_command(args: argparse.Namespace) -> int:
     from xcs.encoder import Encoder
     from xcs.methods import CodeSwitchBatchBuilder, Method, load_lexicons
     from xcs.paths import data_dir
-    from xcs.train import TrainConfig, init_distributed_from_env, train
+    from xcs.train import TrainConfig, init_distributed_from_env, resolve_device, train
 
-    init_distributed_from_env()
+    rank_device = init_distributed_from_env(args.device)  # None outside torchrun
+    device = rank_device if rank_device is not None else resolve_device(args.device)
     languages = [lang for lang in args.languages.split(",") if lang]
+    weights = [float(w) for w in args.weights.split(",") if w]
     method = Method(name="cli", kind="code-switch" if languages else "zero-shot", languages=languages,
-                    sides=args.sides, p=args.p, p_start=args.p_start, lexicon=args.lexicon,
+                    weights=weights, sides=args.sides, p=args.p, p_start=args.p_start, lexicon=args.lexicon,
                     align_weight=args.align_weight)
-    config = TrainConfig(
-        steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-        warmup=args.warmup,
-        temperature=args.temperature, freeze_embeddings=args.freeze_embeddings,
-        shared_towers=not args.separate_towers, hard_negatives=args.hard_negatives,
-        num_hard_negatives=args.num_hard_negatives, mine_every=args.mine_every,
-        align_weight=args.align_weight,
-        seed=args.seed, checkpoint_every=args.checkpoint_every)
+    given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _ in _TRAIN_FLAGS}
+    config = TrainConfig(**{k: v for k, v in given.items() if v is not None},
+                         symmetric=args.symmetric, freeze_embeddings=args.freeze_embeddings,
+                         shared_towers=not args.separate_towers, align_weight=args.align_weight)
     data = data_dir(args.data_dir)
     pairs = training_pairs(data, {"max_pairs": args.max_pairs})
-    encoder = Encoder(args.model)
+    encoder = Encoder(args.model, device=device)
     lexicons = load_lexicons(method, languages, data) if languages else {}
     builder = CodeSwitchBatchBuilder(
-        encoder.tokenizer, method, lexicons=lexicons, seed=args.seed, total_steps=config.steps,
+        encoder.tokenizer, method, lexicons=lexicons, seed=config.seed, total_steps=config.steps,
         query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
         max_query_length=args.max_query_length, max_document_length=args.max_document_length,
         align=config.align_weight > 0)
@@ -628,5 +745,6 @@ def _train_command(args: argparse.Namespace) -> int:
                    progress=not args.no_progress)
     print(json.dumps({"out": str(result.out_dir), "steps": len(result.losses), "first_loss": result.losses[0],
                       "last_loss": result.losses[-1], "wall_s": round(result.wall_s, 1),
-                      "steps_per_s": round(result.steps_per_s, 3), "train_pairs": len(pairs)}))
+                      "steps_per_s": round(result.steps_per_s, 3), "train_pairs": len(pairs),
+                      "device": str(device)}))
     return 0

@@ -75,6 +75,16 @@ class Method:
             raise ValueError(f"method {self.name!r}: code-switching needs 'languages'")
         if self.kind in ("translate-test", "rerank") and not self.languages:
             raise ValueError(f"method {self.name!r}: {self.kind} needs 'languages'")
+        if self.weights:
+            # one weight per language of every side that switches multilingually (see _make_switcher)
+            for option, langs in (("languages", self.languages), ("query_languages", self.query_languages),
+                                  ("document_languages", self.document_languages)):
+                if langs is not None and len(langs) > 1 and len(langs) != len(self.weights):
+                    raise ValueError(f"method {self.name!r}: {len(self.weights)} weights for the "
+                                     f"{len(langs)} {option} {list(langs)}; give one weight per language")
+            if any(w < 0 for w in self.weights) or not sum(self.weights) > 0:
+                raise ValueError(f"method {self.name!r}: weights must be >= 0 with a positive sum, "
+                                 f"got {self.weights}")
 
     @classmethod
     def from_dict(cls, name: str, values: Mapping[str, Any]) -> Method:
@@ -283,4 +293,6 @@ class TranslateTestEncoder:
         return " ".join(self.table.get(w.lower(), w) for w in words)
 
     def encode(self, texts: Sequence[str], kind: str | None = None, **kwargs: Any) -> np.ndarray:
+        """Translate each text word by word into English, then embed it with the base encoder;
+        returns float32 ``(n, d)`` (``kind`` and ``kwargs`` go to the base encoder)."""
         return self.base.encode([self.translate(t) for t in texts], kind=kind, **kwargs)

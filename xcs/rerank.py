@@ -35,7 +35,7 @@ class CrossEncoder(nn.Module):
     """A transformer encoder plus a linear head: ``forward(ids, mask) -> logits`` float32 ``(n,)``."""
 
     def __init__(self, model: str | os.PathLike[str] = "default", max_length: int = 192, *,
-                 seed: int = 0) -> None:
+                 seed: int = 0, device: str | torch.device | None = None) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
 
@@ -52,9 +52,12 @@ class CrossEncoder(nn.Module):
             self.head.weight.normal_(0.0, 0.02, generator=generator)
             self.head.bias.zero_()
         self.max_length = max_length
+        self.to(device if device is not None else "cpu")
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        device = self.head.weight.device  # callers pass CPU ids; the model may sit on a GPU
+        hidden = self.encoder(input_ids=input_ids.to(device),
+                              attention_mask=attention_mask.to(device)).last_hidden_state
         return self.head(hidden[:, 0].float()).squeeze(-1)
 
     def join(self, query_ids: Sequence[int], document_ids: Sequence[int]) -> list[int]:
@@ -87,7 +90,7 @@ class CrossEncoder(nn.Module):
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             ids, mask = self.pad([joined[i] for i in rows])
-            out[rows] = self(ids, mask).float().numpy()
+            out[rows] = self(ids, mask).float().cpu().numpy()
         self.train(was_training)
         return out
 
@@ -123,7 +126,8 @@ def train_cross_encoder(cross: CrossEncoder, pairs: Sequence[TrainPair], build_b
         joined = [cross.join(queries[q], documents[d]) for q, d, _ in rows]
         labels = [label for _, _, label in rows]
         input_ids, mask = cross.pad(joined)
-        loss = bce(cross(input_ids, mask), torch.tensor(labels))
+        logits = cross(input_ids, mask)
+        loss = bce(logits, torch.tensor(labels, device=logits.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.max_grad_norm > 0:

@@ -19,10 +19,10 @@ ranks with batch ``B`` each train exactly like one process with batch ``2B``.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -59,6 +59,7 @@ class Tokens:
     attention_mask: torch.Tensor
 
     def to(self, device: torch.device | str) -> Tokens:
+        """The same batch on ``device`` (both tensors moved; ``self`` is left as it is)."""
         return Tokens(self.input_ids.to(device), self.attention_mask.to(device))
 
     def __len__(self) -> int:
@@ -122,7 +123,8 @@ class TrainConfig:
     ``batch_size`` is per rank and per micro-step; an optimizer step sees
     ``batch_size * grad_accum * world_size`` pairs. ``warmup`` is a fraction of ``steps`` when < 1,
     else a number of steps. ``mine_every`` re-mines hard negatives every that many optimizer steps
-    (``"mined"`` mode; 0 = only once, before the first step).
+    (``"mined"`` mode; 0 = only once, before the first step). ``checkpoint_every`` (>= 1) writes a
+    checkpoint every that many optimizer steps (and always after the last one).
     """
 
     steps: int = 200
@@ -150,6 +152,14 @@ class TrainConfig:
                 f"steps, batch_size and grad_accum must be >= 1 (got {self.steps}, {self.batch_size}, "
                 f"{self.grad_accum})"
             )
+        for option, value, least in (("checkpoint_every", self.checkpoint_every, 1),
+                                     ("num_hard_negatives", self.num_hard_negatives, 0),
+                                     ("mine_every", self.mine_every, 0)):
+            if value < least:
+                raise ValueError(f"{option} must be >= {least}, got {value}")
+        if self.warmup < 0 or self.lr <= 0 or self.weight_decay < 0 or self.max_grad_norm < 0:
+            raise ValueError(f"need warmup >= 0, lr > 0, weight_decay >= 0 and max_grad_norm >= 0 (got "
+                             f"{self.warmup}, {self.lr}, {self.weight_decay}, {self.max_grad_norm})")
         if self.hard_negatives not in HARD_NEGATIVE_MODES:
             raise ValueError(
                 f"hard_negatives must be one of {HARD_NEGATIVE_MODES}, got {self.hard_negatives!r}")
@@ -203,19 +213,45 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
-def init_distributed_from_env() -> bool:
-    """Join the process group ``torchrun`` describes in the environment; False when not launched so.
+_DEVICE_NAME = re.compile(r"auto|cpu|cuda(:\d+)?")
 
-    gloo on CPU, nccl when CUDA is present. Idempotent.
+
+def check_device_name(name: str) -> str:
+    """``name`` if it is ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``, else a ValueError."""
+    if not isinstance(name, str) or not _DEVICE_NAME.fullmatch(name):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {name!r}")
+    return name
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """The torch device a device name means: ``"auto"`` is CUDA when ``torch.cuda.is_available()``,
+    else the CPU; asking for CUDA without one is a ValueError."""
+    if isinstance(name, torch.device):
+        return name
+    if check_device_name(name) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but torch.cuda.is_available() is False")
+    return device
+
+
+def init_distributed_from_env(device: str | torch.device = "auto") -> torch.device | None:
+    """Join the process group ``torchrun`` describes in the environment; None when not launched so.
+
+    Returns this rank's device: with a CUDA ``device`` the backend is nccl and every rank takes
+    ``cuda:LOCAL_RANK``; otherwise gloo on the CPU. Idempotent.
     """
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return False
+        return None
+    rank_device = torch.device("cpu")
+    if resolve_device(device).type == "cuda":
+        rank_device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend=backend)
-        if torch.cuda.is_available():
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    return True
+        if rank_device.type == "cuda":
+            torch.cuda.set_device(rank_device)
+        dist.init_process_group(backend="nccl" if rank_device.type == "cuda" else "gloo")
+    return rank_device
 
 
 # ----------------------------------------------------------------------------------------- towers
@@ -252,6 +288,8 @@ class DualEncoder:
         self.description = f"dual towers ({getattr(query_encoder, 'description', 'encoder')})"
 
     def encode(self, texts: Sequence[str], kind: str | None = None, **kwargs: Any) -> np.ndarray:
+        """Embed ``texts`` with the tower ``kind`` picks; returns float32 ``(n, d)`` (``kwargs`` go to
+        that tower's ``encode``)."""
         encoder = self.query_encoder if kind == "query" else self.document_encoder
         return encoder.encode(texts, kind=kind, **kwargs)
 
@@ -313,24 +351,32 @@ def paragraph_negatives(pairs: Sequence[TrainPair], ids: np.ndarray, k: int, see
 
 
 @torch.no_grad()
-def mine_negatives(encoder: TokenEncoder, pairs: Sequence[TrainPair], k: int,
-                   batch_size: int = 64) -> list[list[str]]:
-    """For every pair, the ``k`` highest-ranked sentences under ``encoder`` that are not its positive.
+def mine_negatives(encoder: TokenEncoder, pairs: Sequence[TrainPair], k: int, batch_size: int = 64,
+                   document_encoder: TokenEncoder | None = None) -> list[list[str]]:
+    """For every pair, the ``k`` highest-ranked sentences under the model that are not its positive.
 
-    The pool is every distinct positive sentence of the training set; returns, per pair, ``k``
-    strings. Costs one pass of the encoder over queries and pool.
+    The pool is every distinct positive sentence of the training set (at least two are needed);
+    queries are embedded by ``encoder``, the pool by ``document_encoder`` (separate towers; default
+    ``encoder``), both in eval mode (their train/eval modes are restored afterwards). Returns, per
+    pair, ``k`` strings. Costs one pass of the towers over queries and pool.
     """
     pool = sorted({p.positive for p in pairs})
+    if len(pool) < 2:
+        raise ValueError(f"mining hard negatives needs at least 2 distinct positive sentences, got "
+                         f"{len(pool)}; use hard_negatives = 'paragraph' or 'none' for this data")
     index = {s: i for i, s in enumerate(pool)}
-    was_training = encoder.model.training
-    encoder.model.eval()
+    towers = [encoder] if document_encoder is None else [encoder, document_encoder]
+    was_training = [tower.model.training for tower in towers]
+    for tower in towers:
+        tower.model.eval()
     try:
         q = torch.from_numpy(np.asarray(encoder.encode([p.query for p in pairs], kind="query",
                                                        batch_size=batch_size, show_progress=False)))
-        d = torch.from_numpy(np.asarray(encoder.encode(pool, kind="passage", batch_size=batch_size,
-                                                       show_progress=False)))
+        d = torch.from_numpy(np.asarray(towers[-1].encode(pool, kind="passage", batch_size=batch_size,
+                                                          show_progress=False)))
     finally:
-        encoder.model.train(was_training)
+        for tower, mode in zip(towers, was_training, strict=True):
+            tower.model.train(mode)
     positive = torch.tensor([index[p.positive] for p in pairs])
     out: list[list[str]] = []
     for start in range(0, len(pairs), 1024):  # bounded memory: 1024 x |pool| scores at a time
@@ -388,6 +434,7 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's global and torch's (CPU and CUDA) generators with ``seed``."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -397,12 +444,6 @@ def save_atomic(obj: Any, path: Path) -> None:
     """``torch.save`` to a temporary file next to ``path``, then rename (never a half-written file)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def write_json_atomic(obj: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
     os.replace(tmp, path)
 
 
@@ -505,9 +546,11 @@ def train(
         bar = tqdm(total=config.steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True)
     began = time.perf_counter()
     for step in range(start_step, config.steps):
+        # re-mine at every multiple of mine_every, also right after resuming at one: the checkpoint
+        # of step s holds the negatives mined before step s - mine_every
         if config.hard_negatives == "mined" and (
-                mined is None or (config.mine_every and step % config.mine_every == 0 and step > start_step)):
-            mined = mine_negatives(encoder, pairs, k)
+                mined is None or (config.mine_every and step % config.mine_every == 0 and step > 0)):
+            mined = mine_negatives(encoder, pairs, k, document_encoder=document_encoder)
         optimizer.zero_grad(set_to_none=True)
         step_total = 0.0
         for micro in range(config.grad_accum):
@@ -552,6 +595,8 @@ def train(
                          steps_per_s=trained / wall if trained and wall > 0 else float("nan"),
                          resumed_from=start_step)
     if rank == 0:
+        from xcs.experiment import write_json_atomic
+
         if save_model:
             encoder.save(out / "model", overwrite=True)
             if document_encoder is not None:
