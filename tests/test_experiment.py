@@ -205,15 +205,22 @@ def test_markdown_marks_significant_differences():
 
 def test_train_command_trains_then_resumes_a_finished_run(tmp_path, e5_tokenizer, monkeypatch, capsys):
     from xcs.cli import main
+    from xcs.train import TrainConfig
 
     model = save_tiny_model(tmp_path / "tiny", e5_tokenizer, 0.0)
     monkeypatch.setattr(experiment, "training_pairs", lambda *args, **kwargs: make_pairs())
     argv = ["train", "--out", str(tmp_path / "run"), "--model", str(model), "--steps", "2",
             "--batch-size", "4", "--languages", "", "--hard-negatives", "paragraph",
-            "--checkpoint-every", "1", "--no-progress", "--data-dir", str(tmp_path)]
+            "--checkpoint-every", "1", "--no-progress", "--data-dir", str(tmp_path), "--device", "cpu",
+            "--weight-decay", "0", "--symmetric", "--max-grad-norm", "0.5"]
     assert main(argv) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert first["steps"] == 2 and (tmp_path / "run" / "model" / "config.json").exists()
+    assert first["device"] == "cpu"
+    config = json.loads((tmp_path / "run" / "train_log.json").read_text())["config"]
+    assert (config["weight_decay"], config["symmetric"], config["max_grad_norm"]) == (0.0, True, 0.5)
+    defaults = TrainConfig()
+    assert (config["lr"], config["loss_impl"]) == (defaults.lr, defaults.loss_impl)  # unset flags: defaults
     assert main(argv) == 0  # same command again: resumes at the end, rewrites the model
     log = json.loads((tmp_path / "run" / "train_log.json").read_text())
     assert log["resumed_from"] == 2 and len(log["losses"]) == 2
