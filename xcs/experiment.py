@@ -333,7 +333,7 @@ def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dic
         raise FileNotFoundError(f"rerank needs the {config.baseline!r} model of seed {seed} at {base_dir} "
                                 f"(run that method first, with keep_models = true)")
     train_config = config.train_config(method, seed)
-    cross = CrossEncoder(config.model, device=device)
+    cross = CrossEncoder(config.model, device=device, seed=seed)
     lexicons = load_lexicons(method, method.languages, data_dir)
     builder = CodeSwitchBatchBuilder(cross.tokenizer, method, lexicons=lexicons, seed=seed,
                                      total_steps=train_config.steps,

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from xcs.codeswitch import DOCUMENT_INDEX_OFFSET
 from xcs.train import TokenBatch, Tokens, TrainPair
 
 METHOD_KINDS = ("zero-shot", "code-switch", "translate-test", "off-the-shelf", "rerank")
@@ -217,7 +218,7 @@ class CodeSwitchBatchBuilder:
         switcher = self.switchers.get(side) if switch else None
         if switcher is not None:
             # queries and documents of one example draw independently: disjoint example-index ranges
-            offset = 0 if side == "query" else 1 << 40
+            offset = 0 if side == "query" else DOCUMENT_INDEX_OFFSET
             ids = _switch(switcher, ids, example_ids.astype(np.int64) + offset, epoch,
                           self.method.p_at(step, self.total_steps), limit)
         return pad([list(s[:1]) + prefix + list(s[1:]) for s in ids], self.pad_id)
