@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from xcs.atomic import atomic_path, write_text_atomic
 from xcs.data.tatoeba import TatoebaPair, load_tatoeba_all
 from xcs.data.xquadr import XQuADRSet, load_xquadr_dir, sample_question_ids
 from xcs.metrics import RelevanceJudgments, evaluate_ranking
@@ -229,15 +230,8 @@ def _tatoeba(pairs: Mapping[str, TatoebaPair], rows: Mapping[str, tuple[np.ndarr
 
 
 # ------------------------------------------------------------------------------------------- driver
-def _write_text(text: str, path: Path) -> None:
-    """Write to a temporary file next to ``path``, then rename (never a half-written file)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _write_json(obj: Any, path: Path) -> None:
-    _write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n", path)
+    write_text_atomic(json.dumps(obj, indent=1, ensure_ascii=False) + "\n", path)
 
 
 def evaluate(
@@ -334,10 +328,9 @@ def evaluate(
         }
         _write_json(results, out / "metrics.json")
         _write_json(info, out / "run_info.json")
-        tmp = out / "per_query.tmp.npz"
-        np.savez_compressed(tmp, **{k: v.astype(np.float32) for k, v in per_query.items()})
-        os.replace(tmp, out / "per_query.npz")
-        _write_text(markdown_report(results, info), out / "report.md")
+        with atomic_path(out / "per_query.npz") as tmp:
+            np.savez_compressed(tmp, **{k: v.astype(np.float32) for k, v in per_query.items()})
+        write_text_atomic(markdown_report(results, info), out / "report.md")
         if "clir" in results:
             plot_clir_heatmap(results["clir"], out / "clir_mrr10.png")
     return results
@@ -463,8 +456,7 @@ def plot_clir_heatmap(clir: Mapping[str, Any], path: str | os.PathLike[str]) -> 
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
     return path

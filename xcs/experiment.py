@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xcs.atomic import atomic_path, write_json_atomic, write_text_atomic
+
 try:
     import tomllib
 except ImportError:  # Python 3.10: the same parser as the tomli package
@@ -353,10 +355,8 @@ def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dic
                                     k=method.rerank_k)
     out = work_dir / method.name / f"seed{seed}"
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".rerank_per_query.npz.tmp{os.getpid()}"
-    with open(tmp, "wb") as handle:  # a file object: numpy appends no ".npz" to the temporary name
-        np.savez_compressed(handle, **scores)
-    os.replace(tmp, out / "rerank_per_query.npz")
+    with atomic_path(out / "rerank_per_query.npz") as tmp:
+        np.savez_compressed(tmp, **scores)
     write_json_atomic(metrics, results_dir / "rerank.json")
     record.update(status="done", train={"config": asdict(train_config), "losses": losses,
                                         "first_loss": losses[0], "last_loss": losses[-1]},
@@ -438,7 +438,8 @@ def paired_t_test(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> dict[str, Any]:
-    """Collect every finished run into ``summary.json`` (means, stds, per-seed values, p-values)."""
+    """Collect every finished run: the content of ``summary.json`` (means, stds, per-seed values,
+    p-values; :func:`run_experiment` adds the reranker part and writes it)."""
     columns: dict[str, dict[str, dict[str, float]]] = {}
     runs: dict[str, dict[int, dict[str, Any]]] = {}
     for name, method in config.methods.items():
@@ -485,7 +486,6 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
                     pass  # per-query scores were not kept for this column
             entry[col] = cell
         summary["methods"][name] = entry
-    write_json_atomic(summary, results_dir / "summary.json")
     return summary
 
 
@@ -565,24 +565,9 @@ def plots(summary: Mapping[str, Any], out_dir: Path, pairs: Sequence[str]) -> li
     return written
 
 
-def write_text_atomic(text: str, path: Path) -> None:
-    """Write ``text`` (UTF-8) to a temporary file next to ``path``, then rename it into place, so that a
-    reader never sees a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def write_json_atomic(obj: Any, path: Path) -> None:
-    """``obj`` as indented JSON (non-JSON values via ``str``), written atomically (see
-    :func:`write_text_atomic`); the one JSON writer of training and experiments."""
-    write_text_atomic(json.dumps(obj, indent=2, default=str) + "\n", path)
-
-
 def _save_figure(fig: Any, path: Path) -> Path:
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    fig.savefig(tmp, dpi=120)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120)
     return path
 
 
@@ -597,7 +582,10 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     the runs to do now; the summary covers every finished run of the config."""
     unknown = sorted(set(methods or ()) - set(config.methods))
     if unknown:
-        raise ValueError(f"unknown method(s) {unknown}; known: {sorted(config.methods)}")
+        raise ValueError(f"--only: unknown method(s) {unknown}; known: {sorted(config.methods)}")
+    if seeds and not set(seeds) <= set(config.seeds):
+        raise ValueError(f"--seeds: {sorted(set(seeds) - set(config.seeds))} not among the config's seeds "
+                         f"{config.seeds}")
     results_dir.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     if config_text is not None:
@@ -651,16 +639,8 @@ def _experiment_command(args: argparse.Namespace) -> int:
     from xcs.paths import cache_dir, data_dir
 
     config = load_config(args.config)
-    methods = None
-    if args.only:
-        methods = [m.strip() for m in args.only.split(",") if m.strip()]
-        unknown = sorted(set(methods) - set(config.methods))
-        if unknown:
-            raise ValueError(f"--only: unknown method(s) {unknown}; known: {sorted(config.methods)}")
+    methods = [m.strip() for m in args.only.split(",") if m.strip()] if args.only else None
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
-    if seeds and not set(seeds) <= set(config.seeds):
-        raise ValueError(f"--seeds: {sorted(set(seeds) - set(config.seeds))} not among the config's seeds "
-                         f"{config.seeds}")
     results = Path(args.results_dir or Path("results") / config.name)
     work = Path(args.work_dir or cache_dir() / "experiments" / config.name)
     summary = run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir(args.data_dir),

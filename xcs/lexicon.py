@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xcs.atomic import atomic_path
+
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
@@ -124,12 +126,10 @@ class Lexicon:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write ``source<TAB>target`` lines (gzip if the name ends in ``.gz``), atomically."""
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(tmp, "wt", encoding="utf-8") as out:
+        with atomic_path(path) as tmp, opener(tmp, "wt", encoding="utf-8") as out:
             for pair in self.pairs():
                 out.write("\t".join(pair) + "\n")
-        os.replace(tmp, path)
 
     def pairs(self) -> Iterator[tuple[str, str]]:
         """Every ``(source, target)`` pair, sources in insertion order, each source's targets in order."""

@@ -34,6 +34,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from xcs.atomic import atomic_path, write_json_atomic
+
 HARD_NEGATIVE_MODES = ("none", "paragraph", "mined")
 
 
@@ -441,13 +443,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file next to ``path``, then rename (never a half-written file)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
@@ -533,10 +528,12 @@ def train(
             rng_states = gathered
         if rank == 0:
             trainable = {n: p.detach().cpu() for n, p in towers.named_parameters() if p.requires_grad}
-            save_atomic({"step": step, "trainable": trainable, "optimizer": optimizer.state_dict(),
-                         "scheduler": scheduler.state_dict(), "rng": rng_states, "losses": losses,
-                         "mined": mined, "config": asdict(config),
-                         "train_wall_s": earlier_wall + time.perf_counter() - began}, checkpoint_path)
+            checkpoint = {"step": step, "trainable": trainable, "optimizer": optimizer.state_dict(),
+                          "scheduler": scheduler.state_dict(), "rng": rng_states, "losses": losses,
+                          "mined": mined, "config": asdict(config),
+                          "train_wall_s": earlier_wall + time.perf_counter() - began}
+            with atomic_path(checkpoint_path) as tmp:
+                torch.save(checkpoint, tmp)
 
     global_batch = config.batch_size * world_size
     k = config.hard_negatives_per_query
@@ -596,8 +593,6 @@ def train(
                          steps_per_s=trained / wall if trained and wall > 0 else float("nan"),
                          resumed_from=start_step)
     if rank == 0:
-        from xcs.experiment import write_json_atomic
-
         if save_model:
             encoder.save(out / "model", overwrite=True)
             if document_encoder is not None:

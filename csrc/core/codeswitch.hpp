@@ -49,8 +49,8 @@ class CompiledLexicon {
   const int32_t* candidates(int32_t block) const { return blocks_.data() + block; }
 
   // Cache hint for a later find(tokens, n, 1) of a one-unit span: brings in the one-token table's
-  // row, or the filter word and the hash slot of a multi-token span. switch_batch issues it for a
-  // window of upcoming words, so that the cache misses of their lookups overlap.
+  // row, or the filter word and the hash slot of a multi-token span. switch_batch issues it for
+  // every word of an example it will look up before the first lookup, so that their misses overlap.
   template <typename Id>
   void prefetch(const Id* tokens, int64_t n) const {
     if (n == 1) {

@@ -109,10 +109,10 @@ CompiledLexicon::CompiledLexicon(std::vector<int64_t> key_offsets, std::vector<i
     const int64_t count = entry_offsets_[e + 1] - first;
     entry_block[e] = static_cast<int32_t>(blocks_.size());
     blocks_.push_back(static_cast<int32_t>(count));
-    int64_t start = 2 + count;  // tokens follow the count and the count + 1 starts
+    // candidate c starts where its tokens sit relative to the block: after the count and the
+    // count + 1 starts, at its offset among the entry's candidate tokens
     for (int64_t c = first; c <= first + count; ++c) {
-      blocks_.push_back(static_cast<int32_t>(start));
-      if (c < first + count) start += cand_offsets_[c + 1] - cand_offsets_[c];
+      blocks_.push_back(static_cast<int32_t>(2 + count + cand_offsets_[c] - cand_offsets_[first]));
     }
     blocks_.insert(blocks_.end(), cand_tokens_.begin() + cand_offsets_[first],
                    cand_tokens_.begin() + cand_offsets_[first + count]);

@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from xcs.atomic import write_json_atomic
 from xcs.bench.isolated import peak_rss_mb, run_isolated
 
 CPU_SIZES = [1024, 4096, 16384]
@@ -215,11 +216,6 @@ def _environment(device: str) -> dict:
     return env
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -252,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
         "ratios": _ratios(results, fused, metric),
     }
     out = args.out or Path("results") / f"loss_{args.device}.json"
-    _write_json(out, payload)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(payload, out)
     print(json.dumps(payload, indent=2))
     return 0
