@@ -12,11 +12,12 @@ import json
 import numpy as np
 import pytest
 
-from xcs.baselines import ContrastiveMixPipeline, PaperPipeline
-from xcs.codeswitch import CodeSwitcher
-from xcs.lexicon import Lexicon
-from xcs.models import load_tokenizer
-from xcs.paths import data_dir
+from xcs.comparisons.pipelines import ContrastiveMixPipeline, PaperPipeline
+from xcs.io.paths import data_dir
+from xcs.lexicons.lexicon import Lexicon
+from xcs.models.checkpoints import load_tokenizer
+from xcs.switching.compiled_lexicon import CompiledLexicon
+from xcs.switching.switcher import CodeSwitcher
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def setup():
     texts = questions + [p["context"] for p in paragraphs[:300]]
     tokenizer = load_tokenizer()
     lexicon = Lexicon.load(root / "muse" / "en-de.txt", "en", "de")
-    compiled = lexicon.compile(tokenizer)
+    compiled = CompiledLexicon.compile(lexicon, tokenizer)
     batch = tokenizer(texts)["input_ids"]
     offsets = np.zeros(len(batch) + 1, dtype=np.int64)
     np.cumsum([len(row) for row in batch], out=offsets[1:])

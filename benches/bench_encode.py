@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from xcs.bench.encode import xquadr_texts
-from xcs.paths import data_dir
+from xcs.io.paths import data_dir
 
 N_TEXTS = 256
 BATCH = 32
@@ -20,7 +20,7 @@ BATCH = 32
 
 @pytest.fixture(scope="module")
 def encoder_and_texts():
-    from xcs.encoder import Encoder
+    from xcs.models.encoder import Encoder
 
     root = data_dir(required=False)
     if root is None or not (root / "xquad-r").is_dir():

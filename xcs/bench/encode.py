@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from xcs.encoder import Encoder
-    from xcs.paths import data_dir
+    from xcs.io.paths import data_dir
+    from xcs.models.encoder import Encoder
 
     texts = xquadr_texts(data_dir(args.data_dir), args.kind, args.n)
     started = time.perf_counter()

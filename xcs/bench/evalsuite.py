@@ -1,6 +1,6 @@
 """``xcs bench evalsuite``: wall time of the whole retrieval suite for an encoder on this machine.
 
-Runs :func:`xcs.evaluation.evaluate` (LAReQA, MoIR/CLIR/MLIR, Tatoeba by default) and prints the
+Runs :func:`xcs.evaluation.suite.evaluate` (LAReQA, MoIR/CLIR/MLIR, Tatoeba by default) and prints the
 wall time with its breakdown (encoding per kind, retrieval), the number of distinct texts encoded,
 the CPU count and the load average, since on a shared machine the load decides the encoding speed.
 The target for multilingual-e5-small on a 2-core CPU is <= 15 minutes for the full suite.
@@ -29,8 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xcs.encoder import Encoder
-    from xcs.evaluation import evaluate, headline_metrics
+    from xcs.evaluation.report import headline_metrics
+    from xcs.evaluation.suite import evaluate
+    from xcs.models.encoder import Encoder
 
     load_before = list(os.getloadavg())
     began = time.perf_counter()

@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _muse_xcs(path: str) -> dict:
-    from xcs.lexicon import Lexicon
+    from xcs.lexicons.lexicon import Lexicon
 
     before = peak_rss_mb()
     started = time.perf_counter()
@@ -95,7 +95,7 @@ def _csls_dense(n: int, dim: int) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xcs.paths import data_dir
+    from xcs.io.paths import data_dir
 
     muse = data_dir(args.data_dir) / "muse" / f"{args.pair}.txt"
     if not muse.is_file():

@@ -25,8 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from xcs.atomic import write_json_atomic
 from xcs.bench.isolated import peak_rss_mb, run_isolated
+from xcs.io.atomic import write_json_atomic
 
 CPU_SIZES = [1024, 4096, 16384]
 GPU_SIZES = [4096, 16384, 65536, 262144]
@@ -67,7 +67,7 @@ def _cpu_case(impl: str, size: int, dim: int, repeats: int, threads: int | None)
     """Time and peak RSS growth of fwd+bwd in this (fresh) process."""
     import torch
 
-    from xcs.loss import contrastive_loss
+    from xcs.loss.api import contrastive_loss
 
     if threads:
         torch.set_num_threads(threads)
@@ -101,7 +101,7 @@ def _plain_infonce(q, d):
 def _gpu_loss_fn(impl: str):
     import torch
 
-    from xcs.loss import contrastive_loss
+    from xcs.loss.api import contrastive_loss
 
     if impl == "compiled":
         return torch.compile(_plain_infonce)

@@ -2,10 +2,11 @@
 
 One run builds random scores (float32, no ties) with one relevant candidate per query and times:
 
-- ``xcs_from_scores``: :func:`xcs.metrics.reciprocal_rank_from_scores` straight from the unsorted
+- ``xcs_from_scores``: :func:`xcs.evaluation.metrics.reciprocal_rank_from_scores` straight from the unsorted
   (n, 100) score matrix (no sort: the rank of the relevant candidate is counted);
-- ``xcs_top_k_path``: :func:`xcs.retrieval.top_k` (k = 10) + :func:`xcs.metrics.ranked_grades` +
-  :func:`xcs.metrics.reciprocal_rank`, the general path the evaluation suite uses;
+- ``xcs_top_k_path``: :func:`xcs.evaluation.retrieval.top_k` (k = 10) +
+  :func:`xcs.evaluation.metrics.ranked_grades` +
+  :func:`xcs.evaluation.metrics.reciprocal_rank`, the general path the evaluation suite uses;
 - ``ranx_kernel``: ranx's own Numba kernel (``ranx.metrics.reciprocal_rank``) on its array layout
   with the run already sorted by score (ranx sorts when it builds a ``Run``; that sort is not timed,
   which favours ranx);
@@ -81,8 +82,13 @@ def measure(n: int, m: int, subset: int, repeats: int, seed: int = 0) -> dict:
     import ir_measures
     import ranx
 
-    from xcs.metrics import RelevanceJudgments, ranked_grades, reciprocal_rank, reciprocal_rank_from_scores
-    from xcs.retrieval import top_k
+    from xcs.evaluation.metrics import (
+        RelevanceJudgments,
+        ranked_grades,
+        reciprocal_rank,
+        reciprocal_rank_from_scores,
+    )
+    from xcs.evaluation.retrieval import top_k
 
     scores, relevance = make_run(n, m, seed)
     relevant_doc = relevance.argmax(axis=1)

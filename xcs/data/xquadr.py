@@ -11,6 +11,7 @@ are dropped (counted in ``skipped``). Question ids are shared across languages (
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +78,14 @@ def sample_question_ids(question_ids: list[str], n_questions: int, seed: int = 0
     unique = sorted(set(question_ids))
     order = np.random.default_rng(seed).permutation(len(unique))
     return [unique[i] for i in order[:n_questions]]
+
+
+def subsample_sets(sets: Mapping[str, XQuADRSet], n_questions: int, seed: int = 0) -> dict[str, XQuADRSet]:
+    """The same ``n_questions`` questions in every language (drawn by :func:`sample_question_ids`
+    from the ids all languages share), each set restricted to them and their paragraphs' sentences."""
+    shared = set.intersection(*(set(s.question_ids) for s in sets.values()))
+    chosen = frozenset(sample_question_ids(sorted(shared), n_questions, seed))
+    return {lang: s.restrict(chosen) for lang, s in sets.items()}
 
 
 def _fail(path: Path, where: str, what: str) -> ValueError:

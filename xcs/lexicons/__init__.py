@@ -10,7 +10,7 @@ One concept per module:
 - :mod:`xcs.lexicons.csls` — chunked nearest-neighbour / CSLS retrieval and lexicon induction.
 - :mod:`xcs.lexicons.encoder_embeddings` — type-level word vectors from the multilingual encoder.
 - :mod:`xcs.lexicons.quality` — coverage of frequent words and P@k against a gold dictionary.
-- :mod:`xcs.lexicons.cli` — ``xcs lexicon build|eval``.
+- :mod:`xcs.cli.lexicon` — ``xcs lexicon build|eval``.
 
 Modules are imported explicitly (``from xcs.lexicons.csls import induce_lexicon``) so that importing
 the package stays cheap.

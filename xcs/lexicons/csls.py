@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from xcs.lexicon import Lexicon
+from xcs.lexicons.lexicon import Lexicon
 
 METHODS = ("nn", "csls")
 DEFAULT_BLOCK_BYTES = 256 * 2**20

@@ -5,7 +5,7 @@ words of all its languages into one space. A word's type-level vector is obtaine
 word alone (no ``query:``/``passage:`` prefix) and averaging the hidden states of its subword
 tokens at one layer, leaving out ``<s>`` and ``</s>``. Vocabularies are the most frequent words
 of each language (``wordfreq``) written in that language's script; translations are then induced
-with CSLS (:mod:`xcs.lexicons.csls`). Word vectors are cached under ``xcs.paths.cache_dir()``.
+with CSLS (:mod:`xcs.lexicons.csls`). Word vectors are cached under ``xcs.io.paths.cache_dir()``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from xcs.lexicon import Lexicon
+from xcs.io.atomic import atomic_path
+from xcs.io.paths import cache_dir
 from xcs.lexicons.filters import frequent_words, is_in_script, scripts_for
-from xcs.paths import cache_dir
+from xcs.lexicons.lexicon import Lexicon
 
 # Layer used when none is given (hidden_states index: 0 = embeddings, 12 = last block of mE5-small).
 # Chosen on en-de P@1 against MUSE, see docs/lexicons.md.
@@ -114,10 +115,8 @@ def cached_word_vectors(
             return vectors
     vectors = encode_words(encoder, words, layers=(layer,), progress=progress)[layer]
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, vectors)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.save(tmp, vectors)
     return vectors
 
 
@@ -151,7 +150,7 @@ def induce_encoder_lexicon(
     from xcs.lexicons.csls import induce_lexicon
 
     if encoder is None:
-        from xcs.encoder import Encoder
+        from xcs.models.encoder import Encoder
 
         encoder = Encoder(model)
     src_words = vocabulary(src_lang, vocab_size)

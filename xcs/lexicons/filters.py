@@ -1,4 +1,4 @@
-"""Lexicon filters: each takes a :class:`~xcs.lexicon.Lexicon` and returns a new, filtered one.
+"""Lexicon filters: each takes a :class:`~xcs.lexicons.lexicon.Lexicon` and returns a new, filtered one.
 
 Candidate order (best first) is preserved; a source whose candidates are all removed is dropped.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable
 
-from xcs.lexicon import Lexicon
+from xcs.lexicons.lexicon import Lexicon
 
 # Writing systems of the languages xcs meets (XTREME-R, MUSE). The script of a letter is the first
 # word of its Unicode character name ("CYRILLIC SMALL LETTER A" -> CYRILLIC), which is how the

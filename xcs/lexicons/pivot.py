@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xcs.lexicon import Lexicon
+from xcs.lexicons.lexicon import Lexicon
 
 
 def compose(

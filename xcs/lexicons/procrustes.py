@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from xcs.lexicon import Lexicon
 from xcs.lexicons.csls import mutual_nearest_pairs
+from xcs.lexicons.lexicon import Lexicon
 from xcs.lexicons.vectors import WordVectors, normalize_rows
 
 

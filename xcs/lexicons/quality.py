@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from xcs.lexicon import Lexicon
+from xcs.lexicons.lexicon import Lexicon
 
 
 @dataclass

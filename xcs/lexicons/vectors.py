@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from xcs.io.atomic import atomic_path
+
 
 class VectorFormatError(ValueError):
     """A ``.vec`` file is malformed; the message names the file and the line."""
@@ -127,19 +129,13 @@ def read_vec(
 def write_vec(path: str | os.PathLike[str], vectors: WordVectors, *, precision: int = 5) -> None:
     """Write ``vectors`` in the ``.vec`` format (gzip for ``.gz``), atomically."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(tmp, "wt", encoding="utf-8") as out:
-            out.write(f"{len(vectors)} {vectors.dim}\n")
-            for word, row in zip(vectors.words, vectors.vectors, strict=True):
-                if not word or any(c.isspace() for c in word):
-                    raise ValueError(f"cannot write word {word!r}: .vec words must be non-empty, no spaces")
-                out.write(word + " " + " ".join(f"{v:.{precision}f}" for v in row) + "\n")
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp, opener(tmp, "wt", encoding="utf-8") as out:
+        out.write(f"{len(vectors)} {vectors.dim}\n")
+        for word, row in zip(vectors.words, vectors.vectors, strict=True):
+            if not word or any(c.isspace() for c in word):
+                raise ValueError(f"cannot write word {word!r}: .vec words must be non-empty, no spaces")
+            out.write(word + " " + " ".join(f"{v:.{precision}f}" for v in row) + "\n")
 
 
 def subset(vectors: WordVectors, words: Sequence[str]) -> WordVectors:

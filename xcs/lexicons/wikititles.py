@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
-from xcs.lexicon import Lexicon, LexiconFormatError
+from xcs.lexicons.lexicon import Lexicon, LexiconFormatError
 
 # NLTK's English stopword list (nltk.corpus.stopwords, "english"), embedded because the corpus is
 # a separate download that offline machines lack.
@@ -80,7 +80,7 @@ def iter_title_pairs(
 
     With ``include_redirects`` every redirect of either side is paired like the title (as the
     upstream ``xml2moses.pl -include-redirects`` does). Malformed XML raises
-    :class:`~xcs.lexicon.LexiconFormatError` naming the file and line.
+    :class:`~xcs.lexicons.lexicon.LexiconFormatError` naming the file and line.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open

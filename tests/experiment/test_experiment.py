@@ -1,0 +1,230 @@
+"""xcs.experiment.runner: config parsing, and one end-to-end run (tiny model, synthetic training pairs, the
+real XQuAD-R / Tatoeba files subsampled to a handful of queries) with summary, table, plots, re-run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from train_helpers import make_pairs, save_tiny_model
+
+from xcs.experiment import runner as experiment
+from xcs.experiment.config import load_config
+from xcs.experiment.report import markdown_table
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_configs_parse():
+    quick = load_config(REPO / "configs" / "quick.toml")
+    assert quick.baseline in quick.methods
+    assert any(m.strategy == "code-switch" for m in quick.methods.values())
+    paper = load_config(REPO / "configs" / "paper.toml")
+    assert len(paper.seeds) == 3
+    swept = sorted(m.p for m in paper.methods.values() if m.name.startswith("ml-cs@p="))
+    assert swept == [0.25, 0.5, 0.75, 1.0]
+    kinds = {m.strategy for m in paper.methods.values()}
+    assert {"zero-shot", "code-switch", "translate-test"} <= kinds
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[trainn]\nsteps=1\n", "unknown top-level"),
+    ("name='x'\n[methods.a]\nstrategy='zero-shot'\n", "baseline 'zero-shot' is not among"),
+    ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\nrate=1\n",
+     r"\[methods.zero-shot\].*unknown option"),
+    ("name='x'\n[train]\nstepz=3\n[methods.zero-shot]\nstrategy='zero-shot'\n", "unknown training option"),
+    ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[data]\nmax_pair=3\n", r"unknown \[data\] key"),
+    ("name = [\n", "invalid TOML"),
+    ("name='x'\n[eval]\nsubsampel=3\n[methods.zero-shot]\nstrategy='zero-shot'\n",
+     r"unknown \[eval\] key.*subsampel"),
+    ("name='x'\n[eval]\ntasks=['xquad']\n[methods.zero-shot]\nstrategy='zero-shot'\n",
+     r"\[eval\] tasks: unknown task"),
+    ("name='x'\ndevice='gpu'\n[methods.zero-shot]\nstrategy='zero-shot'\n", "device must be"),
+    ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[methods.ml]\nlanguages=['de','ru']\nweights=[1.0]\n",
+     r"\[methods.ml\]: method 'ml': 1 weights for the 2 languages"),
+])
+def test_bad_configs_name_the_problem(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        load_config(write(tmp_path / "bad.toml", text))
+
+
+def test_experiment_command_prints_a_config_error_cleanly(tmp_path, capsys):
+    from xcs.cli import main
+
+    path = write(tmp_path / "bad.toml",
+                 "name='x'\n[eval]\nsubsampel=3\n[methods.zero-shot]\nstrategy='zero-shot'\n")
+    assert main(["experiment", "--config", str(path)]) == 1
+    assert f"xcs experiment: error: {path}: unknown [eval] key(s) ['subsampel']" in capsys.readouterr().err
+
+
+def test_device_key_is_accepted(tmp_path):
+    text = "name='x'\n{}[methods.zero-shot]\nstrategy='zero-shot'\n"
+    assert load_config(write(tmp_path / "default.toml", text.format(""))).device == "auto"
+    for device in ("auto", "cpu", "cuda:1"):  # resolved when a run starts, so any machine parses them
+        assert load_config(write(tmp_path / "c.toml", text.format(f"device = '{device}'\n"))).device == device
+
+
+def test_p_sweep_expands_into_one_method_per_rate(tmp_path):
+    config = load_config(write(tmp_path / "c.toml", """
+name = "sweep"
+[methods.zero-shot]
+strategy = "zero-shot"
+[methods.ml]
+languages = ["de", "ru"]
+p_sweep = [0.25, 1.0]
+"""))
+    assert sorted(config.methods) == ["ml@p=0.25", "ml@p=1", "zero-shot"]
+    assert config.methods["ml@p=1"].p == 1.0
+
+
+def test_end_to_end_experiment(tmp_path, e5_tokenizer, data_dir, monkeypatch):
+    model = save_tiny_model(tmp_path / "tiny", e5_tokenizer, 0.0)
+    write(tmp_path / "en-de.tsv", "what\twas\nriver\tfluss\ncastle\tburg\nthe\tdie\nnumber\tnummer\n")
+    write(tmp_path / "de-en.tsv", "fluss\triver\nburg\tcastle\nhauptstadt\tcapital\n")
+    template = str(tmp_path / "{src}-{tgt}.tsv")
+    config_path = write(tmp_path / "tiny.toml", f"""
+name = "tiny"
+model = "{model}"
+seeds = [0, 1]
+keep_models = false  # translate-test and rerank still get the zero-shot models
+[train]
+steps = 2
+batch_size = 8
+lr = 1e-3
+checkpoint_every = 100
+[eval]
+tasks = ["lareqa", "moir", "clir", "mlir", "tatoeba"]
+subsample = 4
+languages = ["en", "de"]
+tatoeba_languages = ["de"]
+pairs = ["en-de"]
+[methods.zero-shot]
+strategy = "zero-shot"
+[methods.bl-cs-de]
+languages = ["de"]
+p = 0.5
+lexicon = "{template}"
+align_weight = 0.5
+[methods.translate-test]
+strategy = "translate-test"
+languages = ["de"]
+lexicon = "{template}"
+[methods.rerank]
+strategy = "rerank"
+languages = ["de"]
+lexicon = "{template}"
+rerank_k = 5
+""")
+    monkeypatch.setattr(experiment, "training_pairs", lambda *args, **kwargs: make_pairs())
+    config = load_config(config_path)
+    results, work = tmp_path / "results", tmp_path / "work"
+    first = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
+                                      progress=False, seeds=[0])
+    assert set(first["methods"]["bl-cs-de"]["CLIR"]["seeds"]) == {"0"}
+    assert not (results / "runs" / "bl-cs-de" / "seed1").exists()
+    assert (work / "zero-shot" / "seed0" / "model").exists()
+    assert not (work / "bl-cs-de" / "seed0" / "model").exists()
+    summary = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
+                                        progress=False, config_text=config_path.read_text())
+    assert set(summary["methods"]) == {"zero-shot", "bl-cs-de", "translate-test"}  # rerank: own table
+    cell = summary["methods"]["bl-cs-de"]["CLIR"]
+    assert set(cell["seeds"]) == {"0", "1"} and 0.0 <= cell["mean"] <= 1.0
+    assert 0.0 <= cell["p_value"] <= 1.0 and cell["p_bonferroni"] >= cell["p_value"]
+    assert "p_value" not in summary["methods"]["zero-shot"]["CLIR"]
+    assert {"MoIR", "CLIR", "MLIR", "en-de", "LAReQA", "Tatoeba"} <= set(summary["methods"]["zero-shot"])
+    record = json.loads((results / "runs" / "bl-cs-de" / "seed1" / "run.json").read_text())
+    assert record["status"] == "done" and len(record["train"]["losses"]) == 2
+    table = (results / "table.md").read_text()
+    assert "| bl-cs-de |" in table and "| translate-test |" in table
+    assert (results / "pairs.png").stat().st_size > 0 and (results / "config.toml").exists()
+    reranked = summary["rerank"]["rerank"]["en-de"]
+    assert 0.0 <= reranked["after"] <= 1.0 and reranked["seeds"] == [0, 1]
+    # "before" is the baseline dual encoder's own ranking: the evaluation's en-de number
+    assert reranked["before"] == pytest.approx(summary["methods"]["zero-shot"]["en-de"]["mean"])
+    assert "Reranking" in table
+    saved = json.loads((results / "summary.json").read_text())
+    assert saved["methods"]["bl-cs-de"]["CLIR"]["mean"] == pytest.approx(cell["mean"])
+
+    # a re-run skips every finished run: training or evaluating again would fail here
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished run was redone")
+
+    monkeypatch.setattr("xcs.training.loop.train", refuse)
+    monkeypatch.setattr(experiment, "_evaluate", refuse)
+    again = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
+                                      progress=False)
+    assert again["methods"]["bl-cs-de"]["CLIR"] == summary["methods"]["bl-cs-de"]["CLIR"]
+    assert not [p for folder in (results, work) for p in folder.rglob(".*tmp*")]  # atomic writes left no tmp
+
+    # --only picks the runs to do; the summary still covers every finished method
+    from xcs.cli import main
+
+    assert main(["experiment", "--config", str(config_path), "--results-dir", str(results), "--work-dir",
+                 str(work), "--data-dir", str(data_dir), "--only", "bl-cs-de", "--no-progress"]) == 0
+    saved = json.loads((results / "summary.json").read_text())
+    assert set(saved["methods"]) == {"zero-shot", "bl-cs-de", "translate-test"}
+    assert "rerank" in saved["rerank"]
+
+    # a finished run made with other settings is an error, not silently reused or redone
+    changed = load_config(config_path)
+    changed.methods["bl-cs-de"].p = 0.25
+    with pytest.raises(ValueError, match=r"runs/bl-cs-de/seed0: .*other settings \(method\.p\)"):
+        experiment.run_experiment(changed, results_dir=results, work_dir=work, data_dir=data_dir,
+                                  progress=False)
+    changed = load_config(config_path)
+    changed.train["lr"] = 0.5
+    changed.train["checkpoint_every"] = 7  # does not change what a run computes: ignored
+    with pytest.raises(ValueError, match=r"runs/zero-shot/seed0: .*other settings \(train\.lr\)"):
+        experiment.run_experiment(changed, results_dir=results, work_dir=work, data_dir=data_dir,
+                                  progress=False)
+
+
+def test_settings_compare_equal_after_a_json_round_trip():
+    live = {"languages": ("de", "ru"), "steps": 2, "lr": 1e-3, "shared": True, "p_start": None}
+    stored = json.loads(json.dumps({**live, "languages": ["de", "ru"], "steps": 2.0}))
+    assert experiment._comparable(live) == experiment._comparable(stored)
+    assert experiment._comparable({"lr": 1e-3}) != experiment._comparable({"lr": 2e-3})
+
+
+def test_markdown_marks_significant_differences():
+    cell = {"mean": 0.5, "std": 0.0, "seeds": {0: 0.5}}
+    summary = {"baseline": "zero-shot", "tests": "t", "methods": {
+        "zero-shot": {"CLIR": {"mean": 0.5, "std": 0.1, "seeds": {0: 0.4, 1: 0.6}}},
+        "up": {"CLIR": {**cell, "p_bonferroni": 0.01, "delta": 0.1}},
+        "down": {"CLIR": {**cell, "p_bonferroni": 0.01, "delta": -0.1}},
+        "same": {"CLIR": {**cell, "p_bonferroni": 0.5, "delta": 0.1}},
+    }}
+    table = markdown_table(summary)
+    assert "| zero-shot | 2 | 50.0 ±10.0 |" in table
+    assert "| up | 1 | 50.0* |" in table and "| down | 1 | 50.0- |" in table
+    assert "| same | 1 | 50.0 |" in table
+
+
+def test_train_command_trains_then_resumes_a_finished_run(tmp_path, e5_tokenizer, monkeypatch, capsys):
+    from xcs.cli import main
+    from xcs.training.config import TrainConfig
+
+    model = save_tiny_model(tmp_path / "tiny", e5_tokenizer, 0.0)
+    monkeypatch.setattr("xcs.experiment.data.training_pairs", lambda *args, **kwargs: make_pairs())
+    argv = ["train", "--out", str(tmp_path / "run"), "--model", str(model), "--steps", "2",
+            "--batch-size", "4", "--languages", "", "--hard-negatives", "paragraph",
+            "--checkpoint-every", "1", "--no-progress", "--data-dir", str(tmp_path), "--device", "cpu",
+            "--weight-decay", "0", "--symmetric", "--max-grad-norm", "0.5"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["steps"] == 2 and (tmp_path / "run" / "model" / "config.json").exists()
+    assert first["device"] == "cpu"
+    config = json.loads((tmp_path / "run" / "train_log.json").read_text())["config"]
+    assert (config["weight_decay"], config["symmetric"], config["max_grad_norm"]) == (0.0, True, 0.5)
+    defaults = TrainConfig()
+    assert (config["lr"], config["loss_impl"]) == (defaults.lr, defaults.loss_impl)  # unset flags: defaults
+    assert main(argv) == 0  # same command again: resumes at the end, rewrites the model
+    log = json.loads((tmp_path / "run" / "train_log.json").read_text())
+    assert log["resumed_from"] == 2 and len(log["losses"]) == 2
+    assert log["losses"][-1] == pytest.approx(first["last_loss"])

@@ -1,0 +1,26 @@
+"""xcs.io.atomic: the target is replaced only by a complete write, and no temporary file is left."""
+
+import json
+
+import pytest
+
+from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "table.md"
+    write_text_atomic("old\n", target)
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed mid-write")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.md"]
+
+
+def test_the_temporary_keeps_the_suffix_and_a_json_round_trip(tmp_path):
+    with atomic_path(tmp_path / "scores.npz") as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".npz"  # numpy / matplotlib pick formats by it
+        tmp.write_bytes(b"x")
+    write_json_atomic({"path": tmp_path, "n": 1}, tmp_path / "run.json")
+    assert json.loads((tmp_path / "run.json").read_text()) == {"path": str(tmp_path), "n": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "scores.npz"]

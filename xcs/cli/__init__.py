@@ -1,0 +1,52 @@
+"""The ``xcs`` command line.
+
+Each subcommand lives in the module that owns its concept; that module exposes
+``add_parser(subparsers)`` which registers a parser whose ``func`` default runs the command.
+Modules keep heavy imports (torch, transformers) inside their command functions so that
+``xcs --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Module paths of the subcommands, in the order `xcs --help` lists them.
+COMMAND_MODULES: list[str] = [
+    "xcs.cli.bench",
+    "xcs.cli.train",
+    "xcs.cli.experiment",
+    "xcs.cli.lexicon",
+    "xcs.cli.model",
+    "xcs.cli.evaluate",
+    "xcs.cli.compare",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xcs",
+        description="Zero-shot cross-lingual retrieval by contrastive training on code-switched data.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_path in COMMAND_MODULES:
+        importlib.import_module(module_path).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"xcs {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""``xcs eval``: run the retrieval suite on an encoder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    ev = subparsers.add_parser(
+        "eval",
+        help="evaluate an encoder on LAReQA, XQuAD-R (MoIR/CLIR/MLIR), Tatoeba",
+    )
+    ev.add_argument(
+        "--model", default="default", help="HF encoder path or 'default' (4-bit-derived mE5-small)")
+    ev.add_argument("--tasks", default="lareqa,xquadr,tatoeba",
+                    help="comma list of lareqa, moir, clir, mlir, tatoeba; 'xquadr' = moir,clir,mlir")
+    ev.add_argument(
+        "--data-dir", default=None, help="data directory (default: $XCS_DATA_DIR or ../shared/data)")
+    ev.add_argument(
+        "--xquadr-dir", default=None, help="directory of XQuAD-R-format {lang}.json (MLQA-R etc.)")
+    ev.add_argument("--tatoeba-dir", default=None, help="LASER v1 Tatoeba files (default DATA/tatoeba)")
+    ev.add_argument(
+        "--languages", default=None, help="comma list of XQuAD-R languages (default: all files)")
+    ev.add_argument(
+        "--tatoeba-languages", default=None, help="comma list (default: the 41 XTREME-R languages)")
+    ev.add_argument("--out", required=True, help="output directory")
+    ev.add_argument("--subsample", type=int, default=None,
+                    help="quick run: N questions per language (their paragraphs as candidates), "
+                    "N Tatoeba pairs")
+    ev.add_argument("--seed", type=int, default=0, help="subsampling seed")
+    ev.add_argument("--batch-size", type=int, default=64, help="encoding batch size")
+    ev.set_defaults(func=run_eval)
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from xcs.evaluation.suite import evaluate
+    from xcs.models.encoder import Encoder
+
+    encoder = Encoder(args.model, batch_size=args.batch_size)
+    metrics = evaluate(
+        encoder,
+        tasks=args.tasks,
+        data_dir=args.data_dir,
+        out_dir=args.out,
+        xquadr_dir=args.xquadr_dir,
+        tatoeba_dir=args.tatoeba_dir,
+        languages=_split(args.languages),
+        tatoeba_languages=_split(args.tatoeba_languages),
+        subsample=args.subsample,
+        seed=args.seed,
+        command=shlex.join(["xcs", *sys.argv[1:]]),
+    )
+    print(Path(args.out, "report.md").read_text(encoding="utf-8"))
+    print(json.dumps({t: {k: v for k, v in m.items() if not isinstance(v, dict | list)}
+                      for t, m in metrics.items()}, indent=1))
+    return 0

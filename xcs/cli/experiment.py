@@ -1,0 +1,39 @@
+"""``xcs experiment``: train and evaluate methods x seeds from a TOML config."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _experiment_command(args: argparse.Namespace) -> int:
+    from xcs.experiment.config import load_config
+    from xcs.experiment.runner import run_experiment
+    from xcs.io.paths import cache_dir, data_dir
+
+    config = load_config(args.config)
+    methods = [m.strip() for m in args.only.split(",") if m.strip()] if args.only else None
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    results = Path(args.results_dir or Path("results") / config.name)
+    work = Path(args.work_dir or cache_dir() / "experiments" / config.name)
+    summary = run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir(args.data_dir),
+                             progress=not args.no_progress, config_text=Path(args.config).read_text(),
+                             seeds=seeds, methods=methods)
+    print((results / "table.md").read_text())
+    print(f"wall time: {summary['wall_s_this_invocation']:.0f} s; results in {results}")
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("experiment", help="train and evaluate methods x seeds from a TOML config")
+    parser.add_argument("--config", required=True, help="experiment TOML (e.g. configs/quick.toml)")
+    parser.add_argument("--results-dir", default=None, help="default: results/NAME")
+    parser.add_argument("--work-dir", default=None,
+                        help="models, checkpoints (default: CACHE/experiments/NAME)")
+    parser.add_argument("--data-dir", default=None, help="default: $XCS_DATA_DIR or ../shared/data")
+    parser.add_argument("--only", default=None, help="comma-separated method names to run (others skipped)")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated seeds to run now (of the config's; the summary covers every "
+                        "finished seed)")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=_experiment_command)

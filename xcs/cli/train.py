@@ -1,0 +1,88 @@
+"""``xcs train``: train one dual encoder (zero-shot or code-switched); works under ``torchrun``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+# ``xcs train`` flags for TrainConfig fields: (flag, type); unset flags keep TrainConfig's defaults
+_TRAIN_FLAGS = (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
+                ("weight-decay", float), ("warmup", float), ("max-grad-norm", float), ("temperature", float),
+                ("hard-negatives", str), ("num-hard-negatives", int), ("mine-every", int),
+                ("checkpoint-every", int), ("seed", int), ("loss-impl", str))
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train one dual encoder (zero-shot or code-switched) on SQuAD pairs",
+        description="Train one model. Training options: every field of [train] (unset: the TrainConfig "
+                    "default; --separate-towers is shared_towers = false). Method options: a subset of "
+                    "[methods.NAME] (languages, weights, sides, p, p_start, lexicon, align_weight); "
+                    "per-side languages, lowercase and max_candidates need an experiment config "
+                    "(see docs/training.md).")
+    parser.add_argument("--out", required=True, help="run directory (checkpoint.pt, model/, train_log.json)")
+    parser.add_argument("--model", default="default", help="'default' (mE5-small) or a checkpoint path")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when available), cpu, cuda or cuda:N; under torchrun with CUDA "
+                        "every rank takes cuda:LOCAL_RANK (nccl), else the CPU (gloo)")
+    parser.add_argument("--languages", default="", help="code-switching targets, e.g. de or de,ar,ru,zh "
+                        "(several: ML-CS); empty: zero-shot (English only)")
+    parser.add_argument("--weights", default="", help="ML-CS language weights, comma-separated, one per "
+                        "language (default: uniform)")
+    parser.add_argument("--sides", default="both", choices=["both", "query", "document"])
+    parser.add_argument("--p", type=float, default=0.5, help="switch rate (end value with --p-start)")
+    parser.add_argument("--p-start", type=float, default=None, help="switch rate at step 0 (linear schedule)")
+    parser.add_argument("--lexicon", default="muse", help="'muse' or a path template with {lang}")
+    parser.add_argument("--align-weight", type=float, default=0.0)
+    parser.add_argument("--max-pairs", type=int, default=None, help="random subset of the training pairs")
+    parser.add_argument("--max-query-length", type=int, default=64)
+    parser.add_argument("--max-document-length", type=int, default=128)
+    for name, kind in _TRAIN_FLAGS:
+        parser.add_argument(f"--{name}", type=kind, default=None)
+    parser.add_argument("--symmetric", action="store_true", help="also contrast documents against queries")
+    parser.add_argument("--freeze-embeddings", action="store_true")
+    parser.add_argument("--separate-towers", action="store_true", help="do not share query/document weights")
+    parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=_train_command)
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    """``xcs train``: works under ``torchrun`` too (documents gathered across ranks in the loss)."""
+    from xcs.experiment.batches import CodeSwitchBatchBuilder
+    from xcs.experiment.data import training_pairs
+    from xcs.experiment.methods import Method, load_lexicons
+    from xcs.io.paths import data_dir
+    from xcs.models.encoder import Encoder
+    from xcs.training.config import TrainConfig
+    from xcs.training.devices import init_distributed_from_env, resolve_device
+    from xcs.training.loop import train
+
+    rank_device = init_distributed_from_env(args.device)  # None outside torchrun
+    device = rank_device if rank_device is not None else resolve_device(args.device)
+    languages = [lang for lang in args.languages.split(",") if lang]
+    weights = [float(w) for w in args.weights.split(",") if w]
+    method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
+                    weights=weights, sides=args.sides, p=args.p, p_start=args.p_start, lexicon=args.lexicon,
+                    align_weight=args.align_weight)
+    given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _ in _TRAIN_FLAGS}
+    config = TrainConfig(**{k: v for k, v in given.items() if v is not None},
+                         symmetric=args.symmetric, freeze_embeddings=args.freeze_embeddings,
+                         shared_towers=not args.separate_towers, align_weight=args.align_weight)
+    data = data_dir(args.data_dir)
+    pairs = training_pairs(data, {"max_pairs": args.max_pairs})
+    encoder = Encoder(args.model, device=device)
+    lexicons = load_lexicons(method, languages, data) if languages else {}
+    builder = CodeSwitchBatchBuilder(
+        encoder.tokenizer, method, lexicons=lexicons, seed=config.seed, total_steps=config.steps,
+        query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
+        max_query_length=args.max_query_length, max_document_length=args.max_document_length,
+        align=config.align_weight > 0)
+    result = train(encoder, pairs, builder, config, args.out, resume=not args.no_resume,
+                   progress=not args.no_progress)
+    print(json.dumps({"out": str(result.out_dir), "steps": len(result.losses), "first_loss": result.losses[0],
+                      "last_loss": result.losses[-1], "wall_s": round(result.wall_s, 1),
+                      "steps_per_s": round(result.steps_per_s, 3), "train_pairs": len(pairs),
+                      "device": str(device)}))
+    return 0

@@ -1,0 +1,44 @@
+"""The ranking order shared by search (:mod:`xcs.evaluation.retrieval`) and the score-based metrics
+(:mod:`xcs.evaluation.metrics`).
+
+Candidates are ordered by score, highest first; among equal scores the candidate with the smaller
+``tie_rank`` comes first. ``tie_rank`` defaults to the candidate's column index, i.e. a stable sort.
+:func:`trec_tie_rank` builds the ``tie_rank`` that reproduces trec_eval, which breaks ties by
+document id in descending string order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def ranks_before(score_a, tie_a, score_b, tie_b) -> bool:
+    """True when candidate a ranks strictly before candidate b."""
+    return score_a > score_b or (score_a == score_b and tie_a < tie_b)
+
+
+def check_tie_rank(tie_rank: np.ndarray | None, n_docs: int) -> np.ndarray:
+    if tie_rank is None:
+        return np.arange(n_docs, dtype=np.int64)
+    tie_rank = np.ascontiguousarray(tie_rank, dtype=np.int64)
+    if tie_rank.shape != (n_docs,):
+        raise ValueError(f"tie_rank must have shape ({n_docs},), got {tie_rank.shape}")
+    return tie_rank
+
+
+def trec_tie_rank(doc_ids: Sequence[str]) -> np.ndarray:
+    """``tie_rank`` that orders tied documents as trec_eval does: by document id, descending.
+
+    trec_eval sorts a run by score descending and breaks ties with ``strcmp`` on the document ids in
+    reverse (the larger id first); passing this array to :func:`top_k`, :func:`search` or the
+    score-based metrics reproduces that order. Ids are compared by their UTF-8 bytes, as ``strcmp``.
+    """
+    keys = [str(d).encode("utf-8") for d in doc_ids]
+    order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(keys), dtype=np.int64)
+    return rank

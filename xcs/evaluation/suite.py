@@ -1,0 +1,173 @@
+"""The XTREME-R retrieval suite: LAReQA, the paper's XQuAD-R settings (MoIR / CLIR / MLIR), Tatoeba.
+
+Tasks (``tasks=``; ``"xquadr"`` is shorthand for ``moir, clir, mlir``)
+- ``lareqa``: every question of every language against the pool of all candidate sentences of all
+  languages; relevant = the answer sentence in each language (11); ``map@20`` as XTREME-R.
+- ``moir``: query in X, candidates in X; ``mrr@10`` per language and averaged.
+- ``clir``: query in X, candidates in Y, for every X != Y; the 11x11 ``mrr@10`` matrix (its
+  diagonal is MoIR), averaged over the 110 off-diagonal pairs.
+- ``mlir``: query in X, candidates in all languages (the LAReQA pool); ``mrr@10`` (first relevant
+  in any language) and ``map@20`` per query language and averaged.
+- ``tatoeba``: nearest neighbour by cosine, ``acc@1`` per language in both directions (xx->en,
+  en->xx), averaged over the languages.
+
+Every text is encoded once: the suite collects the distinct (kind, text) pairs of all tasks, encodes
+each kind in one call, and every task looks its rows up. Questions use ``kind="query"``, candidate
+sentences ``kind="passage"``, Tatoeba sentences ``tatoeba_kind`` (default ``"query"``, the mE5
+recipe for symmetric tasks). Any object with ``encode(texts, kind=...) -> (n, d) float32`` (rows
+L2-normalised, so the inner product is the cosine) and an optional ``description`` works.
+
+Outputs in ``out_dir``: ``metrics.json`` ``{task: {metric: value, by_language / by_pair: ...}}``,
+``per_query.npz`` (float32 per-query scores, keys ``task/metric/lang-or-pair``, queries in file
+order), ``run_info.json`` (model, data, options, wall times), ``report.md`` and ``clir_mrr10.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xcs.data.tatoeba import TatoebaPair, load_tatoeba_all
+from xcs.data.xquadr import XQuADRSet, load_xquadr_dir, subsample_sets
+from xcs.evaluation.protocol import ALL_TASKS, resolve_tasks
+from xcs.evaluation.report import markdown_report, plot_clir_heatmap
+from xcs.evaluation.tasks import Pool, TextEncoder, TextTable, build_pool, tatoeba_task, xquadr_tasks
+from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
+
+# ---------------------------------------------------------------------------------------- encoding
+
+
+# ------------------------------------------------------------------------------------ XQuAD-R tasks
+
+
+# ------------------------------------------------------------------------------------------ Tatoeba
+
+
+# ------------------------------------------------------------------------------------------- driver
+@dataclass
+class _Inputs:
+    """The suite's data, each text registered once in ``table``."""
+
+    table: TextTable = field(default_factory=TextTable)
+    sets: dict[str, XQuADRSet] = field(default_factory=dict)
+    pool: Pool | None = None
+    tatoeba_pairs: dict[str, TatoebaPair] = field(default_factory=dict)
+    tatoeba_rows: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def _add_xquadr(inputs: _Inputs, directory: Path, languages: Sequence[str] | None, subsample: int | None,
+                seed: int) -> None:
+    sets = load_xquadr_dir(directory, languages)
+    inputs.sets = subsample_sets(sets, subsample, seed) if subsample is not None else sets
+    inputs.pool = build_pool(inputs.sets, inputs.table)
+
+
+def _add_tatoeba(inputs: _Inputs, directory: Path, languages: Sequence[str] | None, subsample: int | None,
+                 seed: int, kind: str | None) -> None:
+    inputs.tatoeba_pairs = load_tatoeba_all(directory, languages)
+    rng = np.random.default_rng(seed)
+    for lang, pair in inputs.tatoeba_pairs.items():
+        if subsample is not None and subsample < len(pair.source):
+            keep = np.sort(rng.choice(len(pair.source), size=subsample, replace=False))
+            pair = TatoebaPair(pair.language, pair.code, [pair.source[i] for i in keep],
+                               [pair.english[i] for i in keep])
+            inputs.tatoeba_pairs[lang] = pair
+        inputs.tatoeba_rows[lang] = (inputs.table.add(kind, pair.source),
+                                     inputs.table.add(kind, pair.english))
+
+
+def _write_outputs(out: Path, results: dict[str, Any], info: dict[str, Any],
+                   per_query: dict[str, np.ndarray]) -> None:
+    """``metrics.json``, ``run_info.json``, ``per_query.npz``, ``report.md`` and the CLIR heatmap."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(results, out / "metrics.json", indent=1, ensure_ascii=False)
+    write_json_atomic(info, out / "run_info.json", indent=1, ensure_ascii=False)
+    with atomic_path(out / "per_query.npz") as tmp:
+        np.savez_compressed(tmp, **{k: v.astype(np.float32) for k, v in per_query.items()})
+    write_text_atomic(markdown_report(results, info), out / "report.md")
+    if "clir" in results:
+        plot_clir_heatmap(results["clir"], out / "clir_mrr10.png")
+
+
+def evaluate(
+    encoder: TextEncoder,
+    tasks: str | Iterable[str] = ALL_TASKS,
+    data_dir: str | os.PathLike[str] | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    xquadr_dir: str | os.PathLike[str] | None = None,
+    tatoeba_dir: str | os.PathLike[str] | None = None,
+    languages: Sequence[str] | None = None,
+    tatoeba_languages: Sequence[str] | None = None,
+    subsample: int | None = None,
+    seed: int = 0,
+    tatoeba_kind: str | None = "query",
+    command: str | None = None,
+) -> dict[str, Any]:
+    """Run the suite and return the ``metrics.json`` dict (also written to ``out_dir`` when given).
+
+    Args:
+        encoder: ``encode(texts, kind=...) -> (n, d)`` float32, L2-normalised rows.
+        tasks: names or a comma list (see the module docstring).
+        data_dir: directory laid out like ``../shared/data`` (default :func:`xcs.io.paths.data_dir`).
+        xquadr_dir: any directory of XQuAD-R-format ``{lang}.json`` (default ``DATA/xquad-r``).
+        tatoeba_dir: LASER v1 Tatoeba files (default ``DATA/tatoeba``).
+        languages: XQuAD-R languages (default: every file in ``xquadr_dir``).
+        tatoeba_languages: ISO 639-1 codes (default: the 41 XTREME-R languages).
+        subsample: quick runs: ``subsample`` questions per language (the same ids in every
+            language, seeded) with only their paragraphs' sentences as candidates, and
+            ``subsample`` Tatoeba pairs per language. Numbers are higher than on the full pools
+            and comparable only at equal ``subsample`` and ``seed``.
+        command: the command line to record in ``run_info.json``.
+    """
+    from xcs.io.paths import data_dir as find_data_dir
+
+    began = time.perf_counter()
+    task_list = resolve_tasks(tasks)
+    needs_xquadr = any(t in task_list for t in ("lareqa", "moir", "clir", "mlir"))
+    if (needs_xquadr and xquadr_dir is None) or ("tatoeba" in task_list and tatoeba_dir is None):
+        data_dir = find_data_dir(data_dir)
+    if subsample is not None and subsample < 1:
+        raise ValueError(f"subsample must be >= 1, got {subsample}")
+
+    inputs = _Inputs()
+    if needs_xquadr:
+        _add_xquadr(inputs, Path(xquadr_dir) if xquadr_dir else Path(data_dir) / "xquad-r", languages,
+                    subsample, seed)
+    if "tatoeba" in task_list:
+        _add_tatoeba(inputs, Path(tatoeba_dir) if tatoeba_dir else Path(data_dir) / "tatoeba",
+                     tatoeba_languages, subsample, seed, tatoeba_kind)
+    timings: dict[str, float] = {}
+    per_query: dict[str, np.ndarray] = {}
+    inputs.table.encode(encoder, timings)
+    results: dict[str, Any] = {}
+    if inputs.pool is not None:
+        results.update(xquadr_tasks(task_list, inputs.pool, inputs.table, per_query, timings))
+    if inputs.tatoeba_pairs:
+        results["tatoeba"] = tatoeba_task(inputs.tatoeba_pairs, inputs.tatoeba_rows, inputs.table,
+                                          tatoeba_kind, per_query)
+    results = {t: results[t] for t in task_list if t in results}
+    timings["total_s"] = round(time.perf_counter() - began, 2)
+    if out_dir is not None:
+        info = {
+            "model": getattr(encoder, "description", type(encoder).__name__),
+            "tasks": task_list,
+            "xquadr": {lang: {"questions": len(s.questions), "candidates": len(s.candidates)}
+                       for lang, s in inputs.sets.items()},
+            "tatoeba_languages": list(inputs.tatoeba_pairs),
+            "subsample": subsample,
+            "seed": seed,
+            "tatoeba_kind": tatoeba_kind,
+            "command": command,
+            "timings": timings,
+            "cpu_count": os.cpu_count(),
+            "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        }
+        _write_outputs(Path(out_dir), results, info, per_query)
+    return results

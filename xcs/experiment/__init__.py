@@ -1,0 +1,10 @@
+"""``xcs experiment``: methods x seeds -> train -> evaluate -> significance -> summary, table, plots.
+
+- :mod:`xcs.experiment.methods` — :class:`~xcs.experiment.methods.Method` and its lexicons.
+- :mod:`xcs.experiment.batches` — the batch builder of every training method.
+- :mod:`xcs.experiment.config` — the TOML config, parsed and checked at load time.
+- :mod:`xcs.experiment.data` — the training pairs (SQuAD v1.1 dev minus XQuAD).
+- :mod:`xcs.experiment.runner` — one run, the reranker run, the whole experiment.
+- :mod:`xcs.experiment.summary` — means, stds and paired tests over finished runs.
+- :mod:`xcs.experiment.report` — Markdown tables and plots.
+"""

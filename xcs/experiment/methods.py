@@ -1,0 +1,141 @@
+"""The training methods the experiment compares.
+
+A :class:`Method` says which texts get code-switched (queries, documents or both), into which
+languages (one: BL-CS; several, drawn per word: ML-CS; a phrase lexicon: Wiki-CS), with which switch
+rate ``p`` (constant, or rising linearly from ``p_start`` over training), and how strongly each text
+is pulled towards its code-switched copy (``align_weight``, the contrastive alignment term).
+``strategy = "zero-shot"`` is the English-only baseline; ``"translate-test"`` needs no training (see
+:mod:`xcs.models.translate_test`); ``"off-the-shelf"`` evaluates the untouched model; ``"rerank"``
+trains the cross-encoder reranker.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+STRATEGIES = ("zero-shot", "code-switch", "translate-test", "off-the-shelf", "rerank")
+SIDES = ("both", "query", "document")
+
+
+@dataclass
+class Method:
+    """One row of the comparison (one model per seed).
+
+    ``languages`` are the code-switching targets of both sides; ``query_languages`` /
+    ``document_languages`` override them per side (the paper switches each side into its own
+    language for a bilingual pair). One language gives bilingual switching, several multilingual
+    switching with per-word draws weighted by ``weights`` (uniform when empty). ``lexicon`` is
+    ``"muse"`` (``DATA/muse/en-XX.txt``) or a path template containing ``{lang}`` (e.g. Wikipedia
+    title lexicons built by ``xcs lexicon build``). ``train`` overrides fields of the experiment's
+    ``TrainConfig`` for this method only. ``strategy = "rerank"`` trains a cross-encoder with
+    code-switching on both sides and reranks the baseline dual encoder's top ``rerank_k``.
+    """
+
+    name: str
+    strategy: str = "code-switch"
+    languages: list[str] = field(default_factory=list)
+    query_languages: list[str] | None = None
+    document_languages: list[str] | None = None
+    weights: list[float] = field(default_factory=list)
+    sides: str = "both"
+    p: float = 0.5
+    p_start: float | None = None
+    align_weight: float = 0.0
+    lexicon: str = "muse"
+    lowercase: bool = True
+    max_candidates: int | None = 10
+    train: dict[str, Any] = field(default_factory=dict)
+    rerank_k: int = 20
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"method {self.name!r}: strategy must be one of {STRATEGIES}, "
+                             f"got {self.strategy!r}")
+        if self.sides not in SIDES:
+            raise ValueError(f"method {self.name!r}: sides must be one of {SIDES}, got {self.sides!r}")
+        for name, value in (("p", self.p), ("p_start", self.p_start)):
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"method {self.name!r}: {name} must lie in [0, 1], got {value}")
+        if self.strategy == "code-switch" and not (self.languages or self.query_languages
+                                               or self.document_languages):
+            raise ValueError(f"method {self.name!r}: code-switching needs 'languages'")
+        if self.strategy in ("translate-test", "rerank") and not self.languages:
+            raise ValueError(f"method {self.name!r}: {self.strategy} needs 'languages'")
+        if self.weights:
+            # one weight per language of every side that switches multilingually (see _make_switcher)
+            for option, langs in (("languages", self.languages), ("query_languages", self.query_languages),
+                                  ("document_languages", self.document_languages)):
+                if langs is not None and len(langs) > 1 and len(langs) != len(self.weights):
+                    raise ValueError(f"method {self.name!r}: {len(self.weights)} weights for the "
+                                     f"{len(langs)} {option} {list(langs)}; give one weight per language")
+            if any(w < 0 for w in self.weights) or not sum(self.weights) > 0:
+                raise ValueError(f"method {self.name!r}: weights must be >= 0 with a positive sum, "
+                                 f"got {self.weights}")
+
+    @classmethod
+    def from_dict(cls, name: str, values: Mapping[str, Any]) -> Method:
+        known = {f.name for f in fields(cls)} - {"name"}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"method {name!r}: unknown option(s) {unknown}; known: {sorted(known)}")
+        return cls(name=name, **dict(values))
+
+    @property
+    def trains(self) -> bool:
+        """Whether this method fine-tunes a model (translate-test and off-the-shelf reuse one)."""
+        return self.strategy in ("zero-shot", "code-switch")
+
+    def side_languages(self, side: str) -> list[str]:
+        """Target languages of ``side`` (``"query"`` or ``"document"``); empty: left in English."""
+        if self.strategy not in ("code-switch", "rerank") or self.sides not in ("both", side):
+            return []
+        override = self.query_languages if side == "query" else self.document_languages
+        return list(override if override is not None else self.languages)
+
+    def p_at(self, step: int, total_steps: int) -> float:
+        """Switch rate at optimizer step ``step`` (0-based): constant ``p``, or linear from
+        ``p_start`` at step 0 to ``p`` at the last step."""
+        if self.p_start is None or total_steps <= 1:
+            return self.p
+        return self.p_start + (self.p - self.p_start) * step / (total_steps - 1)
+
+
+# ------------------------------------------------------------------------------------ lexicons
+def lexicon_path(method: Method, src: str, tgt: str, data_dir: str | os.PathLike[str]) -> Path:
+    """The dictionary file of ``src -> tgt`` for ``method`` (MUSE under ``data_dir`` or a template)."""
+    if method.lexicon == "muse":
+        path = Path(data_dir) / "muse" / f"{src}-{tgt}.txt"
+    else:
+        path = Path(method.lexicon.format(lang=tgt if src == "en" else src, src=src, tgt=tgt))
+    if not path.exists():
+        raise FileNotFoundError(f"method {method.name!r}: lexicon {src}->{tgt} not found at {path}")
+    return path
+
+
+def load_lexicons(method: Method, languages: Sequence[str], data_dir: str | os.PathLike[str], *,
+                  reverse: bool = False) -> dict[str, Any]:
+    """``{lang: Lexicon}`` for ``en -> lang`` (or ``lang -> en`` with ``reverse``)."""
+    from xcs.lexicons.lexicon import Lexicon
+
+    out = {}
+    for lang in languages:
+        src, tgt = (lang, "en") if reverse else ("en", lang)
+        out[lang] = Lexicon.load(lexicon_path(method, src, tgt, data_dir), src, tgt,
+                                 lowercase=method.lowercase, drop_identical=True,
+                                 max_candidates=method.max_candidates, on_error="skip")
+    return out
+
+
+# ------------------------------------------------------------------------------------ batching
+
+
+# ------------------------------------------------------------------------------- engine adapter
+
+
+# ---------------------------------------------------------------------------------- translate-test
+
+

@@ -1,0 +1,112 @@
+"""The experiment's summary for people: the paper-layout Markdown tables and the plots."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xcs.io.atomic import atomic_path
+
+
+def rerank_table(rerank: Mapping[str, Any], alpha: float = 0.05) -> str:
+    """Markdown: one row per reranker, ``before -> after`` MRR@10 (x100) per pair."""
+    if not rerank:
+        return ""
+    pairs = list(next(iter(rerank.values())))
+    lines = ["| reranker | " + " | ".join(pairs) + " |", "|---|" + "---:|" * len(pairs)]
+    for name, entry in rerank.items():
+        cells = []
+        for pair in pairs:
+            cell = entry[pair]
+            mark = "*" if cell["p_bonferroni"] < alpha and cell["after"] > cell["before"] else (
+                "-" if cell["p_bonferroni"] < alpha else "")
+            cells.append(f"{100 * cell['before']:.1f} → {100 * cell['after']:.1f}{mark}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return ("\n## Reranking the baseline's top-k (MRR@10 before → after)\n\n" + "\n".join(lines)
+            + "\n\n`*` / `-`: after significantly better / worse than before (paired t-test, Bonferroni).\n")
+
+
+def markdown_table(summary: Mapping[str, Any], alpha: float = 0.05) -> str:
+    """The paper's layout; ``*`` / ``-`` mark significant gains / losses vs the baseline
+    (Bonferroni-corrected p < ``alpha``); values are x100, mean over seeds (± std when > 1 seed)."""
+    methods = summary["methods"]
+    if not methods:
+        return "(no finished runs)\n"
+    cols = list(next(iter(methods.values())))
+    lines = ["| method | seeds | " + " | ".join(cols) + " |", "|---|---:|" + "---:|" * len(cols)]
+    for name, entry in methods.items():
+        cells = [str(len(entry[cols[0]]["seeds"]))]
+        for col in cols:
+            cell = entry.get(col)
+            if cell is None:
+                cells.append("")
+                continue
+            text = f"{100 * cell['mean']:.1f}"
+            if len(cell["seeds"]) > 1:
+                text += f" ±{100 * cell['std']:.1f}"
+            if cell.get("p_bonferroni", 1.0) < alpha:
+                text += "*" if cell.get("delta", 0.0) > 0 else "-"
+            cells.append(text)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    note = (f"\nBaseline: `{summary['baseline']}`. `*` / `-`: significantly better / worse than the baseline "
+            f"({summary['tests']}, p < {alpha}). Values x100.\n")
+    return "\n".join(lines) + "\n" + note
+
+
+def plots(summary: Mapping[str, Any], out_dir: Path, pairs: Sequence[str]) -> list[Path]:
+    """``pairs.png`` (grouped bars per CLIR pair) and, when methods sweep p, ``p_sweep.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    methods = summary["methods"]
+    shown = [p for p in pairs if any(p in entry for entry in methods.values())]
+    if shown:
+        fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(shown)), 3.5))
+        width = 0.8 / max(1, len(methods))
+        for i, (name, entry) in enumerate(methods.items()):
+            xs = np.arange(len(shown)) + i * width
+            ax.bar(xs, [100 * entry.get(p, {}).get("mean", math.nan) for p in shown], width, label=name)
+        ax.set_xticks(np.arange(len(shown)) + 0.4 - width / 2, shown)
+        ax.set_ylabel("CLIR MRR@10 (x100)")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(4, len(methods)))
+        fig.tight_layout()
+        written.append(_save_figure(fig, out_dir / "pairs.png"))
+        plt.close(fig)
+    sweeps: dict[str, list[tuple[float, float]]] = {}
+    for name, entry in methods.items():
+        if "@p=" in name:
+            base, p = name.split("@p=")
+            for col in ("CLIR", "MoIR", "MLIR"):
+                if col in entry:
+                    sweeps.setdefault(f"{base} {col}", []).append((float(p), 100 * entry[col]["mean"]))
+    if sweeps:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for label, points in sweeps.items():
+            points.sort()
+            ax.plot([p for p, _ in points], [v for _, v in points], marker="o", label=label)
+        if summary["baseline"] in methods:
+            for col in ("CLIR",):
+                value = methods[summary["baseline"]].get(col, {}).get("mean")
+                if value is not None:
+                    ax.axhline(100 * value, linestyle="--", color="grey",
+                               label=f"{summary['baseline']} {col}")
+        ax.set_xlabel("switch rate p")
+        ax.set_ylabel("MRR@10 (x100)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        written.append(_save_figure(fig, out_dir / "p_sweep.png"))
+        plt.close(fig)
+    return written
+
+
+def _save_figure(fig: Any, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120)
+    return path

@@ -1,0 +1,268 @@
+"""The experiment runner: methods x seeds -> train -> evaluate -> summary, table, plots.
+
+A config (TOML, see ``configs/quick.toml`` and :mod:`xcs.experiment.config`) names the model, the
+training data, the training hyper-parameters (``[train]``, fields of
+:class:`xcs.training.config.TrainConfig`), the evaluation (``[eval]``) and the methods
+(``[methods.NAME]``, fields of :class:`xcs.experiment.methods.Method`; a ``p_sweep = [...]`` list
+expands one method into one per switch rate, named ``NAME@p=P``).
+
+Layout of a run ``results/NAME/``::
+
+    config.toml            the config as run
+    runs/METHOD/seedS/     run.json (status, wall times, losses), metrics.json (the evaluation)
+    summary.json           method -> setting -> metric: mean, std, per-seed values, p-value vs
+                           the baseline (paired t-test on per-query scores, Bonferroni-corrected)
+    table.md               the paper's layout: rows methods, columns MoIR / CLIR / MLIR averages,
+                           the chosen CLIR pairs, LAReQA mAP@20, Tatoeba acc@1; significance marks
+    pairs.png, p_sweep.png per-pair bars; MRR@10 against p (when the config sweeps p)
+
+Models, checkpoints and per-query scores go to the work directory (``--work-dir``, default
+``xcs.io.paths.cache_dir()/experiments/NAME``): large, not for git. A run whose ``run.json`` says
+``done`` is skipped on re-run; an interrupted one resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xcs.data.xquadr import subsample_sets
+from xcs.experiment.config import ExperimentConfig
+from xcs.experiment.data import training_pairs
+from xcs.experiment.methods import Method
+from xcs.experiment.report import markdown_table, plots, rerank_table
+from xcs.experiment.summary import summarize, summarize_rerank
+from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
+
+
+# ------------------------------------------------------------------------------------ one run
+def _evaluate(encoder: Any, config: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any]:
+    from xcs.evaluation.suite import evaluate
+
+    options = {k: v for k, v in config.eval.items() if k not in ("tasks", "pairs")}
+    return evaluate(encoder, tasks=config.tasks, data_dir=data_dir, out_dir=out_dir, **options)
+
+
+def _comparable(value: Any) -> Any:
+    """``value`` as JSON would store it, every number a float: a setting read back from ``run.json``
+    equals the live one (tuples vs lists, ``1`` vs ``1.0``)."""
+    def normalise(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: normalise(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [normalise(x) for x in v]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+        return v
+
+    return normalise(json.loads(json.dumps(value, default=str)))
+
+
+# Keys that do not change what a run computes: how often it checkpoints (resuming ignores it too),
+# and the method's name (the run directory is already named after it; a run copied from a method of
+# another name with the same settings, e.g. ml-cs -> ml-cs@p=0.5, is the same run).
+_RESULT_NEUTRAL_TRAIN_KEYS = {"checkpoint_every"}
+_RESULT_NEUTRAL_METHOD_KEYS = {"name"}
+
+
+def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, method: Method, seed: int,
+                       run_dir: Path) -> None:
+    """A ValueError naming ``run_dir`` and the differing keys when the finished run ``record`` was
+    made with another method, model or training config than the current ones."""
+    # records written before Method.kind was renamed Method.strategy carry "kind"
+    saved_method = {("strategy" if k == "kind" else k): v for k, v in record.get("method", {}).items()}
+    saved_method, current_method = _comparable(saved_method), _comparable(asdict(method))
+    differing = [f"method.{k}" for k in sorted(set(saved_method) | set(current_method))
+                 if k not in _RESULT_NEUTRAL_METHOD_KEYS and saved_method.get(k) != current_method.get(k)]
+    if "model" in record and record["model"] != config.model:
+        differing.append("model")
+    saved_train = record.get("train", {}).get("config")
+    if saved_train is not None and (method.trains or method.strategy == "rerank"):
+        saved, current = _comparable(saved_train), _comparable(asdict(config.train_config(method, seed)))
+        differing += [f"train.{k}" for k in sorted(set(saved) | set(current))
+                      if k not in _RESULT_NEUTRAL_TRAIN_KEYS and saved.get(k) != current.get(k)]
+    if differing:
+        raise ValueError(f"{run_dir}: this finished run was made with other settings "
+                         f"({', '.join(differing)}); rename the method or move the run away to run it again")
+
+
+def evaluation_encoder(encoder: Any, document_encoder: Any | None = None) -> Any:
+    """The trained tower(s) in eval mode (dropout off) as one encoder for ``evaluate``: ``encoder``
+    itself with shared towers, else a :class:`xcs.training.loop.DualEncoder`."""
+    encoder.model.eval()
+    if document_encoder is None:
+        return encoder
+    from xcs.models.dual_encoder import DualEncoder
+
+    document_encoder.model.eval()
+    return DualEncoder(encoder, document_encoder)
+
+
+def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir: Path, work_dir: Path,
+            data_dir: Path, pairs: Sequence[Any], progress: bool = True) -> dict[str, Any]:
+    """Train (if the method trains) and evaluate one (method, seed); write ``run.json`` and
+    ``metrics.json`` under ``results_dir/runs/METHOD/seedS``. Skips a run already marked done
+    (after checking it was made with the same settings: :func:`check_finished_run`)."""
+    from xcs.experiment.batches import CodeSwitchBatchBuilder
+    from xcs.experiment.methods import load_lexicons
+    from xcs.models.encoder import Encoder
+    from xcs.models.translate_test import TranslateTestEncoder
+    from xcs.training.devices import resolve_device
+    from xcs.training.loop import train
+
+    run_results = results_dir / "runs" / method.name / f"seed{seed}"
+    run_work = work_dir / method.name / f"seed{seed}"
+    record_path = run_results / "run.json"
+    if record_path.exists():
+        record = json.loads(record_path.read_text())
+        if record.get("status") == "done":
+            check_finished_run(record, config, method, seed, run_results)
+            return record
+    device = resolve_device(config.device)
+    run_results.mkdir(parents=True, exist_ok=True)
+    run_work.mkdir(parents=True, exist_ok=True)
+    record: dict[str, Any] = {"method": asdict(method), "seed": seed, "model": config.model,
+                              "status": "running", "command": " ".join(sys.argv)}
+    began = time.perf_counter()
+    if method.trains:
+        train_config = config.train_config(method, seed)
+        encoder = Encoder(config.model, device=device)
+        lexicons = {}
+        languages = sorted(set(method.side_languages("query")) | set(method.side_languages("document")))
+        if languages:
+            lexicons = load_lexicons(method, languages, data_dir)
+        builder = CodeSwitchBatchBuilder(
+            encoder.tokenizer, method, lexicons=lexicons, seed=seed, total_steps=train_config.steps,
+            query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
+            max_query_length=int(config.data.get("max_query_length", 64)),
+            max_document_length=int(config.data.get("max_document_length", 128)),
+            align=train_config.align_weight > 0)
+        # translate-test and the reranker reuse the baseline's model, so that one is always kept
+        reused = method.name == config.baseline and any(
+            m.strategy in ("translate-test", "rerank") for m in config.methods.values())
+        result = train(encoder, pairs, builder, train_config, run_work, progress=progress,
+                       save_model=config.keep_models or reused)
+        record["train"] = {"config": asdict(train_config), "wall_s": result.total_wall_s,
+                           "steps_per_s": result.steps_per_s, "resumed_from": result.resumed_from,
+                           "first_loss": result.losses[0], "last_loss": result.losses[-1],
+                           "losses": result.losses, "train_pairs": len(pairs)}
+        evaluated: Any = evaluation_encoder(encoder, result.extra.get("document_encoder"))
+    elif method.strategy == "translate-test":
+        base_dir = work_dir / config.baseline / f"seed{seed}" / "model"
+        if not base_dir.exists():
+            raise FileNotFoundError(f"translate-test needs the {config.baseline!r} model of seed {seed} "
+                                    f"at {base_dir} (run that method first, with keep_models = true)")
+        reverse_lexicons = load_lexicons(method, method.languages, data_dir, reverse=True)
+        evaluated = TranslateTestEncoder(Encoder(base_dir, device=device), reverse_lexicons)
+    elif method.strategy == "rerank":
+        return _run_rerank(config, method, seed, record, began, results_dir=run_results, work_dir=work_dir,
+                           data_dir=data_dir, pairs=pairs, progress=progress, device=device)
+    else:  # off-the-shelf
+        evaluated = Encoder(config.model, device=device)
+    trained_s = time.perf_counter() - began
+    metrics = _evaluate(evaluated, config, data_dir, run_work / "eval")
+    write_json_atomic(metrics, run_results / "metrics.json")
+    record.update(status="done", train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
+                  wall_s=time.perf_counter() - began, description=getattr(evaluated, "description", ""))
+    write_json_atomic(record, record_path)
+    return record
+
+
+def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dict[str, Any], began: float, *,
+                results_dir: Path, work_dir: Path, data_dir: Path, pairs: Sequence[Any],
+                progress: bool, device: Any) -> dict[str, Any]:
+    """Train the cross-encoder (code-switching on both sides) and rerank the baseline model's top-k
+    on the config's pairs (same XQuAD-R subsample as the evaluation); writes ``rerank.json``."""
+    from xcs.data.xquadr import load_xquadr_dir
+    from xcs.evaluation.rerank import rerank_xquadr
+    from xcs.experiment.batches import CodeSwitchBatchBuilder
+    from xcs.experiment.methods import load_lexicons
+    from xcs.models.cross_encoder import CrossEncoder
+    from xcs.models.encoder import Encoder
+    from xcs.training.cross_encoder import train_cross_encoder
+
+    base_dir = work_dir / config.baseline / f"seed{seed}" / "model"
+    if not base_dir.exists():
+        raise FileNotFoundError(f"rerank needs the {config.baseline!r} model of seed {seed} at {base_dir} "
+                                f"(run that method first, with keep_models = true)")
+    train_config = config.train_config(method, seed)
+    cross = CrossEncoder(config.model, device=device, seed=seed)
+    lexicons = load_lexicons(method, method.languages, data_dir)
+    builder = CodeSwitchBatchBuilder(cross.tokenizer, method, lexicons=lexicons, seed=seed,
+                                     total_steps=train_config.steps,
+                                     max_query_length=int(config.data.get("max_query_length", 64)),
+                                     max_document_length=int(config.data.get("max_document_length", 128)))
+    losses = train_cross_encoder(cross, pairs, builder, train_config, progress=progress)
+    trained_s = time.perf_counter() - began
+    languages = sorted({lang for pair in config.pairs for lang in pair.split("-")})
+    sets = load_xquadr_dir(data_dir / "xquad-r", languages)
+    subsample = config.eval.get("subsample")
+    if subsample:  # the evaluation's questions (same subsample and seed)
+        sets = subsample_sets(sets, int(subsample), int(config.eval.get("seed", 0)))
+    metrics, scores = rerank_xquadr(Encoder(base_dir, device=device), cross, sets, config.pairs,
+                                    k=method.rerank_k)
+    out = work_dir / method.name / f"seed{seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "rerank_per_query.npz") as tmp:
+        np.savez_compressed(tmp, **scores)
+    write_json_atomic(metrics, results_dir / "rerank.json")
+    record.update(status="done", train={"config": asdict(train_config), "losses": losses,
+                                        "first_loss": losses[0], "last_loss": losses[-1]},
+                  train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
+                  wall_s=time.perf_counter() - began, description="cross-encoder reranker")
+    write_json_atomic(record, results_dir / "run.json")
+    return record
+
+
+# -------------------------------------------------------------------------------- summarising
+def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Path, data_dir: Path,
+                   progress: bool = True, config_text: str | None = None,
+                   seeds: Sequence[int] | None = None,
+                   methods: Sequence[str] | None = None) -> dict[str, Any]:
+    """Every seed x method, then the summary. Seed-major, so that a run cut short has every method
+    for its first seeds; the baseline comes first within a seed (translate-test and rerank reuse its
+    model). The off-the-shelf model does not depend on the seed and is evaluated once. ``seeds``
+    (default: the config's) and ``methods`` (names; default: all, the baseline always included) pick
+    the runs to do now; the summary covers every finished run of the config."""
+    unknown = sorted(set(methods or ()) - set(config.methods))
+    if unknown:
+        raise ValueError(f"--only: unknown method(s) {unknown}; known: {sorted(config.methods)}")
+    if seeds and not set(seeds) <= set(config.seeds):
+        raise ValueError(f"--seeds: {sorted(set(seeds) - set(config.seeds))} not among the config's seeds "
+                         f"{config.seeds}")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if config_text is not None:
+        write_text_atomic(config_text, results_dir / "config.toml")
+    began = time.perf_counter()
+    pairs = None
+    order = [config.baseline] + [m for m in config.methods
+                                 if m != config.baseline and (methods is None or m in methods)]
+    walls = {}
+    for seed in seeds or config.seeds:
+        for name in order:
+            method = config.methods[name]
+            if method.strategy == "off-the-shelf" and seed != config.seeds[0]:
+                continue
+            if (method.trains or method.strategy == "rerank") and pairs is None:
+                pairs = training_pairs(data_dir, config.data)
+            print(f"[xcs experiment] {name} seed {seed}", file=sys.stderr, flush=True)
+            record = run_one(config, method, seed, results_dir=results_dir, work_dir=work_dir,
+                             data_dir=data_dir, pairs=pairs or [], progress=progress)
+            walls[f"{name}/seed{seed}"] = record.get("wall_s")
+    summary = summarize(config, results_dir, work_dir)
+    summary["rerank"] = summarize_rerank(config, results_dir, work_dir)
+    summary["wall_s_this_invocation"] = time.perf_counter() - began
+    summary["run_wall_s"] = walls
+    write_json_atomic(summary, results_dir / "summary.json")
+    table = markdown_table(summary) + rerank_table(summary["rerank"])
+    write_text_atomic(f"# {config.name}\n\nModel: {config.model}\n\n" + table, results_dir / "table.md")
+    plots(summary, results_dir, config.pairs)
+    return summary

@@ -1,0 +1,103 @@
+"""Every finished run of a config summarised: means, stds, per-seed values and paired tests against
+the baseline (per-query scores averaged over the seeds both share, Bonferroni-corrected)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xcs.evaluation.report import headline_metrics
+from xcs.evaluation.significance import bonferroni, paired_t_test
+from xcs.experiment.config import ExperimentConfig
+
+
+def summarize_rerank(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> dict[str, Any]:
+    """MRR@10 before / after reranking per pair (mean over seeds), with the paired t-test of after vs
+    before on per-query scores averaged over seeds."""
+    out: dict[str, Any] = {}
+    for name, method in config.methods.items():
+        if method.strategy != "rerank":
+            continue
+        files = {s: results_dir / "runs" / name / f"seed{s}" / "rerank.json" for s in config.seeds}
+        seeds = [s for s, path in files.items() if path.exists()]
+        if not seeds:
+            continue
+        runs = [json.loads(files[s].read_text()) for s in seeds]
+        scores = []
+        for s in seeds:
+            with np.load(work_dir / name / f"seed{s}" / "rerank_per_query.npz") as stored:
+                scores.append({key: stored[key] for key in stored.files})
+        entry = {}
+        for pair in runs[0]["by_pair"]:
+            before = np.mean([sc[f"before/{pair}"] for sc in scores], axis=0)
+            after = np.mean([sc[f"after/{pair}"] for sc in scores], axis=0)
+            test = paired_t_test(after, before)
+            entry[pair] = {"before": float(before.mean()), "after": float(after.mean()),
+                           "p_value": test.p_value,
+                           "p_bonferroni": float(bonferroni([test.p_value], len(runs[0]["by_pair"]))[0]),
+                           "seeds": seeds, "k": runs[0]["k"]}
+        out[name] = entry
+    return out
+
+
+def per_query(work_dir: Path, method: str, seed: int, pairs: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per-query scores of one run, keyed like :func:`xcs.evaluation.report.headline_metrics`'s columns."""
+    from xcs.evaluation.report import load_per_query
+
+    return load_per_query(work_dir / method / f"seed{seed}" / "eval", pairs)
+
+
+def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> dict[str, Any]:
+    """Collect every finished run: the content of ``summary.json`` (means, stds, per-seed values,
+    p-values; :func:`run_experiment` adds the reranker part and writes it)."""
+    columns: dict[str, dict[str, dict[str, float]]] = {}
+    runs: dict[str, dict[int, dict[str, Any]]] = {}
+    for name, method in config.methods.items():
+        if method.strategy == "rerank":
+            continue
+        for seed in config.seeds:
+            metrics_path = results_dir / "runs" / name / f"seed{seed}" / "metrics.json"
+            if metrics_path.exists():
+                runs.setdefault(name, {})[seed] = json.loads(metrics_path.read_text())
+    for name, by_seed in runs.items():
+        columns[name] = {str(s): headline_metrics(m, config.pairs) for s, m in by_seed.items()}
+
+    # per-query scores averaged over the seeds both methods share, then paired t-test vs the baseline
+    comparisons = [(name, col) for name in runs if name != config.baseline
+                   for col in next(iter(columns[name].values()))]
+    n_tests = max(1, len(comparisons))
+    base_seeds = set(runs.get(config.baseline, {}))
+    summary: dict[str, Any] = {"name": config.name, "baseline": config.baseline, "model": config.model,
+                               "seeds": config.seeds, "tests": "paired t-test on per-query scores "
+                               "(averaged over shared seeds), Bonferroni x" + str(n_tests), "methods": {}}
+    cache: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+
+    def scores(name: str, seed: int) -> dict[str, np.ndarray]:
+        if (name, seed) not in cache:
+            cache[name, seed] = per_query(work_dir, name, seed, config.pairs)
+        return cache[name, seed]
+
+    for name, by_seed in columns.items():
+        entry: dict[str, Any] = {}
+        for col in next(iter(by_seed.values())):
+            values = [by_seed[s][col] for s in sorted(by_seed)]
+            cell: dict[str, Any] = {"mean": float(np.mean(values)), "std": float(np.std(values)),
+                                    "seeds": {s: by_seed[s][col] for s in sorted(by_seed)}}
+            shared = sorted(base_seeds & set(runs[name])) if name != config.baseline else []
+            if shared:
+                try:
+                    a = np.mean([scores(name, int(s))[col] for s in shared], axis=0)
+                    b = np.mean([scores(config.baseline, int(s))[col] for s in shared], axis=0)
+                    p = float(paired_t_test(a, b).p_value)
+                    cell["p_value"] = p
+                    cell["p_bonferroni"] = float(bonferroni([p], n_tests)[0])
+                    cell["delta"] = float(a.mean() - b.mean())
+                except (FileNotFoundError, KeyError):
+                    pass  # per-query scores were not kept for this column
+            entry[col] = cell
+        summary["methods"][name] = entry
+    return summary

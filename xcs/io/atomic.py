@@ -1,0 +1,75 @@
+"""Atomic writes: a reader (or a killed run) never sees a half-written file or directory.
+
+Every writer of results, checkpoints, lexicons, word vectors, models and plots goes through this
+module. :func:`atomic_path` hands out a temporary file name next to the target (same directory, so
+the final ``os.replace`` is an atomic rename on one filesystem; same suffix, so writers that pick a
+format from the name — numpy's ``savez``, matplotlib's ``savefig``, gzip by ``.gz`` — write the
+right one) and renames it into place only when the block succeeds. :func:`atomic_directory` does
+the same for a directory (a model checkpoint): it is assembled under a temporary name and renamed
+into place, an existing one moved aside first when it is to be replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path to write ``path``'s content to; it replaces ``path`` when the block
+    exits normally and is removed when it raises."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield an empty temporary directory next to ``path``; it becomes ``path`` when the block exits
+    normally and is removed when it raises.
+
+    Raises ``FileExistsError`` when ``path`` exists and not ``overwrite`` (checked before the block
+    runs, and again by the final rename, which fails if ``path`` appeared meanwhile). With
+    ``overwrite`` an existing ``path`` is renamed aside, the new one renamed in, the old one deleted.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        yield tmp
+        tmp.chmod(0o755)  # mkdtemp creates it private
+        if overwrite and path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.rename(path, old)
+            os.rename(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(obj: Any, path: str | os.PathLike[str], *, indent: int = 2,
+                      ensure_ascii: bool = True) -> None:
+    """``obj`` as indented JSON (non-JSON values via ``str``), written atomically."""
+    write_text_atomic(json.dumps(obj, indent=indent, default=str, ensure_ascii=ensure_ascii) + "\n", path)

