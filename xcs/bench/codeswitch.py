@@ -74,30 +74,12 @@ def _rate(tokens: int, seconds: tuple[float, float]) -> dict:
             "cpu_seconds": round(cpu, 5), "tokens_per_cpu_s": round(tokens / max(cpu, 1e-9))}
 
 
-def run(args: argparse.Namespace) -> int:
-    from xcs.comparisons.pipelines import ContrastiveMixPipeline, PaperPipeline
-    from xcs.io.paths import data_dir
-    from xcs.lexicons.lexicon import Lexicon
-    from xcs.models.checkpoints import load_tokenizer
-    from xcs.switching.compiled_lexicon import CompiledLexicon
+def _engine_rates(tokenizer, compiled, ids, offsets, index, batch, args) -> tuple[dict, dict]:
+    """Rates of the engine (1 and 2 threads, ML-CS, list API) and of the Numba backend, after checking
+    that backends and thread counts agree; returns ``(results, reference output)``."""
     from xcs.switching.switcher import CodeSwitcher
 
-    root = data_dir(args.data_dir)
-    tokenizer = load_tokenizer()
-    questions, contexts = _squad_texts(root)
-    texts = questions + contexts
-    batch = tokenizer(texts)["input_ids"]
-    lengths = np.array([len(row) for row in batch], dtype=np.int64)
-    offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    ids = np.fromiter((t for row in batch for t in row), dtype=np.int32, count=int(offsets[-1]))
-    index = np.arange(len(batch), dtype=np.int64)
     n_tokens = int(ids.shape[0])
-
-    started = time.perf_counter()
-    lexicons = {lang: Lexicon.load(root / "muse" / f"en-{lang}.txt", "en", lang) for lang in ML_LANGUAGES}
-    compiled = {lang: CompiledLexicon.compile(lex, tokenizer) for lang, lex in lexicons.items()}
-    compile_seconds = time.perf_counter() - started
 
     def switcher(**kwargs) -> CodeSwitcher:
         return CodeSwitcher(tokenizer, compiled, p=args.p, seed=0, **kwargs)
@@ -109,13 +91,6 @@ def run(args: argparse.Namespace) -> int:
     for other in (bl[2].switch_flat(ids, offsets, index), numba.switch_flat(ids, offsets, index)):
         assert np.array_equal(other["ids"], reference["ids"]), "backends or thread counts disagree"
 
-    report: dict = {
-        "data": {"texts": len(texts), "questions": len(questions), "contexts": len(contexts),
-                 "input_tokens": n_tokens, "p": args.p,
-                 "output_tokens_bl": int(reference["ids"].shape[0])},
-        "lexicons": {lang: {"entries": c.num_entries, "keys": c.num_keys} for lang, c in compiled.items()},
-        "compile_seconds_5_lexicons": round(compile_seconds, 2),
-    }
     def timed(switch: CodeSwitcher) -> dict:
         call = lambda: switch.switch_flat(ids, offsets, index)  # noqa: E731
         return _rate(n_tokens, best_seconds(call, args.min_seconds))
@@ -127,24 +102,31 @@ def run(args: argparse.Namespace) -> int:
         "engine_bl_list_api_1thread": _rate(n_tokens, best_seconds(lambda: bl[1](batch), args.min_seconds)),
         "numba_bl": timed(numba),
     }
+    return results, reference
 
-    # String pipelines on a subset with the same question/context mix.
+
+def _pipeline_rates(tokenizer, lexicon, texts, batch, args) -> tuple[dict, int]:
+    """Rates of the paper's and ContrastiveMix's string pipelines on a subset with the same
+    question/context mix; returns ``(results, tokens in the subset)``."""
+    from xcs.comparisons.pipelines import ContrastiveMixPipeline, PaperPipeline
+
     n_sub = min(args.baseline_texts, len(texts))
     rng = np.random.default_rng(0)
     subset = sorted(rng.choice(len(texts), size=n_sub, replace=False).tolist())
     sub_texts = [texts[i] for i in subset]
     sub_batch = [batch[i] for i in subset]
     sub_tokens = sum(len(row) for row in sub_batch)
-    paper = PaperPipeline(tokenizer, lexicons["de"], p=args.p)
-    mix = ContrastiveMixPipeline(tokenizer, lexicons["de"], p=args.p)
-    results["paper_pipeline"] = _rate(sub_tokens, best_seconds(lambda: paper(sub_texts), 0, 1))
-    results["contrastivemix_pipeline"] = _rate(sub_tokens, best_seconds(lambda: mix(sub_batch), 0, 1))
-    report["baseline_subset_tokens"] = sub_tokens
-    report["results"] = results
+    paper = PaperPipeline(tokenizer, lexicon, p=args.p)
+    mix = ContrastiveMixPipeline(tokenizer, lexicon, p=args.p)
+    rates = {"paper_pipeline": _rate(sub_tokens, best_seconds(lambda: paper(sub_texts), 0, 1)),
+             "contrastivemix_pipeline": _rate(sub_tokens, best_seconds(lambda: mix(sub_batch), 0, 1))}
+    return rates, sub_tokens
 
-    # Ratios of wall-clock rates measured in this run; the one-core target uses CPU time.
+
+def _ratios(results: dict) -> dict:
+    """Ratios of wall-clock rates measured in this run; the one-core target uses CPU time."""
     engine = results["engine_bl_1thread"]["tokens_per_s"]
-    ratios = {
+    return {
         "engine_1t_over_paper": round(engine / results["paper_pipeline"]["tokens_per_s"], 1),
         "engine_1t_over_contrastivemix": round(
             engine / results["contrastivemix_pipeline"]["tokens_per_s"], 1
@@ -154,7 +136,43 @@ def run(args: argparse.Namespace) -> int:
         "engine_ml_over_bl": round(results["engine_ml_1thread"]["tokens_per_s"] / engine, 2),
         "list_api_over_csr": round(results["engine_bl_list_api_1thread"]["tokens_per_s"] / engine, 3),
     }
-    report["ratios"] = ratios
+
+
+def run(args: argparse.Namespace) -> int:
+    from xcs.io.paths import data_dir
+    from xcs.lexicons.lexicon import Lexicon
+    from xcs.models.checkpoints import load_tokenizer
+    from xcs.ragged import flatten_lists
+    from xcs.switching.compiled_lexicon import CompiledLexicon
+
+    root = data_dir(args.data_dir)
+    tokenizer = load_tokenizer()
+    questions, contexts = _squad_texts(root)
+    texts = questions + contexts
+    batch = tokenizer(texts)["input_ids"]
+    ids, offsets = flatten_lists(batch)
+    ids = ids.astype(np.int32)
+    index = np.arange(len(batch), dtype=np.int64)
+
+    started = time.perf_counter()
+    lexicons = {lang: Lexicon.load(root / "muse" / f"en-{lang}.txt", "en", lang) for lang in ML_LANGUAGES}
+    compiled = {lang: CompiledLexicon.compile(lex, tokenizer) for lang, lex in lexicons.items()}
+    compile_seconds = time.perf_counter() - started
+
+    results, reference = _engine_rates(tokenizer, compiled, ids, offsets, index, batch, args)
+    pipelines, sub_tokens = _pipeline_rates(tokenizer, lexicons["de"], texts, batch, args)
+    results.update(pipelines)
+    report: dict = {
+        "data": {"texts": len(texts), "questions": len(questions), "contexts": len(contexts),
+                 "input_tokens": int(ids.shape[0]), "p": args.p,
+                 "output_tokens_bl": int(reference["ids"].shape[0])},
+        "lexicons": {lang: {"entries": c.num_entries, "keys": c.num_keys} for lang, c in compiled.items()},
+        "compile_seconds_5_lexicons": round(compile_seconds, 2),
+        "baseline_subset_tokens": sub_tokens,
+        "results": results,
+        "ratios": _ratios(results),
+    }
+    ratios = report["ratios"]
     if not args.skip_step:
         report["training_step"] = _collator_and_step(tokenizer, compiled, questions, contexts, args)
     report["targets"] = {

@@ -95,7 +95,7 @@ def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, meth
 
 def evaluation_encoder(encoder: Any, document_encoder: Any | None = None) -> Any:
     """The trained tower(s) in eval mode (dropout off) as one encoder for ``evaluate``: ``encoder``
-    itself with shared towers, else a :class:`xcs.training.loop.DualEncoder`."""
+    itself with shared towers, else a :class:`xcs.models.dual_encoder.DualEncoder`."""
     encoder.model.eval()
     if document_encoder is None:
         return encoder

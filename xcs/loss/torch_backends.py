@@ -109,11 +109,17 @@ def eager_contrastive_loss(
 class ChunkedBackend:
     """Torch matmuls over chunks of S; memory O(chunk * (B or N) + (B + N) * dim).
 
-    Implements the stages :class:`xcs.loss.api.FusedContrastiveFunction` needs: :meth:`logsumexp`
+    Implements the stages :class:`xcs.loss.function.FusedContrastiveFunction` needs: :meth:`logsumexp`
     (forward) and :meth:`softmax_gradients` (backward, recomputing each chunk of documents), and
     :meth:`loss_and_gradients`, forward and complete backward of a scalar loss in one pass over
     chunks of queries. ``chunk_size``: documents per chunk for the first two, query rows per chunk
     for the last (default: ~4M and ~8M logits per chunk).
+
+    :meth:`loss_and_gradients` uses few, large ops per chunk on purpose: on a loaded machine every
+    multi-threaded op pays a barrier that can wait for a descheduled worker. The row softmax is one
+    fused in-place kernel; the row LSE is read off it as ``S_pos - log(softmax_pos)`` (recomputed
+    exactly for the rare rows whose positive probability is near underflow); the scales, the 1/tau
+    and the positive pairs' one-hot term ride on the GEMMs' alpha and beta.
     """
 
     def __init__(self, chunk_size: int | None = None) -> None:
@@ -200,6 +206,22 @@ class ChunkedBackend:
             torch.mm(weights.T, q_c, out=grad_d[start:stop])
         return grad_q, grad_d, weighted_logits
 
+    @staticmethod
+    def _column_shift(logits, q_c, labels, chunks, block) -> tuple[torch.Tensor, torch.Tensor]:
+        """The symmetric term's first pass (one GEMM per chunk of rows): column LSE (N,) and, for the
+        columns ``[0, max(labels) + 1)`` (only some query's positive carries a column loss), the
+        shift that turns the column part of the gradient weights, ``col_grad[j] * exp(S - col_lse[j])``
+        with ``col_grad = count / 2``, into ``exp(S - shift) / 2``; a column without positives gets
+        shift +inf (weight 0; a positive column's lse is finite)."""
+        col_lse = torch.full((block.shape[1],), float("-inf"), dtype=block.dtype, device=block.device)
+        for start, stop in chunks:
+            chunk_logits = logits(q_c[start:stop], labels[start:stop], block[: stop - start])
+            torch.logaddexp(col_lse, torch.logsumexp(chunk_logits, dim=0), out=col_lse)
+        num_positive_columns = int(labels.max()) + 1
+        count = torch.bincount(labels, minlength=num_positive_columns).to(block.dtype)
+        col_shift = torch.where(count > 0, col_lse[:num_positive_columns] - count.log(), float("inf"))
+        return col_lse, col_shift
+
     def loss_and_gradients(
         self,
         q: torch.Tensor,
@@ -231,11 +253,7 @@ class ChunkedBackend:
         scale * margin / tau * (sum_i W[i, labels[i]] - B))``, with no extra pass over the block.
         Memory: one (R, N) block (two when symmetric) beyond the (B + N, dim) outputs.
 
-        Few, large ops per chunk on purpose: on a loaded machine every multi-threaded op pays a
-        barrier that can wait for a descheduled worker. The row softmax is one fused in-place
-        kernel; the row LSE is read off it as ``S_pos - log(softmax_pos)`` (recomputed exactly
-        for the rare rows whose positive probability is near underflow); the scales, the 1/tau
-        and the positive pairs' one-hot term ride on the GEMMs' alpha and beta.
+        Few, large ops per chunk: see the class docstring.
         """
         dtype = compute_dtype(q.dtype)
         q_c, d_c = q.to(dtype), d.to(dtype)
@@ -253,16 +271,8 @@ class ChunkedBackend:
         ]
         col_lse = None
         if symmetric:
-            col_lse = torch.full((num_docs,), float("-inf"), dtype=dtype, device=q.device)
-            for start, stop in chunks:
-                chunk_logits = logits(q_c[start:stop], labels[start:stop], block[: stop - start])
-                torch.logaddexp(col_lse, torch.logsumexp(chunk_logits, dim=0), out=col_lse)
-            # only columns that are some query's positive carry a column loss: [0, num_positive_columns)
-            num_positive_columns = int(labels.max()) + 1
-            count = torch.bincount(labels, minlength=num_positive_columns).to(dtype)
-            # col_grad[j] * exp(S - col_lse[j]), col_grad = count / 2, as exp(S - shift) / 2; a column
-            # without positives gets shift +inf (weight 0; a positive column's lse is finite)
-            col_shift = torch.where(count > 0, col_lse[:num_positive_columns] - count.log(), float("inf"))
+            col_lse, col_shift = self._column_shift(logits, q_c, labels, chunks, block)
+            num_positive_columns = col_shift.shape[0]
             col_block = torch.empty((block.shape[0], num_positive_columns), dtype=dtype, device=q.device)
 
         # W = weight_scale * (row softmax + column part): 1 without, 1/2 with the symmetric term

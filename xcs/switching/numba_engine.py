@@ -191,6 +191,47 @@ def _grow(array, needed):
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _scan_units(ids, lo, n, token_class, starts, unit_classes):
+    """Word units of the sequence ``ids[lo:lo + n]``: their first tokens into ``starts`` (plus the end
+    at ``starts[n_units]``) and their classes into ``unit_classes``; returns ``n_units``."""
+    n_units = 0
+    boundary = True
+    for pos in range(n):
+        cls = token_class[ids[lo + pos]]
+        if cls != _CONTINUATION or boundary:
+            starts[n_units] = lo + pos
+            unit_classes[n_units] = (_UNIT_SPECIAL if cls == _SPECIAL
+                                     else _UNIT_PUNCT if cls == _PUNCTUATION else _UNIT_WORD)
+            n_units += 1
+        boundary = cls in (_PUNCTUATION, _SPECIAL)
+    starts[n_units] = lo + n
+    return n_units
+
+
+@numba.njit(cache=True, inline="always")
+def _longest_match(ids, starts, unit_classes, u, body_units, lang, unit_lengths, key_offsets, key_tokens,
+                   key_units, key_entry, key_hash, table, table_base, table_size):
+    """The longest key of language ``lang`` starting at unit ``u`` (no special token inside):
+    ``(entry, units matched)``, or ``(-1, 0)``."""
+    max_units = unit_lengths[lang, 0]
+    available = 0
+    while (available < max_units and u + available < body_units
+           and unit_classes[u + available] != _UNIT_SPECIAL):
+        available += 1
+    for j in range(unit_lengths.shape[1]):
+        length = unit_lengths[lang, j]
+        if length == 0:
+            break
+        if length > available:
+            continue
+        entry = _find(ids, starts[u], starts[u + length], length, lang, key_offsets, key_tokens,
+                      key_units, key_entry, key_hash, table, table_base, table_size)
+        if entry >= 0:
+            return entry, length
+    return -1, 0
+
+
 @numba.njit(cache=True)
 def _switch_batch(ids, offsets, example_index, token_class, threshold, seed, epoch, cumulative, max_length,
                   provenance, key_offsets, key_tokens, key_units, key_entry, key_hash, entry_offsets,
@@ -206,23 +247,12 @@ def _switch_batch(ids, offsets, example_index, token_class, threshold, seed, epo
     starts = np.empty(ids.shape[0] + 1, dtype=np.int64)
     unit_classes = np.empty(ids.shape[0] + 1, dtype=np.uint8)
     size = 0
-    max_width = unit_lengths.shape[1]
     for b in range(batch):
         lo = offsets[b]
         n = offsets[b + 1] - lo
         inner = _mix64(_mix64(_U(seed) + _GOLDEN) + _U(epoch) * _GOLDEN2)
         key = _mix64(inner + _U(example_index[b]) * _GOLDEN)
-        n_units = 0
-        boundary = True
-        for pos in range(n):
-            cls = token_class[ids[lo + pos]]
-            if cls != _CONTINUATION or boundary:
-                starts[n_units] = lo + pos
-                unit_classes[n_units] = (_UNIT_SPECIAL if cls == _SPECIAL
-                                         else _UNIT_PUNCT if cls == _PUNCTUATION else _UNIT_WORD)
-                n_units += 1
-            boundary = cls in (_PUNCTUATION, _SPECIAL)
-        starts[n_units] = lo + n
+        n_units = _scan_units(ids, lo, n, token_class, starts, unit_classes)
         keep_closing = max_length > 0 and token_class[ids[lo + n - 1]] == _SPECIAL
         body_units = n_units - 1 if keep_closing else n_units
         if max_length <= 0:
@@ -242,23 +272,9 @@ def _switch_batch(ids, offsets, example_index, token_class, threshold, seed, epo
                     d = _draw(key, u, _STREAM_LANGUAGE) >> _U(11)
                     while d >= cumulative[lang]:
                         lang += 1
-                max_units = unit_lengths[lang, 0]
-                available = 0
-                while (available < max_units and u + available < body_units
-                       and unit_classes[u + available] != _UNIT_SPECIAL):
-                    available += 1
-                for j in range(max_width):
-                    length = unit_lengths[lang, j]
-                    if length == 0:
-                        break
-                    if length > available:
-                        continue
-                    entry = _find(ids, starts[u], starts[u + length], length, lang, key_offsets, key_tokens,
-                                  key_units, key_entry, key_hash, table, table_base, table_size)
-                    if entry >= 0:
-                        switched_entry = entry
-                        matched = length
-                        break
+                switched_entry, matched = _longest_match(
+                    ids, starts, unit_classes, u, body_units, lang, unit_lengths, key_offsets, key_tokens,
+                    key_units, key_entry, key_hash, table, table_base, table_size)
             if switched_entry < 0:
                 begin = starts[u]
                 count = starts[u + 1] - begin
