@@ -242,14 +242,11 @@ class Encoder:
         Written under a temporary name next to ``path`` and renamed into place, so ``path`` is
         never half-written. Raises ``FileExistsError`` if ``path`` exists and not ``overwrite``.
         """
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} already exists (pass overwrite=True to replace it)")
         with atomic_directory(path, overwrite=overwrite) as tmp:
             self.model.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
             (tmp / SETTINGS_FILE).write_text(json.dumps(self.settings(), indent=2) + "\n", encoding="utf-8")
-        return path
+        return Path(path)
 
     def __repr__(self) -> str:
         return (

