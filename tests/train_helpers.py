@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from xcs.experiment.batches import CodeSwitchBatchBuilder
+from xcs.experiment.batches import method_batch_builder
 from xcs.experiment.methods import Method
 from xcs.training.batch import TrainPair
 from xcs.training.config import TrainConfig
@@ -57,7 +57,7 @@ def fresh_encoder(model_dir: Path):
 
 def run(model_dir: Path, out: Path, config: TrainConfig, **kwargs):
     encoder = fresh_encoder(model_dir)
-    builder = CodeSwitchBatchBuilder(encoder.tokenizer, Method("zero-shot", strategy="zero-shot"),
+    builder = method_batch_builder(encoder.tokenizer, Method("zero-shot", strategy="zero-shot"),
                                      total_steps=config.steps, max_query_length=32, max_document_length=48)
     kwargs.setdefault("save_model", False)
     result = train(encoder, make_pairs(), builder, config, out, progress=False, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xcs.experiment.batches import CodeSwitchBatchBuilder
+from xcs.experiment.batches import method_batch_builder
 from xcs.experiment.methods import Method
 from xcs.lexicons.lexicon import Lexicon
 from xcs.models.translate_test import TranslateTestEncoder
@@ -59,7 +59,7 @@ def test_p_schedule_rises_linearly():
 
 def test_builder_switches_the_chosen_side_and_never_the_prefix(e5_tokenizer):
     method = Method("bl", languages=["de"], p=1.0, sides="document")
-    builder = CodeSwitchBatchBuilder(e5_tokenizer, method, lexicons=lexicons(), seed=0, align=True)
+    builder = method_batch_builder(e5_tokenizer, method, lexicons=lexicons(), seed=0, align=True)
     batch = builder(PAIRS, [[], [], []], np.arange(3), epoch=0, step=0)
     queries = decode(e5_tokenizer, batch.queries)
     documents = decode(e5_tokenizer, batch.documents)
@@ -73,8 +73,8 @@ def test_builder_switches_the_chosen_side_and_never_the_prefix(e5_tokenizer):
 
 def test_builder_is_deterministic_per_epoch_and_p0_is_zero_shot(e5_tokenizer):
     method = Method("ml", languages=["de", "ru"], p=0.5)
-    a = CodeSwitchBatchBuilder(e5_tokenizer, method, lexicons=lexicons(), seed=1)
-    b = CodeSwitchBatchBuilder(e5_tokenizer, method, lexicons=lexicons(), seed=1)
+    a = method_batch_builder(e5_tokenizer, method, lexicons=lexicons(), seed=1)
+    b = method_batch_builder(e5_tokenizer, method, lexicons=lexicons(), seed=1)
     ids = np.array([4, 9, 11])
     first = a(PAIRS, [[], [], []], ids, epoch=0, step=0)
     again = b(PAIRS, [[], [], []], ids, epoch=0, step=0)
@@ -82,15 +82,15 @@ def test_builder_is_deterministic_per_epoch_and_p0_is_zero_shot(e5_tokenizer):
     draws = {tuple(a(PAIRS, [[], [], []], ids, epoch=e, step=0).documents.input_ids.flatten().tolist())
              for e in range(6)}
     assert len(draws) > 1  # a new epoch draws a new pattern
-    zero_shot = CodeSwitchBatchBuilder(e5_tokenizer, Method("z", strategy="zero-shot"))
-    none = CodeSwitchBatchBuilder(e5_tokenizer, Method("p0", languages=["de"], p=0.0), lexicons=lexicons())
+    zero_shot = method_batch_builder(e5_tokenizer, Method("z", strategy="zero-shot"))
+    none = method_batch_builder(e5_tokenizer, Method("p0", languages=["de"], p=0.0), lexicons=lexicons())
     for x, y in ((zero_shot(PAIRS, [[], [], []], ids, 0, 0)), none(PAIRS, [[], [], []], ids, 0, 0)), :
         assert np.array_equal(x.queries.input_ids, y.queries.input_ids)
         assert np.array_equal(x.documents.input_ids, y.documents.input_ids)
 
 
 def test_builder_hard_negatives_follow_the_positives(e5_tokenizer):
-    builder = CodeSwitchBatchBuilder(e5_tokenizer, Method("z", strategy="zero-shot"))
+    builder = method_batch_builder(e5_tokenizer, Method("z", strategy="zero-shot"))
     negatives = [["neg a1", "neg a2"], ["neg b1", "neg b2"], ["neg c1", "neg c2"]]
     batch = builder(PAIRS, negatives, np.arange(3), epoch=0, step=0)
     documents = decode(e5_tokenizer, batch.documents)
@@ -100,7 +100,7 @@ def test_builder_hard_negatives_follow_the_positives(e5_tokenizer):
 
 def test_missing_lexicon_is_a_clear_error(e5_tokenizer):
     with pytest.raises(ValueError, match=r"no lexicon given for \['zh'\]"):
-        CodeSwitchBatchBuilder(e5_tokenizer, Method("x", languages=["zh"]), lexicons=lexicons())
+        method_batch_builder(e5_tokenizer, Method("x", languages=["zh"]), lexicons=lexicons())
 
 
 class _Recorder:

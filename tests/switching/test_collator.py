@@ -63,9 +63,11 @@ def test_deterministic_by_index_not_position(e5_tokenizer):
         f = dict(f, index=i)
         features[i] = f
     a = collator(features)
-    b = collator(features[::-1])
+    with pytest.warns(UserWarning, match="collated twice in epoch 0"):
+        b = collator(features[::-1])
     n = len(features)
-    for key in a:
+    assert torch.equal(a["document_ids"], b["document_ids"].flip(0))
+    for key in (k for k in a if k != "document_ids"):
         side = key.split("_")[0]
         for i in range(n):
             length = int(a[f"{side}_attention_mask"][i].sum())
@@ -73,6 +75,7 @@ def test_deterministic_by_index_not_position(e5_tokenizer):
     assert len({tuple(row.tolist()) for row in a["query_input_ids"][::2]}) > 1  # draws differ by index
 
 
+@pytest.mark.filterwarnings("ignore:example index")  # FEATURES * 3 repeats its indices on purpose
 def test_dataloader_and_pickle(e5_tokenizer, collator):
     again = pickle.loads(pickle.dumps(collator))
     loader = torch.utils.data.DataLoader(FEATURES * 3, batch_size=2, collate_fn=again)
@@ -105,3 +108,106 @@ def test_one_switcher_on_both_sides_draws_each_side_apart(e5_tokenizer):
     batch = collator([{"query": text, "document": text, "index": i} for i in range(4)])
     # same text, same switcher, same example index: only the document offset keeps the draws apart
     assert not torch.equal(batch["query_input_ids"], batch["document_input_ids"])
+
+
+def _upper_switcher(tokenizer, seed=0):
+    words = ["the", "a", "cat", "sleeps", "in", "house", "of", "does", "where", "garden", "on", "mat",
+             "sleep"]
+    return CodeSwitcher(tokenizer, {"de": Lexicon.from_pairs([(w, w.upper()) for w in words], "en", "de")},
+                        p=0.5, seed=seed)
+
+
+TEXT = "where does the cat sleep in the house of the garden on a mat"
+
+
+def _draws(batches):
+    return [tuple(b["query_input_ids"].flatten().tolist() + b["document_input_ids"].flatten().tolist())
+            for b in batches]
+
+
+def test_workers_and_epochs_never_repeat_a_draw(e5_tokenizer):
+    """2 workers x 2 epochs, no index column: no two batches of identical examples draw alike."""
+    switcher = _upper_switcher(e5_tokenizer)
+    collator = CodeSwitchCollator(e5_tokenizer, switcher, switcher, query_max_length=32,
+                                  document_max_length=32)
+    dataset = [{"query": TEXT, "document": TEXT}] * 16
+    loader = torch.utils.data.DataLoader(dataset, batch_size=4, num_workers=2, collate_fn=collator)
+    batches = [batch for _ in range(2) for batch in loader]
+    assert len(batches) == 8
+    assert len(set(_draws(batches))) == 8
+
+
+def test_index_column_with_set_epoch_through_persistent_workers(e5_tokenizer):
+    switcher = _upper_switcher(e5_tokenizer)
+    collator = CodeSwitchCollator(e5_tokenizer, switcher, switcher, query_max_length=32,
+                                  document_max_length=32)
+    dataset = [{"query": TEXT, "document": TEXT, "index": i} for i in range(8)]
+    loader = torch.utils.data.DataLoader(dataset, batch_size=4, num_workers=2, collate_fn=collator,
+                                         persistent_workers=True)
+    epochs = []
+    for epoch in range(2):
+        collator.set_epoch(epoch)
+        epochs.append(_draws(loader))
+    assert len(set(epochs[0]) | set(epochs[1])) == 4  # a new epoch draws anew ...
+    collator.set_epoch(1)
+    assert _draws(loader) == epochs[1]  # ... and the same epoch again draws the same
+    in_process = [collator(dataset[:4], epoch=1), collator(dataset[4:], epoch=1)]
+    assert _draws(in_process) == epochs[1]  # workers draw as the main process does
+
+
+def test_index_column_without_set_epoch_warns_once(e5_tokenizer):
+    collator = CodeSwitchCollator(e5_tokenizer, _upper_switcher(e5_tokenizer))
+    features = [{"query": TEXT, "document": TEXT, "index": i} for i in range(4)]
+    collator(features)
+    with pytest.warns(UserWarning, match="set_epoch"):
+        collator(features)
+    collator.set_epoch(1)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        collator(features)  # a new epoch: nothing repeats
+
+
+def test_hard_negatives_originals_and_document_ids(e5_tokenizer):
+    collator = CodeSwitchCollator(e5_tokenizer, _upper_switcher(e5_tokenizer),
+                                  _upper_switcher(e5_tokenizer, 1), return_originals=True)
+    features = [{"query": TEXT, "document": "the cat", "negatives": ["the mat", "a house"], "index": 0},
+                {"query": "a cat", "document": "the mat", "negatives": ["on a mat", "the cat"], "index": 1}]
+    batch = collator(features)
+    documents = e5_tokenizer.batch_decode(batch["document_input_ids"], skip_special_tokens=True)
+    assert len(documents) == 6 and all(d.startswith("passage: ") for d in documents)
+    originals = e5_tokenizer.batch_decode(batch["document_original_input_ids"], skip_special_tokens=True)
+    assert originals == ["passage: the cat", "passage: the mat"]
+    query = e5_tokenizer.decode(batch["query_original_input_ids"][1], skip_special_tokens=True)
+    assert query == "query: a cat"
+    ids = batch["document_ids"].tolist()
+    assert ids[1] == ids[2]  # the second positive is the first example's first negative: same text id
+    assert ids[0] == ids[5] and len(set(ids)) == 4
+
+
+@pytest.mark.parametrize(("features", "error", "match"), [
+    ([{"query": None, "document": "x"}], TypeError, "'query': row 0 must be a string, got NoneType"),
+    ([{"query": "q", "document": 3}], TypeError, "'document': row 0 must be a string"),
+    ([{"query": "q", "document": "d", "index": 1.5}], TypeError, "'index' must be an integer"),
+    ([{"query": "q", "document": "d", "index": True}], TypeError, "'index' must be an integer"),
+    ([{"query": "q", "document": "d", "index": 1 << 40}], ValueError, r"outside \[0, 2\*\*40\)"),
+    ([{"query": "q", "document": "d", "index": 0}, {"query": "q", "document": "d"}], ValueError,
+     "give every feature an index or none"),
+    ([{"query": "q", "document": "d", "negatives": "n"}], TypeError, "must be a list of strings"),
+    ([{"query": "q", "document": "d", "negatives": ["n"]}, {"query": "q", "document": "d", "negatives": []}],
+     ValueError, "all of one length"),
+    (["not a mapping"], TypeError, "feature 0 must be a mapping"),
+])
+def test_bad_features_name_the_key(e5_tokenizer, features, error, match):
+    with pytest.raises(error, match=match):
+        CodeSwitchCollator(e5_tokenizer)(features)
+
+
+def test_bad_arguments(e5_tokenizer):
+    with pytest.raises(TypeError, match="query_switcher must be a CodeSwitcher"):
+        CodeSwitchCollator(e5_tokenizer, "de")
+    with pytest.raises(TypeError, match="max_length must be an int"):
+        CodeSwitchCollator(e5_tokenizer, query_max_length=12.5)
+    with pytest.raises(ValueError, match="epoch must be an integer >= 0"):
+        CodeSwitchCollator(e5_tokenizer).set_epoch(-1)

@@ -1,7 +1,7 @@
 """``xcs experiment``: methods x seeds -> train -> evaluate -> significance -> summary, table, plots.
 
 - :mod:`xcs.experiment.methods` — :class:`~xcs.experiment.methods.Method` and its lexicons.
-- :mod:`xcs.experiment.batches` — the batch builder of every training method.
+- :mod:`xcs.experiment.batches` — the switchers and collator of every training method.
 - :mod:`xcs.experiment.config` — the TOML config, parsed and checked at load time.
 - :mod:`xcs.experiment.data` — the training pairs (SQuAD v1.1 dev minus XQuAD).
 - :mod:`xcs.experiment.runner` — one run, the reranker run, the whole experiment.

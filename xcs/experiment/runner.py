@@ -110,7 +110,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     """Train (if the method trains) and evaluate one (method, seed); write ``run.json`` and
     ``metrics.json`` under ``results_dir/runs/METHOD/seedS``. Skips a run already marked done
     (after checking it was made with the same settings: :func:`check_finished_run`)."""
-    from xcs.experiment.batches import CodeSwitchBatchBuilder
+    from xcs.experiment.batches import method_batch_builder
     from xcs.experiment.methods import load_lexicons
     from xcs.models.encoder import Encoder
     from xcs.models.translate_test import TranslateTestEncoder
@@ -138,7 +138,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
         languages = sorted(set(method.side_languages("query")) | set(method.side_languages("document")))
         if languages:
             lexicons = load_lexicons(method, languages, data_dir)
-        builder = CodeSwitchBatchBuilder(
+        builder = method_batch_builder(
             encoder.tokenizer, method, lexicons=lexicons, seed=seed, total_steps=train_config.steps,
             query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
             max_query_length=int(config.data.get("max_query_length", 64)),
@@ -182,7 +182,7 @@ def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dic
     on the config's pairs (same XQuAD-R subsample as the evaluation); writes ``rerank.json``."""
     from xcs.data.xquadr import load_xquadr_dir
     from xcs.evaluation.rerank import rerank_xquadr
-    from xcs.experiment.batches import CodeSwitchBatchBuilder
+    from xcs.experiment.batches import method_batch_builder
     from xcs.experiment.methods import load_lexicons
     from xcs.models.cross_encoder import CrossEncoder
     from xcs.models.encoder import Encoder
@@ -195,7 +195,7 @@ def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dic
     train_config = config.train_config(method, seed)
     cross = CrossEncoder(config.model, device=device, seed=seed)
     lexicons = load_lexicons(method, method.languages, data_dir)
-    builder = CodeSwitchBatchBuilder(cross.tokenizer, method, lexicons=lexicons, seed=seed,
+    builder = method_batch_builder(cross.tokenizer, method, lexicons=lexicons, seed=seed,
                                      total_steps=train_config.steps,
                                      max_query_length=int(config.data.get("max_query_length", 64)),
                                      max_document_length=int(config.data.get("max_document_length", 128)))

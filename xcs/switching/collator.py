@@ -1,9 +1,11 @@
-"""``CodeSwitchCollator``: tokenize, code-switch and pad (query, document) pairs for training.
+"""``CodeSwitchCollator``: tokenize, code-switch and pad (query, document, hard negatives) examples.
 
-Usable as a Hugging Face ``data_collator`` or a torch ``DataLoader(collate_fn=...)``. As in the
-paper, the query side and the document side are switched each by their own
-:class:`~xcs.switching.switcher.CodeSwitcher` (e.g. queries into German, documents into Arabic); a side
-without a switcher stays English.
+The one batching path of xcs: ``xcs train`` and ``xcs experiment`` build their batches with it (through
+:class:`xcs.training.collated.CollatorBatchBuilder`), and it is usable as a Hugging Face
+``data_collator`` or a torch ``DataLoader(collate_fn=...)``. As in the paper, the query side and the
+document side are switched each by their own :class:`~xcs.switching.switcher.CodeSwitcher` (e.g.
+queries into German, documents into Arabic); a side without a switcher stays English. Hard negatives
+are switched like documents.
 
 The E5 prefixes (``"query: "``, ``"passage: "``) are added *after* switching, as token IDs right
 after the opening special token, so the prefix words are never translated.
@@ -11,36 +13,66 @@ after the opening special token, so the prefix words are never translated.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from xcs.ragged import pad_rows
+from xcs.switching.draws import DrawIndex
 from xcs.switching.switcher import DOCUMENT_INDEX_OFFSET, CodeSwitcher
-from xcs.switching.vocab import VocabTable, unit_start_mask
+from xcs.switching.switching_tokenizer import SwitchingTokenizer, check_texts
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
+# Hard negative j of example i draws as DOCUMENT_INDEX_OFFSET + NEGATIVE_INDEX_BASE + 64 i + 1 + j:
+# disjoint from every positive's draw (which stays below 2 * DOCUMENT_INDEX_OFFSET).
+NEGATIVE_INDEX_BASE = 1 << 48
+MAX_NEGATIVES = 63
+
+
+def text_id(text: str) -> int:
+    """A stable signed 63-bit id of a string (same in every process, unlike ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little") >> 1
+
+
+def document_draw_indices(indices: np.ndarray, num_negatives: int) -> np.ndarray:
+    """int64 ``(B + B * H,)`` draw indices of the positives then the hard negatives of examples
+    ``indices`` (int64 ``(B,)``), in the collator's document row order."""
+    negatives = (indices[:, None] * 64 + 1 + np.arange(num_negatives)[None, :]).ravel() + NEGATIVE_INDEX_BASE
+    return np.concatenate([indices, negatives]) + DOCUMENT_INDEX_OFFSET
+
 
 class CodeSwitchCollator:
-    """Collate ``[{"query": str, "document": str, "index": int?}, ...]`` into padded tensors.
+    """Collate ``[{"query": str, "document": str, "negatives": [str, ...]?, "index": int?}, ...]``.
 
-    Returns a dict of ``torch.int64`` tensors: ``query_input_ids``, ``query_attention_mask``
-    (``(batch, q_len)``), ``document_input_ids``, ``document_attention_mask``
-    (``(batch, d_len)``), plus with ``return_provenance`` ``{side}_word_index``,
-    ``{side}_language``, ``{side}_switched`` of the same shapes. Example ``i`` draws as
-    ``feature["index"]`` when present (deterministic under shuffling and worker splits), else as
-    the running count of examples this collator has seen; its document draws as that index plus
+    Returns a dict of ``torch.int64`` tensors:
+
+    - ``query_input_ids``, ``query_attention_mask``: ``(B, q_len)``;
+    - ``document_input_ids``, ``document_attention_mask``: ``(B + B * H, d_len)``, the ``B``
+      positives first, then the ``H`` hard negatives of each example (negative ``j`` of example
+      ``i`` at row ``B + i * H + j``); every feature has the same number ``H`` of negatives;
+    - ``document_ids``: ``(B + B * H,)``, a stable id of each document's text (a duplicate of a
+      positive elsewhere in the batch is then not a negative);
+    - with ``return_originals``: ``query_original_*`` and ``document_original_*`` (positives only),
+      the same texts unswitched, for an alignment term;
+    - with ``return_provenance``: ``{side}_word_index``, ``{side}_language``, ``{side}_switched``.
+
+    Example ``i`` draws as ``feature["index"]`` when every feature has one (deterministic under
+    shuffling and worker splits; call :meth:`set_epoch` every epoch, else a warning says that
+    switches repeat), else as a per-process running count that never repeats across DataLoader
+    workers or epochs (see :mod:`xcs.switching.draws`). Its document draws are offset by
     :data:`~xcs.switching.switcher.DOCUMENT_INDEX_OFFSET`, so one switcher may serve both sides.
 
     Args:
         tokenizer: Hugging Face tokenizer (the switchers' tokenizer).
         query_switcher / document_switcher: switcher of each side, or None to leave it as is.
+        query_key / document_key / negatives_key / index_key: the feature keys.
         query_max_length / document_max_length: output lengths, prefix and special tokens included.
         query_prefix / passage_prefix: E5 prefixes ("" for none).
         return_provenance: also return the provenance arrays.
+        return_originals: also return the unswitched queries and positives.
     """
 
     def __init__(
@@ -51,108 +83,110 @@ class CodeSwitchCollator:
         *,
         query_key: str = "query",
         document_key: str = "document",
+        negatives_key: str = "negatives",
         index_key: str = "index",
         query_max_length: int = 64,
         document_max_length: int = 256,
         query_prefix: str = "query: ",
         passage_prefix: str = "passage: ",
         return_provenance: bool = False,
+        return_originals: bool = False,
     ):
+        for name, switcher in (("query_switcher", query_switcher), ("document_switcher", document_switcher)):
+            if switcher is not None and not isinstance(switcher, CodeSwitcher):
+                raise TypeError(f"{name} must be a CodeSwitcher or None, got {type(switcher).__name__}")
         self.tokenizer = tokenizer
         self.sides = {
-            "query": _Side(tokenizer, query_switcher, query_key, query_max_length, query_prefix),
-            "document": _Side(
-                tokenizer, document_switcher, document_key, document_max_length, passage_prefix
-            ),
+            "query": SwitchingTokenizer(tokenizer, query_switcher, max_length=query_max_length,
+                                        prompt=query_prefix),
+            "document": SwitchingTokenizer(tokenizer, document_switcher, max_length=document_max_length,
+                                           prompt=passage_prefix),
         }
-        self.index_key = index_key
+        self.keys = {"query": query_key, "document": document_key, "negatives": negatives_key}
+        self.draws = DrawIndex(index_key)
         self.return_provenance = return_provenance
-        self.seen = 0
+        self.return_originals = return_originals
+
+    @property
+    def epoch(self) -> int:
+        return self.draws.epoch
 
     def set_epoch(self, epoch: int) -> None:
+        """Later batches draw with ``epoch`` (also in DataLoader workers, persistent or not)."""
+        self.draws.set_epoch(epoch)
+
+    def set_p(self, p: float) -> None:
+        """Switch rate of both sides' switchers from now on (a scheduled p changes per step)."""
         for side in self.sides.values():
             if side.switcher is not None:
-                side.switcher.set_epoch(epoch)
+                side.switcher.p = p
 
-    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        import torch
-
+    def __call__(self, features: Sequence[Mapping[str, Any]], *, epoch: int | None = None) -> dict[str, Any]:
+        """Collate ``features`` (see the class docstring); ``epoch`` overrides :attr:`epoch`."""
         if not features:
             raise ValueError("CodeSwitchCollator got an empty list of features")
-        if all(self.index_key in f for f in features):
-            indices = np.asarray([int(f[self.index_key]) for f in features], dtype=np.int64)
-        else:
-            indices = np.arange(self.seen, self.seen + len(features), dtype=np.int64)
-        self.seen += len(features)
+        for i, feature in enumerate(features):
+            if not isinstance(feature, Mapping):
+                raise TypeError(f"feature {i} must be a mapping (dict), got {type(feature).__name__}")
+        columns = {name: self._column(features, name) for name in ("query", "document")}
+        negatives = self._negatives(features)
+        return self.collate(columns["query"], columns["document"], negatives, self.draws.indices(features),
+                            epoch=self.epoch if epoch is None else epoch)
+
+    def collate(self, queries: Sequence[str], documents: Sequence[str], negatives: Sequence[Sequence[str]],
+                indices: np.ndarray, *, epoch: int) -> dict[str, Any]:
+        """Collate columns directly: ``B`` queries and positives, ``B`` lists of ``H`` hard negatives,
+        int64 ``(B,)`` example indices and the epoch (what :meth:`__call__` does after reading the
+        features)."""
+        import torch
+
+        negatives_key = repr(self.keys["negatives"])
+        queries = check_texts(queries, repr(self.keys["query"]))
+        documents = check_texts(documents, repr(self.keys["document"]))
+        flat_negatives = check_texts([text for row in negatives for text in row], negatives_key)
+        counts = {len(row) for row in negatives}
+        if len(negatives) != len(queries) or len(counts) > 1:
+            raise ValueError(f"need one list of {negatives_key} per example, all of one length; got "
+                             f"{len(negatives)} of lengths {sorted(counts)} for {len(queries)} queries")
+        num_negatives = counts.pop() if counts else 0
+        if num_negatives > MAX_NEGATIVES:
+            raise ValueError(f"at most {MAX_NEGATIVES} {negatives_key} per example, got {num_negatives}")
+        indices = np.asarray(indices, dtype=np.int64)
+        all_documents = documents + flat_negatives
+        sides = {"query": (queries, indices),
+                 "document": (all_documents, document_draw_indices(indices, num_negatives))}
         batch: dict[str, Any] = {}
-        for name, side in self.sides.items():
-            offset = DOCUMENT_INDEX_OFFSET if name == "document" else 0
-            arrays = side.encode(features, indices + offset, self.return_provenance)
-            for key, value in arrays.items():
+        for name, (texts, draws) in sides.items():
+            encoded = self.sides[name](texts, draws, epoch=epoch, provenance=self.return_provenance)
+            for key, value in encoded.items():
                 batch[f"{name}_{key}"] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.int64))
+        if self.return_originals:
+            for name, texts in (("query", queries), ("document", documents)):
+                encoded = self.sides[name](texts, indices, epoch=epoch, switch=False)
+                for key, value in encoded.items():
+                    batch[f"{name}_original_{key}"] = torch.from_numpy(value.astype(np.int64))
+        batch["document_ids"] = torch.tensor([text_id(t) for t in all_documents], dtype=torch.int64)
         return batch
 
-
-class _Side:
-    """Tokenization, switching and padding of one side (query or document)."""
-
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, switcher: CodeSwitcher | None, key: str,
-                 max_length: int, prefix: str):
-        self.tokenizer = tokenizer
-        self.switcher = switcher
-        self.key = key
-        self.max_length = max_length
-        self.prefix_ids: list[int] = (
-            tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"] if prefix.strip() else []
-        )
-        if len(self.prefix_ids) + 2 > max_length:
-            raise ValueError(f"max_length={max_length} leaves no room for a word after prefix {prefix!r} "
-                             "and the special tokens")
-        pad = tokenizer.pad_token_id
-        self.pad_id = 0 if pad is None else int(pad)
-        self.special = set(tokenizer.all_special_ids)
-
-    def encode(self, features: Sequence[Mapping[str, Any]], indices: np.ndarray,
-               provenance: bool) -> dict[str, np.ndarray]:
+    def _column(self, features: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
+        key = self.keys[name]
         try:
-            texts = [str(f[self.key]) for f in features]
+            return [f[key] for f in features]
         except KeyError:
-            raise KeyError(f"every feature needs the key {self.key!r}") from None
-        body_length = self.max_length - len(self.prefix_ids)
-        # Tokenize generously (switching changes lengths), truncate exactly after switching.
-        ids = self.tokenizer(texts, truncation=True, max_length=4 * body_length)["input_ids"]
-        if self.switcher is not None:
-            out = self.switcher(ids, example_indices=indices, max_length=body_length,
-                                return_provenance=provenance)
-            ids = out["input_ids"] if provenance else out
-        else:
-            ids = [self._truncate(row, body_length) for row in ids]
-            out = None
-        # the prefix goes right after an opening special token (<s>), else first; its provenance
-        # is that of no original token
-        splits = [1 if row and row[0] in self.special else 0 for row in ids]
+            keys = sorted(next(f for f in features if key not in f))
+            raise KeyError(
+                f"every feature needs the key {key!r} (a feature has {keys}); under transformers.Trainer "
+                "keep the column (see xcs.integrations.transformers) or set remove_unused_columns=False"
+            ) from None
 
-        def with_prefix(rows: Sequence[list[int]], inserted: list[int]) -> list[list[int]]:
-            return [row[:k] + inserted + row[k:] for row, k in zip(rows, splits, strict=True)]
-
-        input_ids, mask = pad_rows(with_prefix(ids, self.prefix_ids), self.pad_id)
-        result = {"input_ids": input_ids, "attention_mask": mask}
-        if provenance:
-            for name, fill in (("word_index", -1), ("language", -1), ("switched", 0)):
-                values = out[name] if out is not None else [self._unswitched(name, row) for row in ids]
-                result[name] = pad_rows(with_prefix(values, [fill] * len(self.prefix_ids)), fill)[0]
-        return result
-
-    def _truncate(self, row: list[int], length: int) -> list[int]:
-        """The engine's truncation rule: keep a closing special token."""
-        if len(row) <= length:
-            return row
-        return row[: length - 1] + row[-1:] if row[-1] in self.special else row[:length]
-
-    def _unswitched(self, name: str, row: list[int]) -> list[int]:
-        """Provenance of a side without switcher: every token original, word units as the engine's."""
-        if name == "word_index":
-            table = VocabTable.for_tokenizer(self.tokenizer).token_class
-            starts = unit_start_mask(table, np.asarray(row), np.array([0, len(row)]))
-            return (np.cumsum(starts) - 1).tolist()
-        return [-1] * len(row) if name == "language" else [0] * len(row)
+    def _negatives(self, features: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+        key = self.keys["negatives"]
+        if not any(key in f for f in features):
+            return [[] for _ in features]
+        rows = []
+        for i, f in enumerate(features):
+            row = f.get(key)
+            if isinstance(row, str) or not isinstance(row, Sequence):
+                raise TypeError(f"feature {i}: {key!r} must be a list of strings, got {type(row).__name__}")
+            rows.append(list(row))
+        return rows
