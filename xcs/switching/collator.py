@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xcs.switching.draws import DrawIndex
-from xcs.switching.switcher import DOCUMENT_INDEX_OFFSET, CodeSwitcher
-from xcs.switching.switching_tokenizer import SwitchingTokenizer, check_texts
+from xcs.switching.switcher import DOCUMENT_INDEX_OFFSET, CodeSwitcher, check_texts
+from xcs.switching.switching_tokenizer import SwitchingTokenizer
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

@@ -240,3 +240,43 @@ class CodeSwitcher:
             flat = result[k].tolist()
             lists["input_ids" if k == "ids" else k] = [flat[a:b] for a, b in itertools.pairwise(bounds)]
         return lists if return_provenance else lists["input_ids"]
+
+    # ------------------------------------------------------------------ text in, text out
+    def switch_texts(self, texts: Sequence[str], example_indices: Sequence[int] | np.ndarray | None = None, *,
+                     epoch: int | None = None) -> list[str]:
+        """Code-switch texts: tokenize (no special tokens), switch the token ids, decode.
+
+        Deterministic like :meth:`__call__` (text ``i`` draws as example ``example_indices[i]``,
+        default ``i``, at ``epoch``, default :attr:`epoch`), so it serves a ``datasets`` transform::
+
+            dataset.map(lambda batch, idx: {"anchor": cs.switch_texts(batch["anchor"], idx)},
+                        batched=True, with_indices=True)
+
+        Decoding does not re-tokenize exactly: train on token ids (the collators) where that matters;
+        this is for ``datasets`` pipelines and for reading what the switching does.
+        """
+        texts = check_texts(texts, "texts")
+        indices = (np.arange(len(texts), dtype=np.int64) if example_indices is None
+                   else np.asarray(example_indices, dtype=np.int64))
+        if indices.shape != (len(texts),):
+            raise ValueError(f"example_indices has shape {indices.shape}, expected ({len(texts)},)")
+        ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        rows = [i for i, row in enumerate(ids) if row]  # the engine takes no empty sequence; "" stays ""
+        out = [""] * len(texts)
+        if rows:
+            switched = self([ids[i] for i in rows], example_indices=indices[rows], epoch=epoch)
+            decoded = self.tokenizer.batch_decode(switched, clean_up_tokenization_spaces=False)
+            for i, text in zip(rows, decoded, strict=True):
+                out[i] = text
+        return out
+
+
+def check_texts(texts: Sequence[Any], what: str) -> list[str]:
+    """``texts`` as a list of strings; anything else (None, numbers, one bare string) is a TypeError
+    naming ``what`` and the row."""
+    if isinstance(texts, str):
+        raise TypeError(f"{what} must be a list of strings, got one string")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"{what}: row {i} must be a string, got {type(text).__name__} {text!r}")
+    return list(texts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,14 +22,6 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 PROVENANCE_FILL = {"word_index": -1, "language": -1, "switched": 0}
-
-
-def check_texts(texts: Sequence[Any], what: str) -> list[str]:
-    """``texts`` as a list of strings; anything else (None, numbers) is an error naming ``what``."""
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"{what}: row {i} must be a string, got {type(text).__name__} {text!r}")
-    return list(texts)
 
 
 class SwitchingTokenizer:
