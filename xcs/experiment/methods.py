@@ -128,14 +128,3 @@ def load_lexicons(method: Method, languages: Sequence[str], data_dir: str | os.P
                                  lowercase=method.lowercase, drop_identical=True,
                                  max_candidates=method.max_candidates, on_error="skip")
     return out
-
-
-# ------------------------------------------------------------------------------------ batching
-
-
-# ------------------------------------------------------------------------------- engine adapter
-
-
-# ---------------------------------------------------------------------------------- translate-test
-
-
