@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from xcs.evaluation.ranking import check_tie_rank, ranks_before
+from xcs.evaluation.ranking import check_finite, check_tie_rank, ranks_before
 
 # ---------------------------------------------------------------------------------------------
 # Numba kernels (low level). All take ranked grades (n, depth) float64 and return (n,) float64.
@@ -241,12 +241,21 @@ class RelevanceJudgments:
 
 
 def ranked_grades(retrieved: np.ndarray, judgments: RelevanceJudgments) -> np.ndarray:
-    """Grades of the retrieved documents, (n_queries, depth) float64; index -1 (no document) -> 0."""
+    """Grades of the retrieved documents, (n_queries, depth) float64; index -1 (no document) -> 0.
+
+    A document listed twice for one query is an error (trec_eval counts it once; counting it twice
+    would push AP, recall and nDCG above 1)."""
     retrieved = np.ascontiguousarray(retrieved, dtype=np.int64)
     if retrieved.ndim != 2 or retrieved.shape[0] != judgments.n_queries:
         raise ValueError(
             f"retrieved must have shape ({judgments.n_queries}, depth), got {retrieved.shape}"
         )
+    ordered = np.sort(retrieved, axis=1)
+    repeated = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)
+    if repeated.any():
+        query, position = (int(i) for i in np.argwhere(repeated)[0])
+        raise ValueError(f"retrieved lists document {ordered[query, position + 1]} more than once for query "
+                         f"{query}: a run must rank each document once")
     return _gather_grades_kernel(retrieved, judgments.indptr, judgments.doc_index, judgments.grade)
 
 
@@ -322,7 +331,7 @@ def reciprocal_rank_from_scores(
     """RR@k per query straight from a dense score matrix, without sorting.
 
     Args:
-        scores: (n_queries, n_docs) float32/float64.
+        scores: (n_queries, n_docs) float32/float64, finite (else a ValueError).
         relevance: (n_queries, n_docs) integer or float grades; >= 1 is relevant.
         tie_rank: optional (n_docs,) int64 tie order (see :mod:`xcs.evaluation.retrieval`).
     """
@@ -332,6 +341,7 @@ def reciprocal_rank_from_scores(
         raise ValueError(f"scores {scores.shape} and relevance {relevance.shape} must be equal 2-d shapes")
     if scores.dtype not in (np.float32, np.float64):
         scores = scores.astype(np.float32)
+    check_finite("scores", scores)
     tie_rank = check_tie_rank(tie_rank, scores.shape[1])
     return _reciprocal_rank_from_scores_kernel(
         np.ascontiguousarray(scores), np.ascontiguousarray(relevance), tie_rank, _cutoff(k)

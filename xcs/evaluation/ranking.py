@@ -4,7 +4,8 @@
 Candidates are ordered by score, highest first; among equal scores the candidate with the smaller
 ``tie_rank`` comes first. ``tie_rank`` defaults to the candidate's column index, i.e. a stable sort.
 :func:`trec_tie_rank` builds the ``tie_rank`` that reproduces trec_eval, which breaks ties by
-document id in descending string order.
+document id in descending string order. Scores and embeddings must be finite: a NaN compares
+false with everything and would land anywhere in a ranking, so :func:`check_finite` refuses it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,17 @@ from numba import njit
 def ranks_before(score_a, tie_a, score_b, tie_b) -> bool:
     """True when candidate a ranks strictly before candidate b."""
     return score_a > score_b or (score_a == score_b and tie_a < tie_b)
+
+
+def check_finite(name: str, array: np.ndarray) -> np.ndarray:
+    """``array`` unchanged if every value is finite, else a ValueError naming ``name``, the count and
+    the first non-finite position (NaN and +-inf would otherwise rank arbitrarily)."""
+    finite = np.isfinite(array)
+    if not finite.all():
+        first = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(f"{name} has {int((~finite).sum())} non-finite value(s) (first at index {first}: "
+                         f"{array[first]}); scores and embeddings must be finite")
+    return array
 
 
 def check_tie_rank(tie_rank: np.ndarray | None, n_docs: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from xcs.evaluation.ranking import check_tie_rank, ranks_before
+from xcs.evaluation.ranking import check_finite, check_tie_rank, ranks_before
 
 DEFAULT_QUERY_CHUNK = 1024
 DEFAULT_DOC_CHUNK = 16384
@@ -64,7 +64,7 @@ def top_k(scores: np.ndarray, k: int, *, tie_rank: np.ndarray | None = None) -> 
     """Top-``k`` columns of every row of a score matrix.
 
     Args:
-        scores: (n_queries, n_docs) float32/float64 score matrix.
+        scores: (n_queries, n_docs) float32/float64 score matrix, finite (else a ValueError).
         k: depth; clipped to ``n_docs``.
         tie_rank: optional (n_docs,) int64; among equal scores the smaller value ranks first.
 
@@ -75,6 +75,7 @@ def top_k(scores: np.ndarray, k: int, *, tie_rank: np.ndarray | None = None) -> 
     scores = _check_matrix("scores", scores)
     if scores.dtype not in (np.float32, np.float64):
         scores = scores.astype(np.float32)
+    check_finite("scores", scores)
     n_queries, n_docs = scores.shape
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -104,8 +105,8 @@ def search(
     (64 MiB by default) whatever the pool size. With normalised embeddings the score is the cosine.
 
     Args:
-        queries: (n_queries, dim) float32 embeddings.
-        docs: (n_docs, dim) float32 embeddings.
+        queries: (n_queries, dim) float32 embeddings, finite (else a ValueError).
+        docs: (n_docs, dim) float32 embeddings, finite (else a ValueError).
         k: depth; clipped to ``n_docs``.
         tie_rank: optional (n_docs,) int64 tie order (see the module docstring).
 
@@ -114,6 +115,8 @@ def search(
     """
     queries = np.ascontiguousarray(_check_matrix("queries", queries), dtype=np.float32)
     docs = np.ascontiguousarray(_check_matrix("docs", docs), dtype=np.float32)
+    check_finite("queries", queries)
+    check_finite("docs", docs)
     if queries.shape[1] != docs.shape[1]:
         raise ValueError(f"queries have dim {queries.shape[1]} but docs have dim {docs.shape[1]}")
     if k < 1:

@@ -40,6 +40,11 @@ class TextTable:
             vectors = np.asarray(encoder.encode(list(index), kind=kind), dtype=np.float32)
             if vectors.ndim != 2 or len(vectors) != len(index):
                 raise ValueError(f"encoder returned shape {vectors.shape} for {len(index)} texts")
+            bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+            if bad.size:
+                raise ValueError(f"encoder returned non-finite embeddings for {bad.size} of the {len(index)} "
+                                 f"{kind or 'plain'} texts (first: {list(index)[bad[0]]!r}); refusing to "
+                                 "score them")
             self.vectors[kind] = np.ascontiguousarray(vectors)
             timings[f"encode_{kind}_s"] = round(time.perf_counter() - began, 2)
             timings[f"n_texts_{kind}"] = len(index)
