@@ -112,7 +112,8 @@ def test_perfect_encoder_scores_one_and_encodes_each_text_once(tiny_data, tmp_pa
         assert len(texts) == len(set(texts))
     query_texts = next(texts for kind, texts in encoder.calls if kind == "query")
     assert len(query_texts) == 3 * 4 + 4 + 2 * 4  # questions, English, de + ru Tatoeba lines
-    outputs = ["metrics.json", "per_query.npz", "report.md", "run_info.json", "clir_mrr10.png"]
+    outputs = ["metrics.json", "per_query.npz", "query_ids.npz", "report.md", "run_info.json",
+               "clir_mrr10.png"]
     for name in outputs:
         assert (out / name).stat().st_size > 0
     assert sorted(renamed) == sorted(outputs) and sorted(p.name for p in out.iterdir()) == sorted(outputs)

@@ -4,6 +4,7 @@ people (a Markdown report, the CLIR heatmap)."""
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,19 +36,10 @@ def headline_metrics(metrics: Mapping[str, Any], pairs: Sequence[str] = PAPER_PA
     return out
 
 
-def load_per_query(
-    run_dir: str | os.PathLike[str], pairs: Sequence[str] = PAPER_PAIRS
-) -> dict[str, np.ndarray]:
-    """Per-query float64 scores of a run directory, keyed like :func:`headline_metrics` (the
-    averages concatenate their languages / pairs; Tatoeba concatenates both directions).
-
-    The concatenations follow sorted keys, so two runs of the same data and options line up query
-    by query, as the paired tests need."""
-    path = Path(run_dir) / "per_query.npz"
-    if not path.exists():
-        raise FileNotFoundError(f"no per-query scores in {run_dir} (expected {path.name})")
-    with np.load(path) as data:
-        arrays = {k: data[k].astype(np.float64) for k in data.files}
+def headline_columns(arrays: Mapping[str, np.ndarray],
+                     pairs: Sequence[str] = PAPER_PAIRS) -> dict[str, np.ndarray]:
+    """Per-query arrays keyed like :func:`headline_metrics`, from ``task/metric/lang-or-pair`` keys
+    (the averages concatenate their languages / pairs in sorted order; Tatoeba both directions)."""
 
     def joined(prefix: str) -> np.ndarray | None:
         keys = sorted(k for k in arrays if k.startswith(prefix))
@@ -67,6 +59,34 @@ def load_per_query(
     if tatoeba is not None:
         out["Tatoeba"] = tatoeba
     return out
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path} is not a readable .npz file ({exc}); re-run `xcs eval` for it") from None
+
+
+def load_per_query(
+    run_dir: str | os.PathLike[str], pairs: Sequence[str] = PAPER_PAIRS
+) -> dict[str, np.ndarray]:
+    """Per-query float64 scores of a run directory, keyed like :func:`headline_metrics` (see
+    :func:`headline_columns`); two runs of the same data and options line up query by query."""
+    path = Path(run_dir) / "per_query.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"no per-query scores in {run_dir} (expected {path.name})")
+    return headline_columns({k: v.astype(np.float64) for k, v in _load_npz(path).items()}, pairs)
+
+
+def load_query_ids(
+    run_dir: str | os.PathLike[str], pairs: Sequence[str] = PAPER_PAIRS
+) -> dict[str, np.ndarray] | None:
+    """The query id of every per-query score (str arrays, same keys and order as
+    :func:`load_per_query`), or None for a run written before ids were recorded."""
+    path = Path(run_dir) / "query_ids.npz"
+    return headline_columns(_load_npz(path), pairs) if path.exists() else None
 
 
 def markdown_report(metrics: Mapping[str, Any], info: Mapping[str, Any]) -> str:

@@ -83,13 +83,16 @@ def _add_tatoeba(inputs: _Inputs, directory: Path, languages: Sequence[str] | No
 
 
 def _write_outputs(out: Path, results: dict[str, Any], info: dict[str, Any],
-                   per_query: dict[str, np.ndarray]) -> None:
-    """``metrics.json``, ``run_info.json``, ``per_query.npz``, ``report.md`` and the CLIR heatmap."""
+                   per_query: dict[str, np.ndarray], query_ids: dict[str, np.ndarray]) -> None:
+    """``metrics.json``, ``run_info.json``, ``per_query.npz`` (with ``query_ids.npz``, the query of
+    each score), ``report.md`` and the CLIR heatmap."""
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(results, out / "metrics.json", indent=1, ensure_ascii=False)
     write_json_atomic(info, out / "run_info.json", indent=1, ensure_ascii=False)
     with atomic_path(out / "per_query.npz") as tmp:
         np.savez_compressed(tmp, **{k: v.astype(np.float32) for k, v in per_query.items()})
+    with atomic_path(out / "query_ids.npz") as tmp:
+        np.savez_compressed(tmp, **query_ids)
     write_text_atomic(markdown_report(results, info), out / "report.md")
     if "clir" in results:
         plot_clir_heatmap(results["clir"], out / "clir_mrr10.png")
@@ -113,7 +116,10 @@ def evaluate(
     """Run the suite and return the ``metrics.json`` dict (also written to ``out_dir`` when given).
 
     Args:
-        encoder: ``encode(texts, kind=...) -> (n, d)`` float32, L2-normalised rows.
+        encoder: ``encode(texts, kind=...) -> (n, d)`` float32, L2-normalised rows; or a
+            ``sentence_transformers.SentenceTransformer``, evaluated through :class:`xcs.Encoder`
+            (its prompts as the query / passage prefixes, its pooling, normalisation and
+            ``max_seq_length``). Anything else raises ``TypeError``.
         tasks: names or a comma list (see the module docstring).
         data_dir: directory laid out like ``../shared/data`` (default :func:`xcs.io.paths.data_dir`).
         xquadr_dir: any directory of XQuAD-R-format ``{lang}.json`` (default ``DATA/xquad-r``).
@@ -127,7 +133,9 @@ def evaluate(
         command: the command line to record in ``run_info.json``.
     """
     from xcs.io.paths import data_dir as find_data_dir
+    from xcs.models.encoder import as_text_encoder
 
+    encoder = as_text_encoder(encoder)
     began = time.perf_counter()
     task_list = resolve_tasks(tasks)
     needs_xquadr = any(t in task_list for t in ("lareqa", "moir", "clir", "mlir"))
@@ -145,13 +153,15 @@ def evaluate(
                      tatoeba_languages, subsample, seed, tatoeba_kind)
     timings: dict[str, float] = {}
     per_query: dict[str, np.ndarray] = {}
+    query_ids: dict[str, np.ndarray] = {}
     inputs.table.encode(encoder, timings)
     results: dict[str, Any] = {}
     if inputs.pool is not None:
-        results.update(xquadr_tasks(task_list, inputs.pool, inputs.table, per_query, timings))
+        results.update(xquadr_tasks(task_list, inputs.pool, inputs.table, per_query, query_ids,
+                                    timings))
     if inputs.tatoeba_pairs:
         results["tatoeba"] = tatoeba_task(inputs.tatoeba_pairs, inputs.tatoeba_rows, inputs.table,
-                                          tatoeba_kind, per_query)
+                                          tatoeba_kind, per_query, query_ids)
     results = {t: results[t] for t in task_list if t in results}
     timings["total_s"] = round(time.perf_counter() - began, 2)
     if out_dir is not None:
@@ -169,5 +179,5 @@ def evaluate(
             "cpu_count": os.cpu_count(),
             "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         }
-        _write_outputs(Path(out_dir), results, info, per_query)
+        _write_outputs(Path(out_dir), results, info, per_query, query_ids)
     return results

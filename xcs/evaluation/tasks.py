@@ -101,7 +101,9 @@ def _mean(values: Iterable[float]) -> float:
 
 
 def xquadr_tasks(tasks: list[str], pool: Pool, table: TextTable, per_query: dict[str, np.ndarray],
-                  timings: dict[str, float]) -> dict[str, Any]:
+                 query_ids: dict[str, np.ndarray], timings: dict[str, float]) -> dict[str, Any]:
+    """LAReQA, MLIR, MoIR and CLIR; fills ``per_query`` (scores) and ``query_ids`` (str, the question
+    ids in the same order) under the same keys."""
     results: dict[str, Any] = {}
     langs = pool.languages
     began = time.perf_counter()
@@ -118,6 +120,8 @@ def xquadr_tasks(tasks: list[str], pool: Pool, table: TextTable, per_query: dict
         if "lareqa" in tasks:
             every = np.concatenate([lareqa_by_lang[lang] for lang in langs])
             per_query["lareqa/map@20"] = every
+            query_ids["lareqa/map@20"] = np.asarray([f"{lang}/{q}" for lang in langs
+                                                     for q in pool.question_ids[lang]])
             results["lareqa"] = {"map@20": float(every.mean()),
                                  "by_language": {lang: float(lareqa_by_lang[lang].mean()) for lang in langs},
                                  "n_queries": int(len(every)), "n_candidates": int(len(all_docs))}
@@ -125,6 +129,8 @@ def xquadr_tasks(tasks: list[str], pool: Pool, table: TextTable, per_query: dict
             for lang in langs:
                 per_query[f"mlir/mrr@10/{lang}"] = mlir_mrr[lang]
                 per_query[f"mlir/map@20/{lang}"] = mlir_map[lang]
+                for metric in ("mrr@10", "map@20"):
+                    query_ids[f"mlir/{metric}/{lang}"] = np.asarray(pool.question_ids[lang])
             results["mlir"] = {
                 "mrr@10": _mean(mlir_mrr[lang].mean() for lang in langs),
                 "map@20": _mean(mlir_map[lang].mean() for lang in langs),
@@ -145,6 +151,7 @@ def xquadr_tasks(tasks: list[str], pool: Pool, table: TextTable, per_query: dict
                 rr = evaluate_ranking(retrieved, judged, ["mrr@10"])["mrr@10"]
                 key = f"moir/mrr@10/{source}" if source == target else f"clir/mrr@10/{source}-{target}"
                 per_query[key] = rr
+                query_ids[key] = np.asarray(pool.question_ids[source])
                 matrix[i, j] = rr.mean()
         if "moir" in tasks:
             diagonal = {lang: float(matrix[i, i]) for i, lang in enumerate(langs)}
@@ -162,7 +169,10 @@ def xquadr_tasks(tasks: list[str], pool: Pool, table: TextTable, per_query: dict
 
 
 def tatoeba_task(pairs: Mapping[str, TatoebaPair], rows: Mapping[str, tuple[np.ndarray, np.ndarray]],
-             table: TextTable, kind: str | None, per_query: dict[str, np.ndarray]) -> dict[str, Any]:
+             table: TextTable, kind: str | None, per_query: dict[str, np.ndarray],
+             query_ids: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Tatoeba acc@1 both directions; fills ``per_query`` and ``query_ids`` (the pairs themselves,
+    ``lang:source||english``: the files have no ids)."""
     by_language: dict[str, dict[str, float]] = {}
     for lang in pairs:
         source = table.rows(kind, rows[lang][0])
@@ -174,6 +184,9 @@ def tatoeba_task(pairs: Mapping[str, TatoebaPair], rows: Mapping[str, tuple[np.n
         en_xx = evaluate_ranking(from_en, gold, ["acc@1"])["acc@1"]
         per_query[f"tatoeba/acc@1/{lang}-en"] = xx_en
         per_query[f"tatoeba/acc@1/en-{lang}"] = en_xx
+        lines = np.asarray([f"{lang}:{x}||{e}" for x, e in zip(pairs[lang].source, pairs[lang].english,
+                                                                 strict=True)])
+        query_ids[f"tatoeba/acc@1/{lang}-en"] = query_ids[f"tatoeba/acc@1/en-{lang}"] = lines
         by_language[lang] = {"xx->en": float(xx_en.mean()), "en->xx": float(en_xx.mean()),
                              "mean": float((xx_en.mean() + en_xx.mean()) / 2), "n": len(source)}
     return {
