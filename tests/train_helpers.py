@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
+from xcs.data.pairs import TrainPair
 from xcs.experiment.batches import method_batch_builder
 from xcs.experiment.methods import Method
-from xcs.training.batch import TrainPair
 from xcs.training.config import TrainConfig
 from xcs.training.loop import train
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from xcs.data.pairs import TrainPair
 from xcs.experiment.batches import method_batch_builder
 from xcs.experiment.methods import Method
 from xcs.lexicons.lexicon import Lexicon
 from xcs.models.translate_test import TranslateTestEncoder
-from xcs.training.batch import TrainPair
 
 EN_DE = {"river": ["fluss"], "castle": ["burg"], "music": ["musik"], "what": ["was"], "query": ["abfrage"],
          "passage": ["durchgang"], "the": ["die"], "about": ["über"], "number": ["nummer"]}

@@ -15,8 +15,8 @@ import pytest
 import torch
 from train_helpers import fresh_encoder, make_pairs, run, save_tiny_model
 
+from xcs.data.pairs import TrainPair
 from xcs.experiment.runner import evaluation_encoder
-from xcs.training.batch import TrainPair
 from xcs.training.config import TrainConfig
 from xcs.training.devices import check_device_name, resolve_device
 from xcs.training.negatives import mine_negatives, paragraph_negatives

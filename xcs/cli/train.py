@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xcs.data.pairs import TrainPair
+    from xcs.training.config import TrainConfig
 
 # ``xcs train`` flags for TrainConfig fields: (flag, type); unset flags keep TrainConfig's defaults
 _TRAIN_FLAGS = (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
                 ("weight-decay", float), ("warmup", float), ("max-grad-norm", float), ("temperature", float),
                 ("hard-negatives", str), ("num-hard-negatives", int), ("mine-every", int),
                 ("checkpoint-every", int), ("seed", int), ("loss-impl", str))
+# --train-file options: flag -> keyword of xcs.data.pairs_file.load_pairs_file (unset: its default)
+_FILE_FLAGS = {"train-format": "format", "train-split": "split", "query-column": "query_column",
+               "positive-column": "positive_column", "negative-columns": "negative_columns"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train", help="train one dual encoder (zero-shot or code-switched) on SQuAD pairs",
+        "train", help="train one dual encoder (zero-shot or code-switched) on SQuAD pairs or your own",
         description="Train one model. Training options: every field of [train] (unset: the TrainConfig "
                     "default; --separate-towers is shared_towers = false). Method options: a subset of "
                     "[methods.NAME] (languages, weights, sides, p, p_start, lexicon, align_weight); "
@@ -36,6 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lexicon", default="muse", help="'muse' or a path template with {lang}")
     parser.add_argument("--align-weight", type=float, default=0.0)
     parser.add_argument("--max-pairs", type=int, default=None, help="random subset of the training pairs")
+    _add_file_arguments(parser)
     parser.add_argument("--max-query-length", type=int, default=64)
     parser.add_argument("--max-document-length", type=int, default=128)
     for name, kind in _TRAIN_FLAGS:
@@ -48,14 +58,71 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_train_command)
 
 
+def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--train-file`` and the options that say how to read it (see docs/training.md)."""
+    from xcs.data.pairs_file import PAIRS_FILE_FORMATS
+
+    group = parser.add_argument_group("own training pairs (instead of SQuAD dev)")
+    group.add_argument("--train-file", default=None, help="JSON Lines (.jsonl/.json), TSV or CSV (each "
+                       "optionally .gz) with a header / keys naming the columns, or a directory written by "
+                       "datasets' save_to_disk")
+    group.add_argument("--train-format", choices=PAIRS_FILE_FORMATS, default=None,
+                       help="override the format detected from the suffix")
+    group.add_argument("--train-split", default=None, help="split of a saved DatasetDict (default: train)")
+    group.add_argument("--query-column", default=None, help="column of the queries (default: query)")
+    group.add_argument("--positive-column", default=None, help="column of the positives (default: positive)")
+    group.add_argument("--negative-columns", default=None, type=lambda s: [c for c in s.split(",") if c],
+                       help="comma-separated columns of hard negatives, each holding one text or a list "
+                       "of texts; then --hard-negatives defaults to 'given' (each pair's own negatives)")
+
+
+def _training_pairs(args: argparse.Namespace, data: Path | None) -> list[TrainPair]:
+    """SQuAD dev pairs minus XQuAD, or the pairs of ``--train-file``; ``--max-pairs`` subsamples either."""
+    from xcs.data.pairs_file import load_pairs_file, subsample
+    from xcs.experiment.data import training_pairs
+
+    options = {keyword: getattr(args, flag.replace("-", "_")) for flag, keyword in _FILE_FLAGS.items()}
+    options = {keyword: value for keyword, value in options.items() if value is not None}
+    if args.train_file is None:
+        if options:
+            flags = [f"--{flag}" for flag, keyword in _FILE_FLAGS.items() if keyword in options]
+            raise ValueError(f"{', '.join(flags)}: only with --train-file")
+        return training_pairs(data, {"max_pairs": args.max_pairs})
+    return subsample(load_pairs_file(args.train_file, **options), args.max_pairs)
+
+
+def _train_config(args: argparse.Namespace, pairs: list[TrainPair]) -> TrainConfig:
+    """The flags' ``TrainConfig`` (unset: its defaults). Pairs with their own negatives default to
+    ``hard_negatives = "given"``, as many per query as each pair has."""
+    from xcs.training.config import TrainConfig
+
+    given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _ in _TRAIN_FLAGS}
+    per_pair = len(pairs[0].negatives) if pairs else 0
+    if per_pair and given["hard_negatives"] is None:
+        given["hard_negatives"] = "given"
+    if given["hard_negatives"] == "given" and given["num_hard_negatives"] is None:
+        given["num_hard_negatives"] = per_pair
+    mode, count = given["hard_negatives"], given["num_hard_negatives"]
+    if mode == "given" and not per_pair:
+        raise ValueError("--hard-negatives given needs --train-file with --negative-columns (each pair's "
+                         "own hard negatives)")
+    if mode == "given" and count != per_pair:
+        raise ValueError(f"{args.train_file}: every pair has {per_pair} hard negative(s) (--negative-columns "
+                         f"{','.join(args.negative_columns)}), but --num-hard-negatives is {count}")
+    if mode == "paragraph" and args.train_file is not None:
+        raise ValueError("--hard-negatives paragraph draws from SQuAD paragraphs, which --train-file pairs "
+                         "do not have; use 'given' (--negative-columns) or 'mined'")
+    return TrainConfig(**{k: v for k, v in given.items() if v is not None},
+                       symmetric=args.symmetric, freeze_embeddings=args.freeze_embeddings,
+                       shared_towers=not args.separate_towers, align_weight=args.align_weight)
+
+
 def _train_command(args: argparse.Namespace) -> int:
     """``xcs train``: works under ``torchrun`` too (documents gathered across ranks in the loss)."""
-    from xcs.experiment.batches import CodeSwitchBatchBuilder
-    from xcs.experiment.data import training_pairs
+    from xcs.experiment.batches import method_batch_builder
     from xcs.experiment.methods import Method, load_lexicons
     from xcs.io.paths import data_dir
     from xcs.models.encoder import Encoder
-    from xcs.training.config import TrainConfig
     from xcs.training.devices import init_distributed_from_env, resolve_device
     from xcs.training.loop import train
 
@@ -66,15 +133,12 @@ def _train_command(args: argparse.Namespace) -> int:
     method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
                     weights=weights, sides=args.sides, p=args.p, p_start=args.p_start, lexicon=args.lexicon,
                     align_weight=args.align_weight)
-    given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _ in _TRAIN_FLAGS}
-    config = TrainConfig(**{k: v for k, v in given.items() if v is not None},
-                         symmetric=args.symmetric, freeze_embeddings=args.freeze_embeddings,
-                         shared_towers=not args.separate_towers, align_weight=args.align_weight)
-    data = data_dir(args.data_dir)
-    pairs = training_pairs(data, {"max_pairs": args.max_pairs})
+    data = data_dir(args.data_dir, required=args.train_file is None or bool(languages))  # SQuAD, lexicons
+    pairs = _training_pairs(args, data)
+    config = _train_config(args, pairs)
     encoder = Encoder(args.model, device=device)
     lexicons = load_lexicons(method, languages, data) if languages else {}
-    builder = CodeSwitchBatchBuilder(
+    builder = method_batch_builder(
         encoder.tokenizer, method, lexicons=lexicons, seed=config.seed, total_steps=config.steps,
         query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
         max_query_length=args.max_query_length, max_document_length=args.max_document_length,
@@ -84,5 +148,6 @@ def _train_command(args: argparse.Namespace) -> int:
     print(json.dumps({"out": str(result.out_dir), "steps": len(result.losses), "first_loss": result.losses[0],
                       "last_loss": result.losses[-1], "wall_s": round(result.wall_s, 1),
                       "steps_per_s": round(result.steps_per_s, 3), "train_pairs": len(pairs),
+                      "train_file": args.train_file, "hard_negatives": config.hard_negatives,
                       "device": str(device)}))
     return 0

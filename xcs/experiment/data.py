@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 
 def training_pairs(data_dir: str | os.PathLike[str], data: Mapping[str, Any], seed: int = 0) -> list:
     """(question, answer sentence, paragraph) pairs from SQuAD v1.1 dev minus the XQuAD paragraphs.
@@ -18,8 +16,9 @@ def training_pairs(data_dir: str | os.PathLike[str], data: Mapping[str, Any], se
     """
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
+    from xcs.data.pairs import TrainPair
+    from xcs.data.pairs_file import subsample
     from xcs.data.squad import load_squad_pairs
-    from xcs.training.batch import TrainPair
 
     raw = load_squad_pairs(Path(data_dir) / "squad" / "dev-v1.1.json",
                            exclude_xquad=bool(data.get("hold_out_xquad", True)))
@@ -30,8 +29,4 @@ def training_pairs(data_dir: str | os.PathLike[str], data: Mapping[str, Any], se
         if p.paragraph not in sentences:
             sentences[p.paragraph] = tuple(splitter.tokenize(p.paragraph))
         pairs.append(TrainPair(p.question, p.answer_sentence, sentences[p.paragraph]))
-    limit = data.get("max_pairs")
-    if limit and limit < len(pairs):
-        keep = np.sort(np.random.default_rng(seed).choice(len(pairs), size=int(limit), replace=False))
-        pairs = [pairs[i] for i in keep]
-    return pairs
+    return subsample(pairs, data.get("max_pairs"), seed)

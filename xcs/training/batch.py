@@ -1,5 +1,5 @@
-"""What training consumes: (query, positive) pairs, the padded token batches made from them, and the
-protocols of the batch builder and the encoder."""
+"""What training consumes: padded token batches (made from :class:`xcs.data.pairs.TrainPair` examples)
+and the protocols of the batch builder and the encoder."""
 
 from __future__ import annotations
 
@@ -12,18 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class TrainPair:
-    """One training example: a query and the sentence that answers it.
-
-    ``paragraph`` holds every sentence of the positive's paragraph (the positive included); it feeds
-    the ``"paragraph"`` hard negatives and may be empty when unknown.
-    """
-
-    query: str
-    positive: str
-    paragraph: tuple[str, ...] = ()
+from xcs.data.pairs import TrainPair
 
 
 @dataclass

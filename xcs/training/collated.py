@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from xcs.data.pairs import TrainPair
 from xcs.switching.collator import CodeSwitchCollator
-from xcs.training.batch import TokenBatch, Tokens, TrainPair
+from xcs.training.batch import TokenBatch, Tokens
 
 
 def tokens(batch: Mapping[str, torch.Tensor], prefix: str) -> Tokens:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-HARD_NEGATIVE_MODES = ("none", "paragraph", "mined")
+HARD_NEGATIVE_MODES = ("none", "paragraph", "mined", "given")
 
 
 @dataclass
@@ -17,7 +17,10 @@ class TrainConfig:
     ``batch_size * grad_accum * world_size`` pairs. ``warmup`` is a fraction of ``steps`` when < 1,
     else a number of steps. ``mine_every`` re-mines hard negatives every that many optimizer steps
     (``"mined"`` mode; 0 = only once, before the first step). ``checkpoint_every`` (>= 1) writes a
-    checkpoint every that many optimizer steps (and always after the last one).
+    checkpoint every that many optimizer steps (and always after the last one). ``hard_negatives``:
+    ``"none"``, ``"paragraph"`` (other sentences of the positive's paragraph), ``"mined"`` (the model's
+    top wrong answers) or ``"given"`` (each pair's own ``TrainPair.negatives``, exactly
+    ``num_hard_negatives`` of them per pair).
     """
 
     steps: int = 200

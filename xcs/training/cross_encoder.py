@@ -16,8 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from xcs.data.pairs import TrainPair
 from xcs.models.cross_encoder import CrossEncoder
-from xcs.training.batch import BatchBuilder, Tokens, TrainPair
+from xcs.training.batch import BatchBuilder, Tokens
 from xcs.training.config import TrainConfig
 from xcs.training.negatives import paragraph_negatives
 from xcs.training.optimization import apply_gradients, optimizer_and_schedule

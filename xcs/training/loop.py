@@ -29,12 +29,13 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from xcs.data.pairs import TrainPair
 from xcs.io.atomic import write_json_atomic
-from xcs.training.batch import BatchBuilder, TokenBatch, TokenEncoder, TrainPair
+from xcs.training.batch import BatchBuilder, TokenBatch, TokenEncoder
 from xcs.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, rank_rng_states, save_checkpoint
 from xcs.training.config import TrainConfig, TrainResult
 from xcs.training.devices import world
-from xcs.training.negatives import mine_negatives, paragraph_negatives
+from xcs.training.negatives import given_negatives, mine_negatives, paragraph_negatives
 from xcs.training.objective import DualTowers, step_loss
 from xcs.training.optimization import apply_gradients, optimizer_and_schedule
 from xcs.training.sampling import batch_indices, seed_everything
@@ -95,6 +96,8 @@ def _micro_batch(pairs: Sequence[TrainPair], build_batch: BatchBuilder, run: _Ru
         negatives = paragraph_negatives(pairs, ids, config.hard_negatives_per_query, config.seed, micro_step)
     elif config.hard_negatives == "mined":
         negatives = [run.mined[int(i)] for i in ids]
+    elif config.hard_negatives == "given":
+        negatives = given_negatives(pairs, ids, config.hard_negatives_per_query)
     else:
         negatives = [[] for _ in ids]
     batch = build_batch([pairs[int(i)] for i in ids], negatives, ids, epoch, step)

@@ -1,4 +1,5 @@
-"""Hard negatives: other sentences of the positive's paragraph, or the model's own top wrong answers."""
+"""Hard negatives: other sentences of the positive's paragraph, the model's own top wrong answers, or
+those given with each pair."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from xcs.training.batch import TokenEncoder, TrainPair
+from xcs.data.pairs import TrainPair
+from xcs.training.batch import TokenEncoder
 
 
 def paragraph_negatives(pairs: Sequence[TrainPair], ids: np.ndarray, k: int, seed: int, step: int
@@ -28,6 +30,18 @@ def paragraph_negatives(pairs: Sequence[TrainPair], ids: np.ndarray, k: int, see
         rng = np.random.default_rng([seed, step, int(i), 7])
         picks = rng.choice(len(others), size=k, replace=len(others) < k)
         out.append([others[j] for j in picks])
+    return out
+
+
+def given_negatives(pairs: Sequence[TrainPair], ids: np.ndarray, k: int) -> list[list[str]]:
+    """Each example's own hard negatives (``TrainPair.negatives``); every one must have exactly ``k``."""
+    out = []
+    for i in ids:
+        negatives = pairs[int(i)].negatives
+        if len(negatives) != k:
+            raise ValueError(f"training pair {int(i)} has {len(negatives)} hard negative(s); hard_negatives "
+                             f"= 'given' needs exactly num_hard_negatives = {k} in every pair")
+        out.append(list(negatives))
     return out
 
 
