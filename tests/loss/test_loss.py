@@ -399,3 +399,17 @@ def test_chunked_second_backward_through_a_retained_graph_recomputes():
     loss.backward()  # the precomputed gradients were handed out: this one recomputes
     for total, single in zip((q.grad, d.grad), once, strict=True):
         torch.testing.assert_close(total, 2 * single, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("impl", ["eager", "chunked"])
+@pytest.mark.parametrize("module", [False, True])
+def test_float64_keeps_full_precision_with_a_python_float_temperature(impl, module):
+    """A Python-float temperature (function or module) costs float64 inputs no precision (issue 12)."""
+    torch.manual_seed(0)
+    q = torch.nn.functional.normalize(torch.randn(16, 32, dtype=torch.float64), dim=-1)
+    d = torch.nn.functional.normalize(torch.randn(40, 32, dtype=torch.float64), dim=-1)
+    reference = torch.nn.functional.cross_entropy(q @ d.T / 0.05, torch.arange(16))
+    loss = (ContrastiveLoss(0.05, impl=impl)(q, d) if module
+            else contrastive_loss(q, d, temperature=0.05, impl=impl))
+    assert loss.dtype == torch.float64
+    assert abs(float(loss - reference)) / float(reference) < 5e-15

@@ -210,7 +210,8 @@ def _fused_loss(q: torch.Tensor, d: torch.Tensor, temperature: float | torch.Ten
     else:
         backend = ChunkedBackend(chunk_size)
     if not isinstance(temperature, torch.Tensor):
-        temperature = torch.tensor(float(temperature))
+        # float64 holds a Python float exactly: float64 inputs keep their precision (~1e-16)
+        temperature = torch.tensor(float(temperature), dtype=torch.float64)
     # gradients in the forward pass when the upstream gradient will be the same for every query
     # (a scalar reduction over every query the Function returns): 1/B (as mean's backward
     # computes it) for "mean", 1 for "sum"; "none" keeps the recomputing backward
@@ -225,7 +226,8 @@ def _fused_loss(q: torch.Tensor, d: torch.Tensor, temperature: float | torch.Ten
 class ContrastiveLoss(nn.Module):
     """``nn.Module`` wrapper of :func:`contrastive_loss`; ``learnable_temperature=True`` learns tau.
 
-    The temperature is stored as its logarithm so that it stays positive during training.
+    The temperature is stored as its logarithm so that it stays positive during training, in float64
+    so that float64 inputs lose no precision (a 0-dim tensor does not change the dtype of the logits).
     """
 
     def __init__(
@@ -242,7 +244,7 @@ class ContrastiveLoss(nn.Module):
         super().__init__()
         if not temperature > 0.0:
             raise ValueError(f"temperature must be positive, got {temperature}")
-        log_tau = torch.tensor(float(temperature)).log()
+        log_tau = torch.tensor(float(temperature), dtype=torch.float64).log()
         if learnable_temperature:
             self.log_temperature = nn.Parameter(log_tau)
         else:
@@ -252,7 +254,7 @@ class ContrastiveLoss(nn.Module):
 
     @property
     def temperature(self) -> torch.Tensor:
-        """0-dim float32 tensor tau = exp(log_temperature)."""
+        """0-dim float64 tensor tau = exp(log_temperature)."""
         return self.log_temperature.exp()
 
     def forward(
