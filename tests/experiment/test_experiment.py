@@ -39,12 +39,12 @@ def test_shipped_configs_parse():
     ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\nrate=1\n",
      r"\[methods.zero-shot\].*unknown option"),
     ("name='x'\n[train]\nstepz=3\n[methods.zero-shot]\nstrategy='zero-shot'\n", "unknown training option"),
-    ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[data]\nmax_pair=3\n", r"unknown \[data\] key"),
+    ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[data]\nmax_pair=3\n", r"\[data\]: max_pair: unknown key"),
     ("name = [\n", "invalid TOML"),
     ("name='x'\n[eval]\nsubsampel=3\n[methods.zero-shot]\nstrategy='zero-shot'\n",
-     r"unknown \[eval\] key.*subsampel"),
+     r"\[eval\]: subsampel: unknown key"),
     ("name='x'\n[eval]\ntasks=['xquad']\n[methods.zero-shot]\nstrategy='zero-shot'\n",
-     r"\[eval\] tasks: unknown task"),
+     r"\[eval\]: unknown task"),
     ("name='x'\ndevice='gpu'\n[methods.zero-shot]\nstrategy='zero-shot'\n", "device must be"),
     ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[methods.ml]\nlanguages=['de','ru']\nweights=[1.0]\n",
      r"\[methods.ml\]: method 'ml': 1 weights for the 2 languages"),
@@ -60,7 +60,7 @@ def test_experiment_command_prints_a_config_error_cleanly(tmp_path, capsys):
     path = write(tmp_path / "bad.toml",
                  "name='x'\n[eval]\nsubsampel=3\n[methods.zero-shot]\nstrategy='zero-shot'\n")
     assert main(["experiment", "--config", str(path)]) == 1
-    assert f"xcs experiment: error: {path}: unknown [eval] key(s) ['subsampel']" in capsys.readouterr().err
+    assert f"xcs experiment: error: {path}: [eval]: subsampel: unknown key" in capsys.readouterr().err
 
 
 def test_device_key_is_accepted(tmp_path):
@@ -228,3 +228,78 @@ def test_train_command_trains_then_resumes_a_finished_run(tmp_path, e5_tokenizer
     log = json.loads((tmp_path / "run" / "train_log.json").read_text())
     assert log["resumed_from"] == 2 and len(log["losses"]) == 2
     assert log["losses"][-1] == pytest.approx(first["last_loss"])
+
+
+ZERO_SHOT = "[methods.zero-shot]\nstrategy='zero-shot'\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[train]\nfreeze_embeddings='false'\n" + ZERO_SHOT, r"\[train\].*freeze_embeddings: Input should be a valid "
+                                                       r"boolean \(got 'false'\)"),
+    ("[train]\nsymmetric='no'\n" + ZERO_SHOT, "symmetric: Input should be a valid boolean"),
+    ("keep_models='false'\n" + ZERO_SHOT, r"top level: keep_models: Input should be a valid boolean"),
+    ("[train]\nsteps=40.5\n" + ZERO_SHOT, r"steps: Input should be a valid integer \(got 40.5\)"),
+    ("[train]\nbatch_size=16.0\n" + ZERO_SHOT, r"batch_size: Input should be a valid integer \(got 16.0\)"),
+    ("[eval]\nsubsample='100'\n" + ZERO_SHOT, r"\[eval\]: subsample: Input should be a valid integer"),
+    ("[eval]\nlanguages='en'\n" + ZERO_SHOT, r"\[eval\]: languages: Input should be a valid list"),
+    ("seeds=[]\n" + ZERO_SHOT, "top level: seeds: List should have at least 1 item"),
+    ("seeds=[0.5]\n" + ZERO_SHOT, r"seeds.0: Input should be a valid integer \(got 0.5\)"),
+    ("seeds=[1, 1]\n" + ZERO_SHOT, "repeats a seed"),
+    (ZERO_SHOT + "[methods.ml]\nlanguages=['de']\nmax_candidates=0\n",
+     r"\[methods.ml\]: max_candidates: Input should be greater than or equal to 1"),
+    (ZERO_SHOT + "[methods.ml]\nlanguages=['de']\np=2.0\n", r"\[methods.ml\]: p: Input should be less than"),
+    (ZERO_SHOT + "[methods.ml]\nlanguages=['de']\np_sweep=['a']\n", "p_sweep must be a non-empty list of numbers"),
+    ("[data]\nmax_pairs=0\n" + ZERO_SHOT, r"\[data\]: max_pairs: Input should be greater than or equal to 1"),
+])
+def test_config_types_and_ranges_are_checked_at_load_time(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message) as error:
+        load_config(path)
+    assert str(path) in str(error.value)
+
+
+def _data_dir(root: Path) -> Path:
+    (root / "muse").mkdir(parents=True)
+    (root / "muse" / "en-de.txt").write_text("house haus\n")
+    (root / "squad").mkdir()
+    (root / "squad" / "dev-v1.1.json").write_text("{}")
+    (root / "xquad-r").mkdir()
+    for lang in ("en", "de"):
+        (root / "xquad-r" / f"{lang}.json").write_text("{}")
+    return root
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (ZERO_SHOT + "[methods.ml]\nlanguages=['de', 'xx']\n", r"\[methods.ml\]: .*lexicon en->xx not found"),
+    ("[eval]\ntasks=['moir']\nlanguages=['en', 'fr']\n" + ZERO_SHOT, r"XQuAD-R language 'fr'.*does not exist"),
+    ("[eval]\ntasks=['tatoeba']\n" + ZERO_SHOT, r"\[eval\] Tatoeba: .*tatoeba does not exist"),
+])
+def test_missing_data_and_lexicon_files_fail_at_load_time(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    data = _data_dir(tmp_path / "data")
+    with pytest.raises(FileNotFoundError, match=message):
+        load_config(path, data)
+    load_config(path)  # without a data directory only the config itself is checked
+
+
+def test_config_that_is_a_directory_or_unreadable(tmp_path):
+    with pytest.raises(ValueError, match="is a directory; --config takes a TOML file"):
+        load_config(tmp_path)
+    (tmp_path / "latin1.toml").write_bytes("name='caf\xe9'\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="not UTF-8"):
+        load_config(tmp_path / "latin1.toml")
+
+
+def test_eval_options_follow_evaluate():
+    """[eval] accepts exactly evaluate()'s keyword-only arguments plus tasks and pairs."""
+    import dataclasses
+    import inspect
+
+    from xcs.evaluation.suite import evaluate
+    from xcs.experiment.config import EvalOptions
+
+    keyword_only = {n for n, p in inspect.signature(evaluate).parameters.items()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert {f.name for f in dataclasses.fields(EvalOptions)} == keyword_only | {"tasks", "pairs"}

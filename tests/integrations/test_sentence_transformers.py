@@ -93,3 +93,27 @@ def test_with_transform_switch_texts_variant(tmp_path, st_model, switchers, pair
     assert switched[:8]["anchor"] != dataset[:8]["anchor"]
     result = _train(tmp_path, st_model, switched, None)
     assert result.global_step == 2
+
+
+def test_xtreme_r_evaluator_inside_training(tmp_path, st_model, switchers, pair_rows, data_dir):
+    from xcs.integrations.sentence_transformers import XtremeREvaluator
+
+    evaluator = XtremeREvaluator("xquadr", data_dir=data_dir, subsample=5, languages=["en", "de"])
+    before = evaluator(st_model)
+    assert set(before) == {"xtreme-r_MoIR", "xtreme-r_CLIR", "xtreme-r_MLIR", "xtreme-r_en-de"}
+    assert evaluator.primary_metric == "xtreme-r_CLIR" and all(0.0 <= v <= 1.0 for v in before.values())
+    assert evaluator(st_model) == before  # the same model scores the same, called twice
+    collator = CodeSwitchDataCollator(st_model, {"anchor": switchers[0]})
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path / "out"), max_steps=2, per_device_train_batch_size=4, report_to=[],
+        save_strategy="no", use_cpu=True, eval_strategy="steps", eval_steps=1, seed=0)
+    trainer = SentenceTransformerTrainer(model=st_model, args=args,
+                                         train_dataset=datasets.Dataset.from_list(_rows(pair_rows)),
+                                         loss=MultipleNegativesRankingLoss(st_model), data_collator=collator,
+                                         evaluator=evaluator)
+    trainer.train()
+    logged = [entry for entry in trainer.state.log_history if "eval_xtreme-r_CLIR" in entry]
+    assert len(logged) == 2
+    with pytest.raises(ValueError, match="primary_metric 'Tatoeba' is not among"):
+        XtremeREvaluator("xquadr", data_dir=data_dir, subsample=5, languages=["en", "de"],
+                         primary_metric="Tatoeba")(st_model)

@@ -7,6 +7,7 @@ tokenizer, for a few steps on synthetic pairs.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -74,10 +75,31 @@ def test_config_rejects_bad_values():
         TrainConfig.from_dict({"stepz": 3})
     with pytest.raises(ValueError, match="steps"):
         TrainConfig(steps=0)
-    with pytest.raises(ValueError, match="checkpoint_every must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"checkpoint_every\n  Input should be greater than or equal to 1"):
         TrainConfig(checkpoint_every=0)
-    with pytest.raises(ValueError, match="mine_every must be >= 0"):
+    with pytest.raises(ValueError, match=r"mine_every\n  Input should be greater than or equal to 0"):
         TrainConfig(mine_every=-1)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"freeze_embeddings": "false"}, r"freeze_embeddings: Input should be a valid boolean \(got 'false'\)"),
+    ({"symmetric": "no"}, "symmetric: Input should be a valid boolean"),
+    ({"steps": 40.5}, r"steps: Input should be a valid integer \(got 40.5\)"),
+    ({"batch_size": 16.0}, r"batch_size: Input should be a valid integer \(got 16.0\)"),
+    ({"seed": 1.9}, r"seed: Input should be a valid integer \(got 1.9\)"),
+    ({"lr": float("nan")}, "lr: Input should be a finite number"),
+    ({"loss_impl": "fast"}, "loss_impl: Input should be 'auto'"),
+])
+def test_config_never_coerces(values, message):
+    """No silent coercion (issue 12): a wrong type is an error naming the field, never a guess."""
+    from pydantic import ValidationError
+
+    from xcs.training.config import validation_message
+
+    with pytest.raises(ValidationError) as error:
+        TrainConfig(**values)
+    assert re.search(message, validation_message(error.value))
+    assert TrainConfig(warmup=2).warmup == 2.0  # an int for a float field is exact, so accepted
 
 
 def test_device_names_resolve_and_bad_ones_are_refused():

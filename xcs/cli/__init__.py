@@ -43,9 +43,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"xcs {args.command}: error: {exc}", file=sys.stderr)
+    except (OSError, ValueError) as exc:  # bad input: a message naming the file or the option, no traceback
+        print(f"xcs {args.command}: error: {error_message(exc)}", file=sys.stderr)
         return 1
+
+
+def error_message(exc: BaseException) -> str:
+    """What went wrong, for people: a pydantic validation as ``key: problem (got value)``, an OS error
+    with its path (``Permission denied: PATH``), anything else as its message."""
+    if type(exc).__name__ == "ValidationError":  # pydantic's, without importing pydantic for --help
+        from xcs.training.config import validation_message
+
+        return validation_message(exc)
+    if isinstance(exc, OSError) and exc.filename is not None and str(exc.filename) not in str(exc):
+        return f"{exc.strerror or exc}: {exc.filename}"
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        return f"{exc.strerror}: {exc.filename}"
+    return str(exc)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,13 @@ def _experiment_command(args: argparse.Namespace) -> int:
     from xcs.experiment.runner import run_experiment
     from xcs.io.paths import cache_dir, data_dir
 
-    config = load_config(args.config)
+    data = data_dir(args.data_dir)
+    config = load_config(args.config, data)  # every key, lexicon and data file checked before any work
     methods = [m.strip() for m in args.only.split(",") if m.strip()] if args.only else None
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     results = Path(args.results_dir or Path("results") / config.name)
     work = Path(args.work_dir or cache_dir() / "experiments" / config.name)
-    summary = run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir(args.data_dir),
+    summary = run_experiment(config, results_dir=results, work_dir=work, data_dir=data,
                              progress=not args.no_progress, config_text=Path(args.config).read_text(),
                              seeds=seeds, methods=methods)
     print((results / "table.md").read_text())

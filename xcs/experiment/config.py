@@ -10,21 +10,27 @@ method into one per switch rate, named ``NAME@p=P``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from xcs.evaluation.protocol import ALL_TASKS, PAPER_PAIRS
+from xcs.experiment.methods import LanguageCode, Method
+from xcs.training.config import STRICT, validation_message
 
 try:
     import tomllib
 except ImportError:  # Python 3.10: the same parser as the tomli package
     import tomli as tomllib
 
-if TYPE_CHECKING:  # torch-free at import time: `xcs --help` loads this module
-    from xcs.experiment.methods import Method
+if TYPE_CHECKING:
     from xcs.training.config import TrainConfig
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -65,80 +71,169 @@ _TOP_LEVEL = {"name", "seeds", "model", "baseline", "train", "data", "eval", "me
               "device"}
 
 
-_DATA_KEYS = {"max_pairs", "max_query_length", "max_document_length", "hold_out_xquad"}
+@pydantic_dataclass(config=STRICT)
+class TopLevel:
+    """The config's top-level keys (types and ranges; see :class:`ExperimentConfig`)."""
+
+    name: Annotated[str, Field(min_length=1)] | None = None
+    seeds: Annotated[list[Annotated[int, Field(ge=0, lt=2**32)]], Field(min_length=1)] = field(
+        default_factory=lambda: [0])
+    model: Annotated[str, Field(min_length=1)] = "default"
+    baseline: Annotated[str, Field(min_length=1)] = "zero-shot"
+    keep_models: bool = True
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds: {self.seeds} repeats a seed")
 
 
-# [eval] keys the experiment reads itself; every other key is a keyword argument of evaluate()
-_EVAL_OWN_KEYS = {"tasks", "pairs"}
+@pydantic_dataclass(config=STRICT)
+class DataOptions:
+    """``[data]``: the training data and token lengths."""
+
+    max_pairs: Annotated[int, Field(ge=1)] | None = None
+    max_query_length: Annotated[int, Field(ge=4)] = 64
+    max_document_length: Annotated[int, Field(ge=4)] = 128
+    hold_out_xquad: bool = True
 
 
-def _check_eval_table(path: Path, table: Mapping[str, Any]) -> None:
-    """Unknown ``[eval]`` keys and task names fail at load time, not after the first training run."""
-    import inspect
+@pydantic_dataclass(config=STRICT)
+class EvalOptions:
+    """``[eval]``: ``tasks`` and ``pairs`` (read by the experiment), the rest keyword arguments of
+    :func:`xcs.evaluation.suite.evaluate` (a test keeps the two in step)."""
 
-    from xcs.evaluation.protocol import resolve_tasks
-    from xcs.evaluation.suite import evaluate
+    tasks: str | list[str] = field(default_factory=lambda: list(ALL_TASKS))
+    pairs: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}-[a-z]{2,3}$")]] = field(
+        default_factory=lambda: list(PAPER_PAIRS))
+    xquadr_dir: str | None = None
+    tatoeba_dir: str | None = None
+    languages: list[LanguageCode] | None = None
+    tatoeba_languages: list[LanguageCode] | None = None
+    subsample: Annotated[int, Field(ge=1)] | None = None
+    seed: Annotated[int, Field(ge=0)] = 0
+    tatoeba_kind: Literal["query", "passage"] | None = "query"
+    command: str | None = None
 
-    # the runner passes encoder, tasks, data_dir and out_dir itself; the keyword-only rest is the config's
-    parameters = inspect.signature(evaluate).parameters
-    known = _EVAL_OWN_KEYS | {name for name, parameter in parameters.items()
-                              if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ValueError(f"{path}: unknown [eval] key(s) {unknown}; known: {sorted(known)}")
-    if "tasks" in table:
-        try:
-            resolve_tasks(table["tasks"])
-        except ValueError as exc:
-            raise ValueError(f"{path}: [eval] tasks: {exc}") from None
+    def __post_init__(self) -> None:
+        from xcs.evaluation.protocol import resolve_tasks
+
+        resolve_tasks(self.tasks)
 
 
-def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
-    """Parse and validate an experiment TOML; errors name the file and the offending key."""
-    from xcs.experiment.methods import Method
+def _validated(path: Path, table: str, make: Callable[[], _T]) -> _T:
+    """``make()``, with a validation error turned into a ValueError naming the file and the table."""
+    try:
+        return make()
+    except ValidationError as exc:
+        raise ValueError(f"{path}: {table}: {validation_message(exc)}") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {table}: {exc}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a directory; --config takes a TOML file") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the config ({exc.strerror or exc})") from None
+
+
+def _methods(path: Path, tables: Any) -> dict[str, Method]:
+    if not isinstance(tables, Mapping) or not tables:
+        raise ValueError(f"{path}: no [methods.NAME] tables")
+    methods: dict[str, Method] = {}
+    for name, table in tables.items():
+        where = f"[methods.{name}]"
+        if not isinstance(table, Mapping):
+            raise ValueError(f"{path}: {where} must be a table")
+        table = dict(table)
+        sweep = table.pop("p_sweep", None)
+        if sweep is None:
+            methods[name] = _validated(path, where, lambda n=name, t=table: Method.from_dict(n, t))
+            continue
+        numbers = isinstance(sweep, list) and all(isinstance(p, (int, float)) and not isinstance(p, bool)
+                                                  for p in sweep)
+        if not sweep or not numbers:
+            raise ValueError(f"{path}: {where} p_sweep must be a non-empty list of numbers, got {sweep!r}")
+        for p in sweep:
+            swept = f"{name}@p={p:g}"
+            methods[swept] = _validated(path, where, lambda n=swept, t=table, p=p: Method.from_dict(
+                n, {**t, "p": float(p)}))
+    return methods
+
+
+def check_data_files(config: ExperimentConfig, data_dir: str | os.PathLike[str], path: Path) -> None:
+    """Every file the experiment will read exists: the training data, each method's lexicons and the
+    evaluation data of every task and language (errors name the config file and the method or table)."""
+    from xcs.experiment.methods import lexicon_path
+
+    root = Path(data_dir)
+    needed: list[tuple[str, Path]] = []
+    if any(m.trains or m.strategy == "rerank" for m in config.methods.values()):
+        needed.append(("[data] (SQuAD v1.1 dev)", root / "squad" / "dev-v1.1.json"))
+    for method in config.methods.values():
+        reverse = method.strategy == "translate-test"
+        languages = set(method.side_languages("query")) | set(method.side_languages("document"))
+        if method.strategy in ("translate-test", "rerank"):
+            languages |= set(method.languages)
+        for lang in sorted(languages):
+            src, tgt = (lang, "en") if reverse else ("en", lang)
+            try:
+                lexicon_path(method, src, tgt, root)
+            except FileNotFoundError as exc:
+                raise FileNotFoundError(f"{path}: [methods.{method.name}]: {exc}") from None
+    tasks = set(config.tasks)
+    if tasks & {"lareqa", "moir", "clir", "mlir"}:
+        xquadr = Path(config.eval.get("xquadr_dir") or root / "xquad-r")
+        languages = config.eval.get("languages") or sorted(
+            {lang for pair in config.pairs for lang in pair.split("-")})
+        needed += [(f"[eval] XQuAD-R language {lang!r}", xquadr / f"{lang}.json") for lang in languages]
+    if "tatoeba" in tasks:
+        needed.append(("[eval] Tatoeba", Path(config.eval.get("tatoeba_dir") or root / "tatoeba")))
+    for what, file in needed:
+        if not file.exists():
+            raise FileNotFoundError(f"{path}: {what}: {file} does not exist")
+
+
+def load_config(path: str | os.PathLike[str],
+                data_dir: str | os.PathLike[str] | None = None) -> ExperimentConfig:
+    """Parse and validate an experiment TOML at load time: types and ranges of every key (pydantic,
+    strict), unknown keys, the baseline, each method's training settings and, with ``data_dir``, every
+    data and lexicon file the run will read. Errors name the file, the table and the key."""
     from xcs.training.devices import check_device_name
 
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: invalid TOML: {exc}") from None
+    raw = _read_toml(path)
     unknown = sorted(set(raw) - _TOP_LEVEL)
     if unknown:
         raise ValueError(f"{path}: unknown top-level key(s) {unknown}; known: {sorted(_TOP_LEVEL)}")
-    bad_data = sorted(set(raw.get("data", {})) - _DATA_KEYS)
-    if bad_data:
-        raise ValueError(f"{path}: unknown [data] key(s) {bad_data}; known: {sorted(_DATA_KEYS)}")
-    _check_eval_table(path, raw.get("eval", {}))
-    try:
-        device = check_device_name(raw.get("device", "auto"))
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    if not raw.get("methods"):
-        raise ValueError(f"{path}: no [methods.NAME] tables")
-    methods: dict[str, Method] = {}
-    for name, table in raw["methods"].items():
-        table = dict(table)
-        sweep = table.pop("p_sweep", None)
-        try:
-            if sweep is None:
-                methods[name] = Method.from_dict(name, table)
-            else:
-                for p in sweep:
-                    methods[f"{name}@p={p:g}"] = Method.from_dict(f"{name}@p={p:g}", {**table, "p": float(p)})
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: [methods.{name}]: {exc}") from None
+    top = _validated(path, "top level", lambda: TopLevel(**{k: v for k, v in raw.items()
+                                                           if k not in ("train", "data", "eval", "methods")}))
+    device = _validated(path, "device", lambda: check_device_name(top.device))
+    tables = {}
+    for table, schema in (("data", DataOptions), ("eval", EvalOptions), ("train", None)):
+        values = raw.get(table, {})
+        if not isinstance(values, Mapping):
+            raise ValueError(f"{path}: [{table}] must be a table")
+        if schema is not None:
+            _validated(path, f"[{table}]", lambda s=schema, v=values: s(**v))
+        tables[table] = dict(values)
+    methods = _methods(path, raw.get("methods"))
     config = ExperimentConfig(
-        name=str(raw.get("name", path.stem)), methods=methods, seeds=[int(s) for s in raw.get("seeds", [0])],
-        model=str(raw.get("model", "default")), baseline=str(raw.get("baseline", "zero-shot")),
-        train=dict(raw.get("train", {})), data=dict(raw.get("data", {})), eval=dict(raw.get("eval", {})),
-        keep_models=bool(raw.get("keep_models", True)), device=device,
-    )
+        name=top.name or path.stem, methods=methods, seeds=top.seeds, model=top.model, baseline=top.baseline,
+        train=tables["train"], data=tables["data"], eval=tables["eval"], keep_models=top.keep_models,
+        device=device)
     if config.baseline not in methods:
         raise ValueError(f"{path}: baseline {config.baseline!r} is not among the methods {sorted(methods)}")
     for method in methods.values():  # fail now, not after an hour of training
-        try:
-            config.train_config(method, config.seeds[0])
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: [train] / [methods.{method.name}.train]: {exc}") from None
+        _validated(path, f"[train] / [methods.{method.name}.train]",
+                   lambda m=method: config.train_config(m, config.seeds[0]))
+    if data_dir is not None:
+        check_data_files(config, data_dir, path)
     return config

@@ -13,15 +13,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-STRATEGIES = ("zero-shot", "code-switch", "translate-test", "off-the-shelf", "rerank")
-SIDES = ("both", "query", "document")
+from pydantic import Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from xcs.training.config import STRICT
+
+Strategy = Literal["zero-shot", "code-switch", "translate-test", "off-the-shelf", "rerank"]
+Side = Literal["both", "query", "document"]
+STRATEGIES = get_args(Strategy)
+SIDES = get_args(Side)
+# ISO 639-1 (or -3) codes as the data files name them: "de", "zh", "ast"
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-@dataclass
+@pydantic_dataclass(config=STRICT)
 class Method:
     """One row of the comparison (one model per seed).
 
@@ -33,33 +43,28 @@ class Method:
     title lexicons built by ``xcs lexicon build``). ``train`` overrides fields of the experiment's
     ``TrainConfig`` for this method only. ``strategy = "rerank"`` trains a cross-encoder with
     code-switching on both sides and reranks the baseline dual encoder's top ``rerank_k``.
+
+    Fields are type-checked without coercion and range-checked (pydantic strict mode, as
+    :class:`~xcs.training.config.TrainConfig`).
     """
 
     name: str
-    strategy: str = "code-switch"
-    languages: list[str] = field(default_factory=list)
-    query_languages: list[str] | None = None
-    document_languages: list[str] | None = None
-    weights: list[float] = field(default_factory=list)
-    sides: str = "both"
-    p: float = 0.5
-    p_start: float | None = None
-    align_weight: float = 0.0
-    lexicon: str = "muse"
+    strategy: Strategy = "code-switch"
+    languages: list[LanguageCode] = field(default_factory=list)
+    query_languages: list[LanguageCode] | None = None
+    document_languages: list[LanguageCode] | None = None
+    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = field(default_factory=list)
+    sides: Side = "both"
+    p: Probability = 0.5
+    p_start: Probability | None = None
+    align_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    lexicon: Annotated[str, Field(min_length=1)] = "muse"
     lowercase: bool = True
-    max_candidates: int | None = 10
+    max_candidates: Annotated[int, Field(ge=1)] | None = 10
     train: dict[str, Any] = field(default_factory=dict)
-    rerank_k: int = 20
+    rerank_k: Annotated[int, Field(ge=1)] = 20
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"method {self.name!r}: strategy must be one of {STRATEGIES}, "
-                             f"got {self.strategy!r}")
-        if self.sides not in SIDES:
-            raise ValueError(f"method {self.name!r}: sides must be one of {SIDES}, got {self.sides!r}")
-        for name, value in (("p", self.p), ("p_start", self.p_start)):
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise ValueError(f"method {self.name!r}: {name} must lie in [0, 1], got {value}")
         if self.strategy == "code-switch" and not (self.languages or self.query_languages
                                                or self.document_languages):
             raise ValueError(f"method {self.name!r}: code-switching needs 'languages'")
@@ -72,8 +77,8 @@ class Method:
                 if langs is not None and len(langs) > 1 and len(langs) != len(self.weights):
                     raise ValueError(f"method {self.name!r}: {len(self.weights)} weights for the "
                                      f"{len(langs)} {option} {list(langs)}; give one weight per language")
-            if any(w < 0 for w in self.weights) or not sum(self.weights) > 0:
-                raise ValueError(f"method {self.name!r}: weights must be >= 0 with a positive sum, "
+            if not sum(self.weights) > 0:
+                raise ValueError(f"method {self.name!r}: weights must have a positive sum, "
                                  f"got {self.weights}")
 
     @classmethod

@@ -153,7 +153,8 @@ class XtremeREvaluator(SentenceEvaluator):
         self.subsample = subsample
         self.seed = seed
         self.languages = languages
-        self.primary_metric = primary_metric
+        self.headline_metric = primary_metric
+        self.primary_metric = primary_metric  # prefixed with the name by prefix_name_to_metrics
         self.name = name
 
     def __call__(self, model: SentenceTransformer, output_path: str | None = None, epoch: int = -1,
@@ -161,8 +162,8 @@ class XtremeREvaluator(SentenceEvaluator):
         metrics = evaluate(model, self.tasks, self.data_dir, output_path, languages=self.languages,
                            subsample=self.subsample, seed=self.seed)
         headline = headline_metrics(metrics)
-        if self.primary_metric not in headline:
-            raise ValueError(f"primary_metric {self.primary_metric!r} is not among the metrics of tasks "
+        if self.headline_metric not in headline:
+            raise ValueError(f"primary_metric {self.headline_metric!r} is not among the metrics of tasks "
                              f"{self.tasks!r}: {sorted(headline)}")
         scores = self.prefix_name_to_metrics(headline, self.name)
         self.store_metrics_in_model_card_data(model, scores, epoch, steps)

@@ -4,12 +4,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-HARD_NEGATIVE_MODES = ("none", "paragraph", "mined", "given")
+from pydantic import ConfigDict, Field, ValidationError
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+from pydantic_core import ArgsKwargs
+
+from xcs.loss.api import Impl
+
+HardNegatives = Literal["none", "paragraph", "mined", "given"]
+HARD_NEGATIVE_MODES = get_args(HardNegatives)
 
 
-@dataclass
+# Strict (no coercion: "false" is not False, 40.5 is not 40) and closed (unknown keys are errors).
+STRICT = ConfigDict(strict=True, extra="forbid")
+
+Count = Annotated[int, Field(ge=1)]
+NonNegative = Annotated[int, Field(ge=0)]
+
+
+def validation_message(exc: ValidationError) -> str:
+    """One line per error of a pydantic validation: ``key: what is wrong (got VALUE)``."""
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = ("unknown key" if error["type"] == "unexpected_keyword_argument"
+                   else error["msg"].removeprefix("Value error, "))
+        got = error.get("input")
+        shown = "" if not where or isinstance(got, (dict, ArgsKwargs)) else f" (got {got!r})"
+        lines.append(f"{where}: {message}{shown}" if where else message)
+    return "; ".join(lines)
+
+
+@pydantic_dataclass(config=STRICT)
 class TrainConfig:
     """Hyper-parameters of one training run (all fields are plain values, TOML-friendly).
 
@@ -21,50 +48,34 @@ class TrainConfig:
     ``"none"``, ``"paragraph"`` (other sentences of the positive's paragraph), ``"mined"`` (the model's
     top wrong answers) or ``"given"`` (each pair's own ``TrainPair.negatives``, exactly
     ``num_hard_negatives`` of them per pair).
+
+    Every field is type-checked without coercion (pydantic strict mode: ``"false"``, ``40.5`` or
+    ``16.0`` for an int field are errors, an int is accepted for a float field) and range-checked;
+    a bad value raises ``pydantic.ValidationError`` (a ``ValueError``) naming the field.
     """
 
-    steps: int = 200
-    batch_size: int = 16
-    grad_accum: int = 1
-    lr: float = 2e-5
-    weight_decay: float = 0.01
-    warmup: float = 0.1
-    max_grad_norm: float = 1.0
-    temperature: float = 0.05
+    steps: Count = 200
+    batch_size: Count = 16
+    grad_accum: Count = 1
+    lr: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 2e-5
+    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.01
+    warmup: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.1
+    max_grad_norm: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
+    temperature: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.05
     symmetric: bool = False
     freeze_embeddings: bool = False
     shared_towers: bool = True
-    hard_negatives: str = "none"
-    num_hard_negatives: int = 1
-    mine_every: int = 0
-    align_weight: float = 0.0
-    seed: int = 0
-    checkpoint_every: int = 50
-    loss_impl: str = "auto"
+    hard_negatives: HardNegatives = "none"
+    num_hard_negatives: NonNegative = 1
+    mine_every: NonNegative = 0
+    align_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    checkpoint_every: Count = 50
+    loss_impl: Impl = "auto"
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
-            raise ValueError(
-                f"steps, batch_size and grad_accum must be >= 1 (got {self.steps}, {self.batch_size}, "
-                f"{self.grad_accum})"
-            )
-        for option, value, least in (("checkpoint_every", self.checkpoint_every, 1),
-                                     ("num_hard_negatives", self.num_hard_negatives, 0),
-                                     ("mine_every", self.mine_every, 0)):
-            if value < least:
-                raise ValueError(f"{option} must be >= {least}, got {value}")
-        if self.warmup < 0 or self.lr <= 0 or self.weight_decay < 0 or self.max_grad_norm < 0:
-            raise ValueError(f"need warmup >= 0, lr > 0, weight_decay >= 0 and max_grad_norm >= 0 (got "
-                             f"{self.warmup}, {self.lr}, {self.weight_decay}, {self.max_grad_norm})")
-        if self.hard_negatives not in HARD_NEGATIVE_MODES:
-            raise ValueError(
-                f"hard_negatives must be one of {HARD_NEGATIVE_MODES}, got {self.hard_negatives!r}")
         if self.hard_negatives != "none" and self.num_hard_negatives < 1:
             raise ValueError("num_hard_negatives must be >= 1 when hard negatives are used")
-        if self.temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
-        if self.align_weight < 0:
-            raise ValueError(f"align_weight must be >= 0, got {self.align_weight}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
