@@ -12,6 +12,7 @@ and holds the Python side of the input checks the C++ core makes (:func:`offsets
 from __future__ import annotations
 
 import itertools
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,11 +49,28 @@ def flatten_lists(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarra
             raise TypeError(f"batch[{i}] must be a sequence of token ids, got {type(row).__name__}")
         lengths.append(len(row))
     offsets = row_offsets(lengths)
+    flat = list(itertools.chain.from_iterable(batch))
+    # np.array infers the dtype (fromiter would truncate 35.9 and parse "36"): anything but an
+    # integer array means a value that is not an integer token id
     try:
-        ids = np.fromiter(itertools.chain.from_iterable(batch), dtype=np.int64, count=int(offsets[-1]))
-    except (OverflowError, ValueError, TypeError) as exc:
-        raise ValueError(f"token ids must be integers in the vocabulary: {exc}") from None
-    return ids, offsets
+        ids = np.array(flat) if flat else np.zeros(0, dtype=np.int64)
+    except ValueError:  # ragged nesting: a row holds a list
+        ids = np.zeros((0, 0))
+    if ids.ndim != 1 or ids.dtype.kind not in "iu":
+        row, value = _first_non_integer(batch)
+        raise TypeError(f"token ids must be integers: batch[{row}] holds {type(value).__name__} {value!r}")
+    if ids.dtype == np.uint64 and flat and int(ids.max()) > np.iinfo(np.int64).max:
+        raise ValueError(f"token id {int(ids.max())} is out of range for the vocabulary")
+    return ids.astype(np.int64, copy=False), offsets
+
+
+def _first_non_integer(batch: Sequence[Sequence[Any]]) -> tuple[int, Any]:
+    """The row and value of the first element of ``batch`` that is not an integer."""
+    for i, row in enumerate(batch):
+        for value in row:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                return i, value
+    raise AssertionError("unreachable: every value is an integer")
 
 
 def flatten_padded(batch: Any, attention_mask: Any) -> tuple[np.ndarray, np.ndarray]:
