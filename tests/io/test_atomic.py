@@ -1,6 +1,7 @@
 """xcs.io.atomic: the target is replaced only by a complete write, and no temporary file is left."""
 
 import json
+import os
 
 import pytest
 
@@ -24,3 +25,24 @@ def test_the_temporary_keeps_the_suffix_and_a_json_round_trip(tmp_path):
     write_json_atomic({"path": tmp_path, "n": 1}, tmp_path / "run.json")
     assert json.loads((tmp_path / "run.json").read_text()) == {"path": str(tmp_path), "n": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "scores.npz"]
+
+
+def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
+    """A SIGKILLed writer leaves .NAME.tmpPID.SUFFIX behind; it is removed, a live writer's is kept."""
+    import subprocess
+    import sys
+
+    from xcs.io.atomic import remove_stale_temporaries
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead_pid = int(dead.stdout)
+    target = tmp_path / "checkpoint.pt"
+    stale = tmp_path / f".checkpoint.pt.tmp{dead_pid}.pt"
+    live = tmp_path / f".checkpoint.pt.tmp{os.getppid()}.pt"
+    other = tmp_path / f".other.pt.tmp{dead_pid}.pt"
+    for path in (stale, live, other):
+        path.write_bytes(b"x" * 10)
+    assert remove_stale_temporaries(target) == [stale]
+    assert not stale.exists() and live.exists() and other.exists()
+    assert remove_stale_temporaries(tmp_path / "missing" / "checkpoint.pt") == []

@@ -261,3 +261,15 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tiny_model_dir, tmp_path)
     run(tiny_model_dir, tmp_path / "run", TrainConfig(steps=1, batch_size=4, checkpoint_every=1))
     with pytest.raises(ValueError, match=r"other settings \(\['lr'\]\)"):
         run(tiny_model_dir, tmp_path / "run", TrainConfig(steps=1, batch_size=4, checkpoint_every=1, lr=1.0))
+
+
+def test_corrupt_checkpoint_names_the_file_and_suggests_no_resume(tiny_model_dir, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"PK\x03\x04 truncated")
+    (out / ".checkpoint.pt.tmp999999999.pt").write_bytes(b"half a checkpoint")  # a dead writer's
+    with pytest.raises(ValueError, match=r"checkpoint.pt is not a readable xcs checkpoint .*--no-resume"):
+        run(tiny_model_dir, out, TrainConfig(steps=1, batch_size=4, checkpoint_every=1))
+    assert not (out / ".checkpoint.pt.tmp999999999.pt").exists()
+    _, result = run(tiny_model_dir, out, TrainConfig(steps=1, batch_size=4, checkpoint_every=1), resume=False)
+    assert len(result.losses) == 1

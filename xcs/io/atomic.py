@@ -34,6 +34,37 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporaries :func:`atomic_path` left next to ``path`` when a writer was killed
+    mid-write (``.NAME.tmpPID...``) and whose process no longer runs; returns what was removed.
+
+    A SIGKILL skips the ``finally`` that would remove them, and a checkpoint's temporary is as big as
+    the checkpoint; a live writer's temporary is left alone."""
+    path = Path(path)
+    prefix = f".{path.name}.tmp"
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    for candidate in path.parent.iterdir():
+        if not candidate.name.startswith(prefix):
+            continue
+        pid = candidate.name[len(prefix):].removesuffix(path.suffix)
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
 @contextmanager
 def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
     """Yield an empty temporary directory next to ``path``; it becomes ``path`` when the block exits

@@ -67,7 +67,12 @@ def load_checkpoint(path: Path, *, config: dict[str, Any], towers: torch.nn.Modu
     Raises ValueError naming ``path`` when it was written with other settings (``checkpoint_every``
     aside: it does not change what a run computes) or lacks a trainable tensor.
     """
-    state = torch.load(path, map_location=device, weights_only=False)
+    try:
+        state = torch.load(path, map_location=device, weights_only=False)
+        state["config"], state["trainable"], state["step"]  # noqa: B018  (the keys every checkpoint has)
+    except Exception as exc:  # a truncated or foreign file fails in many ways inside torch.load
+        raise ValueError(f"{path} is not a readable xcs checkpoint ({type(exc).__name__}: {exc}); delete it "
+                         "or train with --no-resume (resume=False) to start over") from None
     saved = {k: v for k, v in state["config"].items() if k != "checkpoint_every"}
     current = {k: v for k, v in config.items() if k != "checkpoint_every"}
     if saved != current:

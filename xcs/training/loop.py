@@ -30,7 +30,7 @@ import torch.distributed as dist
 from torch import nn
 
 from xcs.data.pairs import TrainPair
-from xcs.io.atomic import write_json_atomic
+from xcs.io.atomic import remove_stale_temporaries, write_json_atomic
 from xcs.training.batch import BatchBuilder, TokenBatch, TokenEncoder
 from xcs.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, rank_rng_states, save_checkpoint
 from xcs.training.config import TrainConfig, TrainResult
@@ -173,6 +173,8 @@ def train(
     seed_everything(config.seed + rank)
     run = _set_up(encoder, config, device, world_size > 1)
     checkpoint_path = out / CHECKPOINT_NAME
+    if rank == 0:
+        remove_stale_temporaries(checkpoint_path)  # a killed run's half-written checkpoint
     if resume and checkpoint_path.exists():
         _resume(run, checkpoint_path, config, rank, device)
     bar = None
