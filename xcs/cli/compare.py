@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from xcs.cli.arguments import positive_int
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     cmp = subparsers.add_parser("compare", help="paired significance tests between two `xcs eval` runs")
     cmp.add_argument("run_a", help="output directory of run A")
     cmp.add_argument("run_b", help="output directory of run B (the baseline)")
-    cmp.add_argument("--permutations", type=int, default=10_000, help="randomisation test permutations")
+    cmp.add_argument("--permutations", type=positive_int, default=10_000,
+                     help="randomisation test permutations")
     cmp.add_argument("--alpha", type=float, default=0.05, help="significance level after Bonferroni")
     cmp.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
     cmp.set_defaults(func=run_compare)

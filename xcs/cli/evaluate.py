@@ -8,6 +8,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from xcs.cli.arguments import non_negative_int, positive_int
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ev = subparsers.add_parser(
@@ -28,11 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--tatoeba-languages", default=None, help="comma list (default: the 41 XTREME-R languages)")
     ev.add_argument("--out", required=True, help="output directory")
-    ev.add_argument("--subsample", type=int, default=None,
+    ev.add_argument("--subsample", type=positive_int, default=None,
                     help="quick run: N questions per language (their paragraphs as candidates), "
                     "N Tatoeba pairs")
-    ev.add_argument("--seed", type=int, default=0, help="subsampling seed")
-    ev.add_argument("--batch-size", type=int, default=64, help="encoding batch size")
+    ev.add_argument("--seed", type=non_negative_int, default=0, help="subsampling seed")
+    ev.add_argument("--batch-size", type=positive_int, default=64, help="encoding batch size")
     ev.set_defaults(func=run_eval)
 
 
@@ -42,8 +44,10 @@ def _split(value: str | None) -> list[str] | None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from xcs.evaluation.suite import evaluate
+    from xcs.io.paths import output_directory
     from xcs.models.encoder import Encoder
 
+    output_directory(args.out, "--out")  # before the model loads and the evaluation runs
     encoder = Encoder(args.model, batch_size=args.batch_size)
     metrics = evaluate(
         encoder,

@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from xcs.cli.arguments import non_negative_int_list
+
 
 def _experiment_command(args: argparse.Namespace) -> int:
     from xcs.experiment.config import load_config
     from xcs.experiment.runner import run_experiment
-    from xcs.io.paths import cache_dir, data_dir
+    from xcs.io.paths import cache_dir, data_dir, output_directory
 
     data = data_dir(args.data_dir)
     config = load_config(args.config, data)  # every key, lexicon and data file checked before any work
     methods = [m.strip() for m in args.only.split(",") if m.strip()] if args.only else None
-    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
-    results = Path(args.results_dir or Path("results") / config.name)
-    work = Path(args.work_dir or cache_dir() / "experiments" / config.name)
+    seeds = args.seeds or None
+    results = output_directory(args.results_dir or Path("results") / config.name, "--results-dir")
+    work = output_directory(args.work_dir or cache_dir() / "experiments" / config.name, "--work-dir")
     summary = run_experiment(config, results_dir=results, work_dir=work, data_dir=data,
                              progress=not args.no_progress, config_text=Path(args.config).read_text(),
                              seeds=seeds, methods=methods)
@@ -33,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="models, checkpoints (default: CACHE/experiments/NAME)")
     parser.add_argument("--data-dir", default=None, help="default: $XCS_DATA_DIR or ../shared/data")
     parser.add_argument("--only", default=None, help="comma-separated method names to run (others skipped)")
-    parser.add_argument("--seeds", default=None,
+    parser.add_argument("--seeds", default=None, type=non_negative_int_list,
                         help="comma-separated seeds to run now (of the config's; the summary covers every "
                         "finished seed)")
     parser.add_argument("--no-progress", action="store_true")

@@ -19,6 +19,8 @@ import json
 import sys
 from pathlib import Path
 
+from xcs.cli.arguments import non_negative_int, positive_int
+
 SOURCES = ("muse", "wikititles", "vectors", "encoder", "pivot")
 
 
@@ -37,25 +39,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--data-dir", help="shared data directory (default: $XCS_DATA_DIR or ../shared/data)")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     # wikititles
-    build.add_argument("--max-words", type=int, default=3, help="wikititles: longest title kept, in words")
+    build.add_argument("--max-words", type=positive_int, default=3,
+                       help="wikititles: longest title kept, in words")
     build.add_argument("--include-redirects", action="store_true", help="wikititles: pair redirects too")
     # vectors / encoder induction
     build.add_argument("--src-vectors", type=Path, help="vectors: source .vec file")
     build.add_argument("--tgt-vectors", type=Path, help="vectors: target .vec file")
-    build.add_argument("--max-vocab", type=int, default=200000, help="vectors: words read per .vec file")
+    build.add_argument("--max-vocab", type=positive_int, default=200000,
+                       help="vectors: words read per .vec file")
     build.add_argument("--seed", type=Path,
                        help="vectors: seed dictionary for Procrustes (default "
                             "DATA/xling/SRC-TGT.train.freq.5k.tsv); encoder: align with it first (optional)")
     build.add_argument("--no-align", action="store_true", help="vectors: the spaces are already aligned")
-    build.add_argument("--refine", type=int, default=0, help="vectors/encoder: mutual-NN refinement rounds")
-    build.add_argument("--vocab-size", type=int, default=20000,
+    build.add_argument("--refine", type=non_negative_int, default=0,
+                       help="vectors/encoder: mutual-NN refinement rounds")
+    build.add_argument("--vocab-size", type=positive_int, default=20000,
                        help="vectors/encoder: source words translated (most frequent first)")
-    build.add_argument("--tgt-vocab-size", type=int,
+    build.add_argument("--tgt-vocab-size", type=positive_int,
                        help="encoder/vectors: target words searched (default: --vocab-size / --max-vocab)")
     build.add_argument("--model", default="default", help="encoder: model name or checkpoint path")
     build.add_argument("--layer", type=int, help="encoder: hidden layer to average (default: 7)")
     build.add_argument("--method", choices=("csls", "nn"), default="csls", help="retrieval criterion")
-    build.add_argument("--k", type=int, default=1, help="candidates per source word")
+    build.add_argument("--k", type=positive_int, default=1, help="candidates per source word")
     build.add_argument("--mutual", action="store_true", help="keep mutual nearest neighbours only")
     build.add_argument("--exclude-identical", action="store_true",
                        help="encoder: return the best candidate spelled differently from the source")
@@ -63,7 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--first", type=Path, help="pivot: SRC->PIVOT dictionary")
     build.add_argument("--second", type=Path, help="pivot: PIVOT->TGT dictionary")
     build.add_argument("--pivot-lang", default="en", help="pivot: the pivot language (default en)")
-    build.add_argument("--max-per-pivot", type=int, help="pivot: targets one pivot word contributes")
+    build.add_argument("--max-per-pivot", type=positive_int, help="pivot: targets one pivot word contributes")
     # filters
     build.add_argument("--lowercase", action="store_true", help="lowercase dictionary files when reading")
     build.add_argument("--drop-identical", action="store_true",
@@ -72,8 +77,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="keep targets written in the target language's script")
     build.add_argument("--strip-marks", action="store_true",
                        help="strip Arabic short vowels and the Russian stress mark (U+0301)")
-    build.add_argument("--top-sources", type=int, help="keep the N most frequent source words (wordfreq)")
-    build.add_argument("--max-candidates", type=int, help="keep at most N targets per source")
+    build.add_argument("--top-sources", type=positive_int,
+                       help="keep the N most frequent source words (wordfreq)")
+    build.add_argument("--max-candidates", type=positive_int, help="keep at most N targets per source")
     build.set_defaults(func=run_build)
 
     ev = sub.add_parser("eval", help="coverage of frequent source words, P@1/P@5 against a gold dictionary")
@@ -82,15 +88,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--src-lang", help="source language (default: from a NAME like en-de.tsv)")
     ev.add_argument("--tgt-lang", help="target language (default: from the file name)")
     ev.add_argument("--top", type=int, nargs="+", default=[5000, 20000], help="coverage of the top-N words")
-    ev.add_argument("--restrict-to-top", type=int,
+    ev.add_argument("--restrict-to-top", type=positive_int,
                     help="measure P@k only on the N most frequent source words")
     ev.add_argument("--json", action="store_true", help="print JSON instead of text")
     ev.set_defaults(func=run_eval)
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from xcs.io.paths import output_file
     from xcs.lexicons import filters
 
+    output_file(args.out, "--out")  # before the lexicon is built
     lex = _build(args)
     if args.strip_marks:
         lex = filters.normalize_marks(lex)
@@ -102,7 +110,6 @@ def run_build(args: argparse.Namespace) -> int:
         lex = filters.keep_frequent_sources(lex, args.top_sources)
     if args.max_candidates:
         lex = filters.cap_candidates(lex, args.max_candidates)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     lex.save(args.out)
     n_pairs = sum(len(t) for t in lex.entries.values())
     print(f"wrote {args.out}: {len(lex)} {lex.src_lang}-{lex.tgt_lang} entries, {n_pairs} pairs",

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xcs.cli.arguments import number_list, positive_int
+
 if TYPE_CHECKING:
     from xcs.data.pairs import TrainPair
     from xcs.training.config import TrainConfig
@@ -37,17 +39,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "every rank takes cuda:LOCAL_RANK (nccl), else the CPU (gloo)")
     parser.add_argument("--languages", default="", help="code-switching targets, e.g. de or de,ar,ru,zh "
                         "(several: ML-CS); empty: zero-shot (English only)")
-    parser.add_argument("--weights", default="", help="ML-CS language weights, comma-separated, one per "
+    parser.add_argument("--weights", default=[], type=number_list,
+                        help="ML-CS language weights, comma-separated, one per "
                         "language (default: uniform)")
     parser.add_argument("--sides", default="both", choices=["both", "query", "document"])
     parser.add_argument("--p", type=float, default=0.5, help="switch rate (end value with --p-start)")
     parser.add_argument("--p-start", type=float, default=None, help="switch rate at step 0 (linear schedule)")
     parser.add_argument("--lexicon", default="muse", help="'muse' or a path template with {lang}")
     parser.add_argument("--align-weight", type=float, default=0.0)
-    parser.add_argument("--max-pairs", type=int, default=None, help="random subset of the training pairs")
+    parser.add_argument("--max-pairs", type=positive_int, default=None,
+                        help="random subset of the training pairs")
     _add_file_arguments(parser)
-    parser.add_argument("--max-query-length", type=int, default=64)
-    parser.add_argument("--max-document-length", type=int, default=128)
+    parser.add_argument("--max-query-length", type=positive_int, default=64)
+    parser.add_argument("--max-document-length", type=positive_int, default=128)
     for name, kind in _TRAIN_FLAGS:
         parser.add_argument(f"--{name}", type=kind, default=None)
     parser.add_argument("--symmetric", action="store_true", help="also contrast documents against queries")
@@ -121,18 +125,18 @@ def _train_command(args: argparse.Namespace) -> int:
     """``xcs train``: works under ``torchrun`` too (documents gathered across ranks in the loss)."""
     from xcs.experiment.batches import method_batch_builder
     from xcs.experiment.methods import Method, load_lexicons
-    from xcs.io.paths import data_dir
+    from xcs.io.paths import data_dir, output_directory
     from xcs.models.encoder import Encoder
     from xcs.training.devices import init_distributed_from_env, resolve_device
     from xcs.training.loop import train
 
+    output_directory(args.out, "--out")  # before data, model and lexicons load
     rank_device = init_distributed_from_env(args.device)  # None outside torchrun
     device = rank_device if rank_device is not None else resolve_device(args.device)
     languages = [lang for lang in args.languages.split(",") if lang]
-    weights = [float(w) for w in args.weights.split(",") if w]
     method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
-                    weights=weights, sides=args.sides, p=args.p, p_start=args.p_start, lexicon=args.lexicon,
-                    align_weight=args.align_weight)
+                    weights=args.weights, sides=args.sides, p=args.p, p_start=args.p_start,
+                    lexicon=args.lexicon, align_weight=args.align_weight)
     data = data_dir(args.data_dir, required=args.train_file is None or bool(languages))  # SQuAD, lexicons
     pairs = _training_pairs(args, data)
     config = _train_config(args, pairs)

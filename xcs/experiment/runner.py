@@ -40,6 +40,7 @@ from xcs.experiment.methods import Method
 from xcs.experiment.report import markdown_table, plots, rerank_table
 from xcs.experiment.summary import summarize, summarize_rerank
 from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
+from xcs.io.paths import read_json
 
 
 # ------------------------------------------------------------------------------------ one run
@@ -121,7 +122,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     run_work = work_dir / method.name / f"seed{seed}"
     record_path = run_results / "run.json"
     if record_path.exists():
-        record = json.loads(record_path.read_text())
+        record = read_json(record_path, "run record")
         if record.get("status") == "done":
             check_finished_run(record, config, method, seed, run_results)
             return record

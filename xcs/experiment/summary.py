@@ -3,7 +3,6 @@ the baseline (per-query scores averaged over the seeds both share, Bonferroni-co
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import numpy as np
 from xcs.evaluation.report import headline_metrics
 from xcs.evaluation.significance import bonferroni, paired_t_test
 from xcs.experiment.config import ExperimentConfig
+from xcs.io.paths import read_json
 
 
 def summarize_rerank(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def summarize_rerank(config: ExperimentConfig, results_dir: Path, work_dir: Path
         seeds = [s for s, path in files.items() if path.exists()]
         if not seeds:
             continue
-        runs = [json.loads(files[s].read_text()) for s in seeds]
+        runs = [read_json(files[s], "run record") for s in seeds]
         scores = []
         for s in seeds:
             with np.load(work_dir / name / f"seed{s}" / "rerank_per_query.npz") as stored:
@@ -62,7 +62,7 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
         for seed in config.seeds:
             metrics_path = results_dir / "runs" / name / f"seed{seed}" / "metrics.json"
             if metrics_path.exists():
-                runs.setdefault(name, {})[seed] = json.loads(metrics_path.read_text())
+                runs.setdefault(name, {})[seed] = read_json(metrics_path, "metrics file")
     for name, by_seed in runs.items():
         columns[name] = {str(s): headline_metrics(m, config.pairs) for s, m in by_seed.items()}
 

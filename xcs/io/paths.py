@@ -1,4 +1,4 @@
-"""Where xcs finds shared data and keeps its caches.
+"""Where xcs finds shared data, keeps its caches and writes its outputs.
 
 Data is never shipped with the package: ``XCS_DATA_DIR`` points at a directory laid out like
 ``../shared/data`` (``xquad-r/``, ``tatoeba/``, ``squad/``, ``muse/``, ``xling/``). Converted model
@@ -43,3 +43,43 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("XCS_CACHE_DIR") or Path.home() / ".cache" / "xcs")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def output_directory(path: str | os.PathLike[str], option: str) -> Path:
+    """``path`` as an output directory, created and checked writable *before* any work, so a bad
+    ``option`` (``--out``, ``--results-dir``) fails in a second rather than after the run."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".xcs-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ValueError(f"{option} {path} is not a writable directory ({exc.strerror or exc})") from None
+    return path
+
+
+def output_file(path: str | os.PathLike[str], option: str) -> Path:
+    """``path`` as an output file: not a directory, in a writable directory (checked before work)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a directory; give a file name")
+    output_directory(path.parent if str(path.parent) else Path("."), f"{option}'s directory")
+    return path
+
+
+def read_json(path: str | os.PathLike[str], what: str) -> object:
+    """The JSON in ``path``; a missing, unreadable or corrupt file is an error naming ``what`` and
+    the path (``what`` says what the file is, e.g. "run record")."""
+    import json
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{what} {path} is unreadable or corrupt ({exc}); delete it to redo that "
+                         "step") from None
