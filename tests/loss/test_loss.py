@@ -235,7 +235,9 @@ def test_module_learns_its_temperature():
         ({"q": torch.zeros(3, 4), "d": torch.zeros(3, 4).double()}, "floating dtype"),
         ({"q": torch.zeros(4, 4), "d": torch.zeros(3, 4)}, "N >= B"),
         ({"labels": torch.tensor([0, 1, 3])}, r"labels must lie in \[0, 3\)"),
-        ({"labels": torch.tensor([0.0, 1.0, 2.0])}, "labels must be an integer tensor"),
+        ({"labels": torch.tensor([0.0, 1.0, 2.0])}, r"labels must have an integer dtype .*torch.float32"),
+        ({"labels": torch.tensor([True, False, True])}, "labels must have an integer dtype"),
+        ({"labels": torch.tensor([0, 1])}, r"labels must have shape \(3,\)"),
         ({"false_negative_ids": torch.tensor([0, 1])}, "false_negative_ids must be"),
         ({"temperature": 0.0}, "temperature must be positive"),
         ({"reduction": "max"}, "reduction must be one of"),
@@ -413,3 +415,11 @@ def test_float64_keeps_full_precision_with_a_python_float_temperature(impl, modu
             else contrastive_loss(q, d, temperature=0.05, impl=impl))
     assert loss.dtype == torch.float64
     assert abs(float(loss - reference)) / float(reference) < 5e-15
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.int16, torch.int32, torch.uint8])
+def test_labels_of_any_integer_dtype(dtype):
+    torch.manual_seed(0)
+    q, d = torch.randn(3, 4), torch.randn(5, 4)
+    expected = contrastive_loss(q, d, labels=torch.tensor([4, 0, 2]))
+    assert torch.equal(contrastive_loss(q, d, labels=torch.tensor([4, 0, 2], dtype=dtype)), expected)

@@ -68,12 +68,13 @@ def _check_inputs(q, d, temperature, labels, false_negative_ids, reduction, impl
     tau = float(temperature.detach()) if isinstance(temperature, torch.Tensor) else float(temperature)
     if not tau > 0.0 or tau == float("inf"):
         raise ValueError(f"temperature must be positive and finite, got {tau}")
-    integer_labels = labels is None or labels.dtype in (torch.int32, torch.int64)
-    if labels is not None and (labels.shape != (q.shape[0],) or not integer_labels):
-        raise ValueError(
-            f"labels must be an integer tensor of shape ({q.shape[0]},), "
-            f"got {labels.dtype} {tuple(labels.shape)}"
-        )
+    if labels is not None:
+        # any integer dtype indexes a document (widened to int64 later); bool and float do not
+        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+            raise ValueError(f"labels must have an integer dtype (document indices), got {labels.dtype}")
+        if labels.shape != (q.shape[0],):
+            raise ValueError(f"labels must have shape ({q.shape[0]},) (one document index per query), "
+                             f"got {tuple(labels.shape)}")
     if false_negative_ids is not None and (
         false_negative_ids.shape != (d.shape[0],) or false_negative_ids.is_floating_point()
     ):
