@@ -40,7 +40,8 @@ clean:
 # Python itself is not instrumented, so the ASan runtime is preloaded and leak detection is off.
 ASAN_DIR := build/asan
 ASAN_TESTS := tests/switching/test_codeswitch.py tests/switching/test_codeswitch_errors.py \
-	tests/switching/test_codeswitch_property.py
+	tests/switching/test_codeswitch_property.py tests/switching/test_codeswitch_quality.py \
+	tests/switching/test_compile_cache.py tests/test_ragged.py
 ASAN_ENV := cd $(ASAN_DIR)/overlay && PYTHONPATH=. ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)"

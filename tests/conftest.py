@@ -16,6 +16,14 @@ def data_dir():
     return path
 
 
+@pytest.fixture(autouse=True)
+def _lexicon_cache(tmp_path_factory, monkeypatch):
+    """Compiled lexicons are cached in this session's temporary directory, never in the user's
+    ~/.cache (XCS_CACHE_DIR stays: the converted default model lives there)."""
+    monkeypatch.setattr("xcs.switching.compile_cache.default_directory",
+                        lambda: tmp_path_factory.getbasetemp() / "lexicon-cache")
+
+
 @pytest.fixture(scope="session")
 def e5_tokenizer():
     from xcs.models.checkpoints import load_tokenizer

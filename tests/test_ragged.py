@@ -22,6 +22,7 @@ def test_integer_lists_flatten_to_csr():
     ([[0, [1]]], TypeError, r"batch\[0\] holds list \[1\]"),
     ([[True]], TypeError, r"batch\[0\] holds bool True"),
     ([[2**64 - 1]], ValueError, "token id 18446744073709551615 is out of range"),
+    ([[0, 2**70]], ValueError, f"token id {2**70} is out of range"),
     (["abc"], TypeError, r"batch\[0\] must be a sequence of token ids, got str"),
     ("abc", TypeError, "batch must be a list of token-ID lists"),
 ])

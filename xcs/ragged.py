@@ -58,19 +58,22 @@ def flatten_lists(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarra
         ids = np.zeros((0, 0))
     if ids.ndim != 1 or ids.dtype.kind not in "iu":
         row, value = _first_non_integer(batch)
+        if row is None:  # integers, but too large for any integer dtype (numpy made them objects)
+            raise ValueError(f"token id {max(flat)} is out of range for the vocabulary")
         raise TypeError(f"token ids must be integers: batch[{row}] holds {type(value).__name__} {value!r}")
     if ids.dtype == np.uint64 and flat and int(ids.max()) > np.iinfo(np.int64).max:
         raise ValueError(f"token id {int(ids.max())} is out of range for the vocabulary")
     return ids.astype(np.int64, copy=False), offsets
 
 
-def _first_non_integer(batch: Sequence[Sequence[Any]]) -> tuple[int, Any]:
-    """The row and value of the first element of ``batch`` that is not an integer."""
+def _first_non_integer(batch: Sequence[Sequence[Any]]) -> tuple[int | None, Any]:
+    """The row and value of the first element of ``batch`` that is not an integer (``(None, None)``
+    when every one is)."""
     for i, row in enumerate(batch):
         for value in row:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 return i, value
-    raise AssertionError("unreachable: every value is an integer")
+    return None, None
 
 
 def flatten_padded(batch: Any, attention_mask: Any) -> tuple[np.ndarray, np.ndarray]:

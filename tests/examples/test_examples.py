@@ -20,7 +20,8 @@ def test_every_recipe_is_listed_in_the_docs():
 @pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_recipe_runs_two_steps(script, data_dir, tmp_path):
-    command = [sys.executable, str(EXAMPLES / script), "--steps", "2", "--batch-size", "4", "--max-pairs", "32",
-               "--languages", "de", "--data-dir", str(data_dir), "--out", str(tmp_path / "out")]
+    command = [sys.executable, str(EXAMPLES / script), "--steps", "2", "--batch-size", "4",
+               "--max-pairs", "32", "--languages", "de", "--data-dir", str(data_dir),
+               "--out", str(tmp_path / "out")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]

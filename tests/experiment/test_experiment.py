@@ -39,14 +39,16 @@ def test_shipped_configs_parse():
     ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\nrate=1\n",
      r"\[methods.zero-shot\].*unknown option"),
     ("name='x'\n[train]\nstepz=3\n[methods.zero-shot]\nstrategy='zero-shot'\n", "unknown training option"),
-    ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[data]\nmax_pair=3\n", r"\[data\]: max_pair: unknown key"),
+    ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[data]\nmax_pair=3\n",
+     r"\[data\]: max_pair: unknown key"),
     ("name = [\n", "invalid TOML"),
     ("name='x'\n[eval]\nsubsampel=3\n[methods.zero-shot]\nstrategy='zero-shot'\n",
      r"\[eval\]: subsampel: unknown key"),
     ("name='x'\n[eval]\ntasks=['xquad']\n[methods.zero-shot]\nstrategy='zero-shot'\n",
      r"\[eval\]: unknown task"),
     ("name='x'\ndevice='gpu'\n[methods.zero-shot]\nstrategy='zero-shot'\n", "device must be"),
-    ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[methods.ml]\nlanguages=['de','ru']\nweights=[1.0]\n",
+    ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n"
+     "[methods.ml]\nlanguages=['de','ru']\nweights=[1.0]\n",
      r"\[methods.ml\]: method 'ml': 1 weights for the 2 languages"),
 ])
 def test_bad_configs_name_the_problem(tmp_path, text, message):
@@ -234,8 +236,8 @@ ZERO_SHOT = "[methods.zero-shot]\nstrategy='zero-shot'\n"
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("[train]\nfreeze_embeddings='false'\n" + ZERO_SHOT, r"\[train\].*freeze_embeddings: Input should be a valid "
-                                                       r"boolean \(got 'false'\)"),
+    ("[train]\nfreeze_embeddings='false'\n" + ZERO_SHOT,
+     r"\[train\].*freeze_embeddings: Input should be a valid boolean \(got 'false'\)"),
     ("[train]\nsymmetric='no'\n" + ZERO_SHOT, "symmetric: Input should be a valid boolean"),
     ("keep_models='false'\n" + ZERO_SHOT, r"top level: keep_models: Input should be a valid boolean"),
     ("[train]\nsteps=40.5\n" + ZERO_SHOT, r"steps: Input should be a valid integer \(got 40.5\)"),
@@ -248,7 +250,8 @@ ZERO_SHOT = "[methods.zero-shot]\nstrategy='zero-shot'\n"
     (ZERO_SHOT + "[methods.ml]\nlanguages=['de']\nmax_candidates=0\n",
      r"\[methods.ml\]: max_candidates: Input should be greater than or equal to 1"),
     (ZERO_SHOT + "[methods.ml]\nlanguages=['de']\np=2.0\n", r"\[methods.ml\]: p: Input should be less than"),
-    (ZERO_SHOT + "[methods.ml]\nlanguages=['de']\np_sweep=['a']\n", "p_sweep must be a non-empty list of numbers"),
+    (ZERO_SHOT + "[methods.ml]\nlanguages=['de']\np_sweep=['a']\n",
+     "p_sweep must be a non-empty list of numbers"),
     ("[data]\nmax_pairs=0\n" + ZERO_SHOT, r"\[data\]: max_pairs: Input should be greater than or equal to 1"),
 ])
 def test_config_types_and_ranges_are_checked_at_load_time(tmp_path, text, message):
@@ -272,7 +275,8 @@ def _data_dir(root: Path) -> Path:
 
 @pytest.mark.parametrize(("text", "message"), [
     (ZERO_SHOT + "[methods.ml]\nlanguages=['de', 'xx']\n", r"\[methods.ml\]: .*lexicon en->xx not found"),
-    ("[eval]\ntasks=['moir']\nlanguages=['en', 'fr']\n" + ZERO_SHOT, r"XQuAD-R language 'fr'.*does not exist"),
+    ("[eval]\ntasks=['moir']\nlanguages=['en', 'fr']\n" + ZERO_SHOT,
+     r"XQuAD-R language 'fr'.*does not exist"),
     ("[eval]\ntasks=['tatoeba']\n" + ZERO_SHOT, r"\[eval\] Tatoeba: .*tatoeba does not exist"),
 ])
 def test_missing_data_and_lexicon_files_fail_at_load_time(tmp_path, text, message):

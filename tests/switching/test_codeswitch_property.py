@@ -1,6 +1,9 @@
-"""Property tests: random batches through the native binding and the Numba oracle agree exactly."""
+"""Property tests: random batches through the native binding and the Numba oracle agree exactly,
+with every switch-quality option (keep_case, skip_stopwords, protect_names)."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -10,7 +13,7 @@ from hypothesis import strategies as st
 from xcs.lexicons.lexicon import Lexicon
 from xcs.switching.compiled_lexicon import CompiledLexicon
 from xcs.switching.switcher import CodeSwitcher
-from xcs.switching.vocab import PUNCTUATION, SPECIAL, VocabTable
+from xcs.switching.vocab import APOSTROPHE, PUNCTUATION, SENTENCE_END, SPECIAL, VocabTable
 
 
 @pytest.fixture(scope="module")
@@ -18,17 +21,23 @@ def setup(e5_tokenizer):
     de = Lexicon.from_pairs(
         [("cat", "Katze"), ("cat", "Kater"), ("the", "die"), ("the", "der"), ("the", "das"),
          ("new york", "NY"), ("new york city", "Big Apple"), ("house", "Haus"), ("u.s.", "USA"),
-         ("don't", "nicht")],
+         ("don't", "nicht"), ("paris", "paris"), ("the hague", "den haag"), ("i'm", "ich bin"),
+         ("smith", "schmied")],
         "en", "de",
     )
     de = CompiledLexicon.compile(de, e5_tokenizer)
     ar = Lexicon.from_pairs([("cat", "قطة"), ("house", "بيت"), ("the", "ال")], "en", "ar")
     ar = CompiledLexicon.compile(ar, e5_tokenizer)
     table = VocabTable.for_tokenizer(e5_tokenizer)
+    # continuation pieces ("t", "s", "ll", "ARIS"), capitalised words, initials and "don't" pieces
+    words = e5_tokenizer(["Smith J. Paris PARIS don't I'm it's we'll O'Neill The Hague U.S. Army"],
+                         add_special_tokens=False)["input_ids"][0]
     pool = sorted(set(de.arrays["key_tokens"].tolist()) | set(ar.arrays["key_tokens"].tolist())
                   | set(np.flatnonzero(table.token_class == SPECIAL).tolist())
                   | set(np.flatnonzero(table.token_class == PUNCTUATION)[:20].tolist())
-                  | {5, 6, 7, 10, 100, 1000, 250000})
+                  | set(np.flatnonzero(table.token_class == SENTENCE_END)[:10].tolist())
+                  | set(np.flatnonzero(table.token_class == APOSTROPHE).tolist())
+                  | set(words) | {5, 6, 7, 10, 100, 1000, 250000})
     return e5_tokenizer, {"de": de, "ar": ar}, pool
 
 
@@ -40,12 +49,14 @@ def batches(pool):
 @settings(max_examples=120, deadline=None)
 @given(data=st.data(), p=st.floats(0.0, 1.0), seed=st.integers(0, 2**64 - 1), epoch=st.integers(0, 3),
        max_length=st.one_of(st.none(), st.integers(1, 40)), multilingual=st.booleans(),
-       threads=st.integers(1, 3), weight=st.floats(0.0, 5.0))
-def test_native_equals_numba(setup, data, p, seed, epoch, max_length, multilingual, threads, weight):
+       threads=st.integers(1, 3), weight=st.floats(0.0, 5.0), options=st.tuples(*[st.booleans()] * 3))
+def test_native_equals_numba(setup, data, p, seed, epoch, max_length, multilingual, threads, weight, options):
     tok, lexicons, pool = setup
     batch = data.draw(batches(pool))
     indices = data.draw(st.lists(st.integers(0, 2**62), min_size=len(batch), max_size=len(batch)))
-    kwargs = dict(p=p, seed=seed, max_length=max_length, num_threads=threads)
+    keep_case, skip_stopwords, protect_names = options
+    kwargs = dict(p=p, seed=seed, max_length=max_length, num_threads=threads, keep_case=keep_case,
+                  skip_stopwords=skip_stopwords, protect_names=protect_names)
     if multilingual:
         kwargs.update(mode="multilingual", language_weights={"de": weight, "ar": 1.0})
     else:
@@ -79,3 +90,24 @@ def test_out_of_range_ids_raise_in_both(setup, data, bad):
     for backend in ("native", "numba"):
         with pytest.raises(ValueError, match="outside the vocabulary"):
             CodeSwitcher(tok, lexicons, target_language="de", backend=backend)(batch)
+
+
+@pytest.mark.parametrize("options", [(False, False, False), (True, False, False), (True, True, True)])
+def test_native_equals_numba_on_squad(e5_tokenizer, data_dir, options):
+    """Real text (SQuAD dev questions and contexts) through MUSE en-de / en-ar subsets, ML-CS."""
+    squad = json.loads((data_dir / "squad" / "dev-v1.1.json").read_text("utf-8"))
+    paragraphs = [p for article in squad["data"][:4] for p in article["paragraphs"]]
+    questions = [q["question"] for p in paragraphs for q in p["qas"]]
+    texts = questions[:400] + [p["context"] for p in paragraphs[:40]]
+    lexicons = {}
+    for lang in ("de", "ar"):
+        lines = (data_dir / "muse" / f"en-{lang}.txt").read_text("utf-8").splitlines()[:15000]
+        lexicons[lang] = Lexicon.from_pairs((line.split("\t") for line in lines), "en", lang)
+    keep_case, skip_stopwords, protect_names = options
+    kwargs = dict(p=0.7, mode="multilingual", keep_case=keep_case, skip_stopwords=skip_stopwords,
+                  protect_names=protect_names)
+    native = CodeSwitcher(e5_tokenizer, lexicons, backend="native", num_threads=2, **kwargs)
+    compiled = dict(zip(native.languages, native.lexicons, strict=True))
+    numba = CodeSwitcher(e5_tokenizer, compiled, backend="numba", **kwargs)
+    batch = e5_tokenizer(texts)["input_ids"]
+    assert native(batch, return_provenance=True) == numba(batch, return_provenance=True)

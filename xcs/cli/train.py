@@ -47,6 +47,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--p-start", type=float, default=None, help="switch rate at step 0 (linear schedule)")
     parser.add_argument("--lexicon", default="muse", help="'muse' or a path template with {lang}")
     parser.add_argument("--align-weight", type=float, default=0.0)
+    parser.add_argument("--no-keep-case", action="store_true",
+                        help="translations as the lexicon writes them (default: the source word's case)")
+    parser.add_argument("--skip-stopwords", action="store_true", help="never switch a stopword on its own")
+    parser.add_argument("--protect-names", action="store_true",
+                        help="never switch a capitalised word inside a sentence on its own")
     parser.add_argument("--max-pairs", type=positive_int, default=None,
                         help="random subset of the training pairs")
     _add_file_arguments(parser)
@@ -136,7 +141,8 @@ def _train_command(args: argparse.Namespace) -> int:
     languages = [lang for lang in args.languages.split(",") if lang]
     method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
                     weights=args.weights, sides=args.sides, p=args.p, p_start=args.p_start,
-                    lexicon=args.lexicon, align_weight=args.align_weight)
+                    lexicon=args.lexicon, align_weight=args.align_weight, keep_case=not args.no_keep_case,
+                    skip_stopwords=args.skip_stopwords, protect_names=args.protect_names)
     data = data_dir(args.data_dir, required=args.train_file is None or bool(languages))  # SQuAD, lexicons
     pairs = _training_pairs(args, data)
     config = _train_config(args, pairs)

@@ -41,7 +41,9 @@ class Method:
     switching with per-word draws weighted by ``weights`` (uniform when empty). ``lexicon`` is
     ``"muse"`` (``DATA/muse/en-XX.txt``) or a path template containing ``{lang}`` (e.g. Wikipedia
     title lexicons built by ``xcs lexicon build``). ``train`` overrides fields of the experiment's
-    ``TrainConfig`` for this method only. ``strategy = "rerank"`` trains a cross-encoder with
+    ``TrainConfig`` for this method only. ``keep_case``, ``skip_stopwords`` and ``protect_names`` are
+    the switchers' switch-quality options (see :class:`~xcs.switching.switcher.CodeSwitcher`).
+    ``strategy = "rerank"`` trains a cross-encoder with
     code-switching on both sides and reranks the baseline dual encoder's top ``rerank_k``.
 
     Fields are type-checked without coercion and range-checked (pydantic strict mode, as
@@ -60,6 +62,9 @@ class Method:
     align_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     lexicon: Annotated[str, Field(min_length=1)] = "muse"
     lowercase: bool = True
+    keep_case: bool = True
+    skip_stopwords: bool = False
+    protect_names: bool = False
     max_candidates: Annotated[int, Field(ge=1)] | None = 10
     train: dict[str, Any] = field(default_factory=dict)
     rerank_k: Annotated[int, Field(ge=1)] = 20

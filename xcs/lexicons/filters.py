@@ -1,6 +1,8 @@
 """Lexicon filters: each takes a :class:`~xcs.lexicons.lexicon.Lexicon` and returns a new, filtered one.
 
 Candidate order (best first) is preserved; a source whose candidates are all removed is dropped.
+Also the word lists the filters and the code-switching engine share: :func:`stopwords` (NLTK's
+lists) and :func:`frequent_words` (wordfreq).
 """
 
 from __future__ import annotations
@@ -28,6 +30,29 @@ LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
     "bn": frozenset({"BENGALI"}),
     "ta": frozenset({"TAMIL"}),
     "th": frozenset({"THAI"}),
+}
+
+# NLTK's English stopword list (nltk.corpus.stopwords, "english"), embedded because the corpus is
+# a separate download that offline machines lack.
+_STOPWORD_TEXT = """
+i me my myself we our ours ourselves you you're you've you'll you'd your yours yourself yourselves
+he him his himself she she's her hers herself it it's its itself they them their theirs themselves
+what which who whom this that that'll these those am is are was were be been being have has had
+having do does did doing a an the and but if or because as until while of at by for with about
+against between into through during before after above below to from up down in out on off over
+under again further then once here there when where why how all any both each few more most other
+some such no nor not only own same so than too very s t can will just don don't should should've
+now d ll m o re ve y ain aren aren't couldn couldn't didn didn't doesn doesn't hadn hadn't hasn
+hasn't haven haven't isn isn't ma mightn mightn't mustn mustn't needn needn't shan shan't shouldn
+shouldn't wasn wasn't weren weren't won won't wouldn wouldn't
+"""
+ENGLISH_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# NLTK's names of its stopword lists, for languages other than English (corpus downloaded).
+_NLTK_STOPWORD_LISTS = {
+    "ar": "arabic", "da": "danish", "de": "german", "el": "greek", "es": "spanish", "fi": "finnish",
+    "fr": "french", "hu": "hungarian", "id": "indonesian", "it": "italian", "nl": "dutch",
+    "no": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian", "sv": "swedish",
+    "tr": "turkish", "zh": "chinese",
 }
 
 # Arabic harakat: fathatan .. sukun (U+064B-U+0652) and the superscript alef (U+0670).
@@ -100,6 +125,24 @@ def normalize_marks(lex: Lexicon, *, arabic_short_vowels: bool = True, stress: b
         out.add(strip_marks(s, arabic_short_vowels=arabic_short_vowels, stress=stress),
                 strip_marks(t, arabic_short_vowels=arabic_short_vowels, stress=stress))
     return out
+
+
+def stopwords(lang: str) -> frozenset[str]:
+    """NLTK's stopword list of ``lang``: English embedded (the corpus is a separate download that
+    offline machines lack), other languages from the NLTK corpus when it is installed."""
+    if lang == "en":
+        return ENGLISH_STOPWORDS
+    name = _NLTK_STOPWORD_LISTS.get(lang)
+    if name is None:
+        known = ", ".join(["en", *sorted(_NLTK_STOPWORD_LISTS)])
+        raise ValueError(f"no stopword list for language {lang!r}; known: {known}")
+    try:
+        from nltk.corpus import stopwords as corpus
+
+        return frozenset(corpus.words(name))
+    except LookupError:
+        raise ValueError(f"the NLTK stopword corpus is not installed (nltk.download('stopwords')), so "
+                         f"there is no stopword list for {lang!r}; only English is built in") from None
 
 
 def frequent_words(lang: str, k: int) -> list[str]:

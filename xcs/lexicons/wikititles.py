@@ -24,23 +24,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+from xcs.lexicons.filters import ENGLISH_STOPWORDS
 from xcs.lexicons.lexicon import Lexicon, LexiconFormatError
-
-# NLTK's English stopword list (nltk.corpus.stopwords, "english"), embedded because the corpus is
-# a separate download that offline machines lack.
-_STOPWORD_TEXT = """
-i me my myself we our ours ourselves you you're you've you'll you'd your yours yourself yourselves
-he him his himself she she's her hers herself it it's its itself they them their theirs themselves
-what which who whom this that that'll these those am is are was were be been being have has had
-having do does did doing a an the and but if or because as until while of at by for with about
-against between into through during before after above below to from up down in out on off over
-under again further then once here there when where why how all any both each few more most other
-some such no nor not only own same so than too very s t can will just don don't should should've
-now d ll m o re ve y ain aren aren't couldn couldn't didn didn't doesn doesn't hadn hadn't hasn
-hasn't haven haven't isn isn't ma mightn mightn't mustn mustn't needn needn't shan shan't shouldn
-shouldn't wasn wasn't weren weren't won won't wouldn wouldn't
-"""
-ENGLISH_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 # A namespace prefix: a run of non-space characters, a colon, and the page name right after it
 # ("Category:Physics", "Kategorie:Physik"). Titles such as "Star Trek: Voyager" have a space after

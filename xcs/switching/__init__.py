@@ -3,8 +3,12 @@
 - :mod:`xcs.switching.vocab` — word units from token ids (token classes per vocabulary).
 - :mod:`xcs.switching.rng` — the counter-based draws and their constants (shared with C++ and Numba).
 - :mod:`xcs.switching.compiled_lexicon` — a lexicon compiled to CSR token-id arrays for one tokenizer.
+- :mod:`xcs.switching.compile_cache` — compiled lexicons cached on disk (lexicon hash x tokenizer).
 - :mod:`xcs.switching.native` — the C++ core (``xcs._native``) and its ABI check.
 - :mod:`xcs.switching.switcher` — :class:`~xcs.switching.switcher.CodeSwitcher`, the public engine.
 - :mod:`xcs.switching.numba_engine` — the Numba backend (fallback and differential oracle).
-- :mod:`xcs.switching.collator` — :class:`~xcs.switching.collator.CodeSwitchCollator` for training.
+- :mod:`xcs.switching.draws` — which draw each collated example gets (index column, per-worker counters).
+- :mod:`xcs.switching.switching_tokenizer` — texts -> switched, prompted, padded token ids.
+- :mod:`xcs.switching.collator` — :class:`~xcs.switching.collator.CodeSwitchCollator`, the one batching
+  path of training.
 """

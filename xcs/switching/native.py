@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 
 # xcs._native.abi_version() of the C++ core this package is written for (csrc/core/compiled_lexicon.cpp)
-NATIVE_ABI_VERSION = 2
+NATIVE_ABI_VERSION = 3
 
 
 def native_module() -> ModuleType | None:

@@ -7,6 +7,20 @@ whether the unit is looked up; if so, the longest key starting there (phrase lex
 drawn per unit from ``language_weights`` and a unit missing from that language's lexicon stays
 as it is. The output depends only on (seed, epoch, example index, input).
 
+Switch quality (keyword-only options, identical in both backends):
+
+* ``keep_case`` (default True): the translation takes the case pattern of the words it replaces —
+  "Paris" -> "Parigi", "PARIS" -> "PARIGI", "New York City" -> "Città Di New York" (every word
+  capitalised when two or more cased words all are), lower case -> as the lexicon writes it.
+* ``skip_stopwords`` (default False): a stopword (NLTK's list for the lexicons' source language,
+  or ``stopwords``) is never switched on its own; it may still start a phrase key ("the hague").
+* ``protect_names`` (default False): a word whose first letter is upper case and that does not
+  start a sentence (see :mod:`xcs.switching.vocab`, ``SENTENCE_END``) is never switched on its own;
+  a phrase key starting there still switches the whole phrase ("New York" -> "Nuova York").
+
+Contractions and clitics ("don't", "I'm", "O'Neill") are one word unit, switched whole or not at
+all (:mod:`xcs.switching.vocab`).
+
 Backends: ``"native"`` (C++ core, threads, GIL released), ``"numba"`` (serial fallback with
 bit-identical output), ``"auto"`` (native when the extension is built).
 """
@@ -14,14 +28,14 @@ bit-identical output), ``"auto"`` (native when the extension is built).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xcs.lexicons.lexicon import Lexicon
 from xcs.ragged import check_switch_inputs, flatten_lists, flatten_padded, is_2d_array, pad_flat
-from xcs.switching.compiled_lexicon import CompiledLexicon
+from xcs.switching.compiled_lexicon import CompiledLexicon, stopword_set
 from xcs.switching.native import native_module
 from xcs.switching.rng import language_thresholds
 from xcs.switching.vocab import VocabTable
@@ -51,6 +65,13 @@ class CodeSwitcher:
         max_length: truncate outputs to this many tokens, keeping a closing special token.
         num_threads: native backend threads (outputs do not depend on it).
         backend: ``"auto" | "native" | "numba"``.
+        keep_case: give a translation the case pattern of the words it replaces (lexicons compiled
+            with ``case_variants``, the default); False: translations as the lexicon writes them.
+        skip_stopwords: never switch a stopword unit on its own (it may start a phrase key).
+        stopwords: the stopwords for ``skip_stopwords`` (default: NLTK's list of the lexicons'
+            source language, :func:`xcs.lexicons.filters.stopwords`).
+        protect_names: never switch a capitalised word on its own unless it starts a sentence
+            (a phrase key starting there may switch).
     """
 
     def __init__(
@@ -66,6 +87,10 @@ class CodeSwitcher:
         max_length: int | None = None,
         num_threads: int = 1,
         backend: str = "auto",
+        keep_case: bool = True,
+        skip_stopwords: bool = False,
+        stopwords: Collection[str] | None = None,
+        protect_names: bool = False,
     ):
         try:
             p = float(p)
@@ -85,6 +110,11 @@ class CodeSwitcher:
             raise ValueError(f"max_length must be >= 1 or None, got {max_length}")
         if num_threads < 1:
             raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+        self.keep_case = _flag("keep_case", keep_case)
+        self.skip_stopwords = _flag("skip_stopwords", skip_stopwords)
+        self.protect_names = _flag("protect_names", protect_names)
+        if stopwords is not None and not self.skip_stopwords:
+            raise ValueError("stopwords is only used with skip_stopwords=True")
         self.tokenizer = tokenizer
         self.vocab = VocabTable.for_tokenizer(tokenizer)
         self.p = float(p)
@@ -94,26 +124,7 @@ class CodeSwitcher:
         self.num_threads = int(num_threads)
         self.epoch = 0
 
-        known = sorted(lexicons)
-        if mode == "bilingual":
-            if language_weights is not None:
-                raise ValueError("language_weights is for mode='multilingual'")
-            if target_language is None:
-                if len(lexicons) != 1:
-                    raise ValueError(f"bilingual mode needs target_language (one of {known})")
-                target_language = known[0]
-            if target_language not in lexicons:
-                raise ValueError(f"unknown language code {target_language!r}; lexicons have {known}")
-            weights = {target_language: 1.0}
-        else:
-            if target_language is not None:
-                raise ValueError("target_language is for mode='bilingual'; use language_weights")
-            weights = dict(language_weights) if language_weights is not None else dict.fromkeys(known, 1.0)
-            unknown = sorted(set(weights) - set(lexicons))
-            if unknown:
-                raise ValueError(
-                    f"unknown language code(s) {unknown} in language_weights; lexicons have {known}"
-                )
+        weights = _language_weights(lexicons, mode, target_language, language_weights)
         self.languages: list[str] = list(weights)
         self.language_cumulative = language_thresholds([float(w) for w in weights.values()])
         self.lexicons: list[CompiledLexicon] = []
@@ -124,12 +135,27 @@ class CodeSwitcher:
                 raise TypeError(f"lexicons[{lang!r}] must be a Lexicon or CompiledLexicon, got {type(lex)}")
             compiled.check_tokenizer(self.vocab)
             self.lexicons.append(compiled)
+        self.stopword_set = self._stopword_set(stopwords) if self.skip_stopwords else None
 
         native = native_module()
         if backend == "native" and native is None:
             raise ImportError("backend='native' but the extension xcs._native is not built")
         self.backend = "numba" if backend == "numba" or native is None else "native"
         self._packed = None  # Numba's packed lexicons, built on first use
+
+    def _stopword_set(self, words: Collection[str] | None) -> CompiledLexicon:
+        """The stopword set for ``skip_stopwords``: ``words``, or NLTK's list of the source language."""
+        sources = sorted({lex.src_lang for lex in self.lexicons})
+        if words is None:
+            from xcs.lexicons.filters import stopwords
+
+            if len(sources) != 1:
+                raise ValueError(f"skip_stopwords: the lexicons have several source languages {sources}; "
+                                 "pass stopwords")
+            words = stopwords(sources[0])
+        elif isinstance(words, str) or not all(isinstance(w, str) and w.strip() for w in words):
+            raise TypeError("stopwords must be a collection of non-empty strings")
+        return stopword_set(words, self.tokenizer, sources[0])
 
     # ------------------------------------------------------------------ configuration
     def set_epoch(self, epoch: int) -> None:
@@ -174,19 +200,21 @@ class CodeSwitcher:
             raise ValueError(f"epoch must be >= 0, got {epoch}")
         if self.backend == "native":
             return native_module().switch_batch(
-                ids, offsets, example_index, self.vocab.token_class, self.vocab.fingerprint64,
+                ids, offsets, example_index, self.vocab.token_info, self.vocab.fingerprint64,
                 [lex.native for lex in self.lexicons], self.p, self.seed, epoch, self.language_cumulative,
                 length or 0, self.num_threads, provenance,
+                stopwords=None if self.stopword_set is None else self.stopword_set.native,
+                keep_case=self.keep_case, protect_names=self.protect_names,
             )
         from xcs.switching import numba_engine as codeswitch_numba
 
         check_switch_inputs(ids, offsets, example_index, self.vocab.vocab_size)
         if self._packed is None:
-            self._packed = codeswitch_numba.PackedLexicons.pack(self.lexicons)
+            self._packed = codeswitch_numba.PackedLexicons.pack(self.lexicons, self.stopword_set)
         return codeswitch_numba.switch_batch(
-            ids, offsets, example_index, self.vocab.token_class, self._packed, p=self.p, seed=self.seed,
+            ids, offsets, example_index, self.vocab.token_info, self._packed, p=self.p, seed=self.seed,
             epoch=epoch, language_cumulative=self.language_cumulative, max_length=length or 0,
-            provenance=provenance,
+            provenance=provenance, keep_case=self.keep_case, protect_names=self.protect_names,
         )
 
     # ------------------------------------------------------------------ public call
@@ -280,3 +308,33 @@ def check_texts(texts: Sequence[Any], what: str) -> list[str]:
         if not isinstance(text, str):
             raise TypeError(f"{what}: row {i} must be a string, got {type(text).__name__} {text!r}")
     return list(texts)
+
+
+def _language_weights(lexicons: Mapping[str, Any], mode: str, target_language: str | None,
+                      language_weights: Mapping[str, float] | None) -> dict[str, float]:
+    """Language code -> weight of the languages a switcher draws from (bilingual: the target alone)."""
+    known = sorted(lexicons)
+    if mode == "bilingual":
+        if language_weights is not None:
+            raise ValueError("language_weights is for mode='multilingual'")
+        if target_language is None:
+            if len(lexicons) != 1:
+                raise ValueError(f"bilingual mode needs target_language (one of {known})")
+            target_language = known[0]
+        if target_language not in lexicons:
+            raise ValueError(f"unknown language code {target_language!r}; lexicons have {known}")
+        return {target_language: 1.0}
+    if target_language is not None:
+        raise ValueError("target_language is for mode='bilingual'; use language_weights")
+    weights = dict(language_weights) if language_weights is not None else dict.fromkeys(known, 1.0)
+    unknown = sorted(set(weights) - set(lexicons))
+    if unknown:
+        raise ValueError(f"unknown language code(s) {unknown} in language_weights; lexicons have {known}")
+    return weights
+
+
+def _flag(name: str, value: Any) -> bool:
+    """``value`` of the option ``name`` as a bool; a TypeError naming it unless it is True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)

@@ -1,0 +1,133 @@
+"""Write docs/switched-examples.md: SQuAD v1.1 dev questions code-switched with MUSE, before and after
+the switch-quality options of issue 11 (keep_case, protect_names, skip_stopwords).
+
+Run from the repository root (reads ``$XCS_DATA_DIR`` or ``../shared/data``; MUSE lexicons are
+compiled once into the lexicon cache, ``$XCS_CACHE_DIR/lexicons``)::
+
+    .venv/bin/python docs/switched_examples.py [--data-dir DIR] [--out docs/switched-examples.md]
+
+Every setting switches the same questions with the same draws (seed, example index), so the rows of
+one question differ only by the options: BL-CS into each language at p = 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+LANGUAGES = ("de", "ar", "ru", "zh", "es", "fr")
+P = 0.5
+SEED = 0
+N_EXAMPLES = 10
+# label -> CodeSwitcher options; "before" is the engine without this issue's options
+SETTINGS = {
+    "before": {"keep_case": False},
+    "after (default: keep_case)": {},
+    "after + protect_names + skip_stopwords": {"protect_names": True, "skip_stopwords": True},
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Compile the lexicons, switch the questions, write the Markdown file."""
+    from xcs.data.squad import load_squad_pairs
+    from xcs.io.atomic import write_text_atomic
+    from xcs.io.paths import data_dir
+    from xcs.lexicons.lexicon import Lexicon
+    from xcs.models.checkpoints import load_tokenizer
+    from xcs.switching.compiled_lexicon import CompiledLexicon
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=None,
+                        help="data directory (default: $XCS_DATA_DIR or ../shared/data)")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("switched-examples.md")))
+    args = parser.parse_args(argv)
+    root = data_dir(args.data_dir)
+    tokenizer = load_tokenizer()
+    pairs = load_squad_pairs(root / "squad" / "dev-v1.1.json", exclude_xquad=False)
+    questions = list(dict.fromkeys(pair.question for pair in pairs))  # distinct questions, in order
+    examples = questions[:: len(questions) // N_EXAMPLES][:N_EXAMPLES]
+    sections, rates = [], []
+    for lang in LANGUAGES:
+        lexicon = Lexicon.load(root / "muse" / f"en-{lang}.txt", "en", lang)
+        compiled = CompiledLexicon.compile(lexicon, tokenizer)
+        outputs = {label: switch(tokenizer, compiled, examples, options)
+                   for label, options in SETTINGS.items()}
+        sections.append(render_language(lang, examples, outputs))
+        rates.append((lang, {label: switch_rate(tokenizer, compiled, questions, options)
+                             for label, options in SETTINGS.items()}))
+    write_text_atomic(render(sections, rates, len(questions)), args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def switch(tokenizer, compiled, texts: list[str], options: dict) -> list[str]:
+    """``texts`` BL-CS-switched into ``compiled``'s language with ``options``, decoded."""
+    from xcs.switching.switcher import CodeSwitcher
+
+    switcher = CodeSwitcher(tokenizer, {compiled.tgt_lang: compiled}, p=P, seed=SEED, **options)
+    switched = switcher(tokenizer(texts)["input_ids"])
+    return [tokenizer.decode(row, skip_special_tokens=True) for row in switched]
+
+
+def switch_rate(tokenizer, compiled, texts: list[str], options: dict) -> float:
+    """Share of the word units of ``texts`` (specials and punctuation excluded) that are switched."""
+    from xcs.switching.switcher import CodeSwitcher
+    from xcs.switching.vocab import CONTINUATION, WORD_START, unit_start_mask
+
+    switcher = CodeSwitcher(tokenizer, {compiled.tgt_lang: compiled}, p=P, seed=SEED, **options)
+    batch = tokenizer(texts)["input_ids"]
+    out = switcher(batch, return_provenance=True)
+    switched = sum(len(set(np.asarray(w)[np.asarray(s) == 1].tolist()))
+                   for w, s in zip(out["word_index"], out["switched"], strict=True))
+    words = 0
+    for row in batch:
+        ids = np.asarray(row)
+        starts = unit_start_mask(switcher.vocab.token_class, ids, np.array([0, len(row)]))
+        words += int((starts & np.isin(switcher.vocab.token_class[ids], (CONTINUATION, WORD_START))).sum())
+    return switched / words
+
+
+def render_language(lang: str, examples: list[str], outputs: dict[str, list[str]]) -> str:
+    """One language's section: each question, then its switched forms."""
+    lines = [f"## en → {lang}", ""]
+    for i, question in enumerate(examples):
+        lines.append(f"{i + 1}. {question}")
+        lines += [f"   - *{label}*: {rows[i]}" for label, rows in outputs.items()]
+    return "\n".join(lines) + "\n"
+
+
+def render(sections: list[str], rates: list[tuple[str, dict[str, float]]], n_questions: int) -> str:
+    """The whole document."""
+    labels = list(SETTINGS)
+    head = [
+        "# Code-switched examples, before and after issue 11",
+        "",
+        "Generated by `.venv/bin/python docs/switched_examples.py` (do not edit by hand): BL-CS with the",
+        f"full MUSE en-XX dictionaries at p = {P}, seed {SEED}, the multilingual-e5-small (XLM-R) tokenizer,",
+        f"on {N_EXAMPLES} SQuAD v1.1 dev questions (one every {n_questions // N_EXAMPLES} of the distinct",
+        "questions). The rows of a question use the same draws, so they differ only by the options:",
+        "",
+        "- *before*: `keep_case=False` — translations as MUSE writes them (lower case). The old unit rule",
+        "  is not kept: here, as in every row, a contraction (\"don't\") is one word unit, switched whole",
+        "  or not at all.",
+        "- *after (default: keep_case)*: the translation takes the case pattern of the words it",
+        "  replaces (Title, UPPER, lower).",
+        "- *after + protect_names + skip_stopwords*: also capitalised words inside a sentence (names)",
+        "  and NLTK stopwords stay English, unless they start a phrase key.",
+        "",
+        f"Share of the word units (punctuation excluded) of all {n_questions} distinct dev questions that",
+        "are switched (the last setting leaves stopwords and names English):",
+        "",
+        "| language | " + " | ".join(labels) + " |",
+        "|---|" + "---:|" * len(labels),
+    ]
+    head += [f"| {lang} | " + " | ".join(f"{100 * r[label]:.1f}%" for label in labels) + " |"
+             for lang, r in rates]
+    return "\n".join(head) + "\n\n" + "\n".join(sections)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
