@@ -6,7 +6,8 @@ mask, or CSR form: flat ids ``(n_tokens,)`` with int64 ``offsets`` ``(batch + 1,
 ``ids[offsets[i]:offsets[i + 1]]``). This module converts between them (:func:`flatten_lists`,
 :func:`flatten_padded`, :func:`pad_flat`, :func:`pad_rows`: the one padding routine of the package)
 and holds the Python side of the input checks the C++ core makes (:func:`offsets_valid`,
-:func:`check_switch_inputs`), for the Numba backend and the compiled lexicon's arrays.
+:func:`integer_array`, :func:`check_batch_layout`, :func:`check_token_ids`), for both backends and
+the compiled lexicon's arrays.
 """
 
 from __future__ import annotations
@@ -120,22 +121,53 @@ def offsets_valid(offsets: np.ndarray, total: int) -> bool:
     return bool(((offsets >= 0) & (offsets <= total)).all() and (offsets[1:] > offsets[:-1]).all())
 
 
-def check_switch_inputs(ids: np.ndarray, offsets: np.ndarray, example_index: np.ndarray,
-                        vocab_size: int) -> None:
-    """The native core's checks of a CSR batch to switch (the Numba backend calls this): a ValueError
-    naming the sequence and position of the first problem."""
+def integer_array(name: str, values: Any) -> np.ndarray:
+    """``values`` as a 1-D int64 array; floats (which would be truncated), bools and integers beyond
+    int64 are errors naming ``name``."""
+    array = np.asarray(values)
+    if array.size == 0 and array.dtype.kind == "f":  # np.asarray([]) is float64
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integers, got dtype {array.dtype}")
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    if array.dtype == np.uint64 and array.size and int(array.max()) > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} value {int(array.max())} is out of range (at most 2**63 - 1)")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def check_batch_layout(ids: np.ndarray, offsets: np.ndarray, example_index: np.ndarray) -> None:
+    """The shape of a CSR batch to switch, O(batch) (both backends; the native core re-checks): a
+    ValueError naming the first problem."""
     batch = offsets.shape[0] - 1
     if offsets.ndim != 1 or batch < 1:
         raise ValueError("empty batch: at least one sequence is required")
     if example_index.shape != (batch,):
         raise ValueError(f"example_index has {example_index.shape[0]} entries for {batch} sequences")
-    if offsets[0] != 0 or offsets[-1] != ids.shape[0]:
-        raise ValueError(f"offsets must run from 0 to {ids.shape[0]}")
-    empty = np.flatnonzero(np.diff(offsets) <= 0)
+    total = ids.shape[0]
+    if offsets[0] != 0 or offsets[-1] != total:
+        raise ValueError(f"offsets must run from 0 to {total}, got {int(offsets[0])} to {int(offsets[-1])}")
+    outside = np.flatnonzero((offsets < 0) | (offsets > total))
+    if outside.size:
+        raise ValueError(f"offsets[{int(outside[0])}] = {int(offsets[outside[0]])} lies outside [0, {total}]")
+    step = offsets[1:] - offsets[:-1]  # cannot wrap: every offset lies in [0, total]
+    decreasing = np.flatnonzero(step < 0)
+    if decreasing.size:
+        i = int(decreasing[0])
+        raise ValueError(f"offsets must not decrease: offsets[{i + 1}] = {int(offsets[i + 1])} < "
+                         f"offsets[{i}] = {int(offsets[i])}")
+    empty = np.flatnonzero(step == 0)
     if empty.size:
         raise ValueError(f"sequence {int(empty[0])} is empty (zero-length sequences are not allowed)")
-    if (example_index < 0).any():
-        raise ValueError(f"example index of sequence {int(np.flatnonzero(example_index < 0)[0])} is negative")
+    negative = np.flatnonzero(example_index < 0)
+    if negative.size:
+        raise ValueError(f"example index of sequence {int(negative[0])} is negative "
+                         f"({int(example_index[negative[0]])})")
+
+
+def check_token_ids(ids: np.ndarray, offsets: np.ndarray, vocab_size: int) -> None:
+    """Every token id lies in the vocabulary (the Numba backend calls this; the native core checks
+    itself): a ValueError naming the sequence and position of the first one outside."""
     bad = np.flatnonzero((ids < 0) | (ids >= vocab_size))
     if bad.size:
         pos = int(bad[0])

@@ -169,8 +169,11 @@ def test_compile_case_variants_and_filters(e5_tokenizer):
     assert out == "Paris Paris PARIS EE.UU. EE.UU. EE.UU. cat punkt"
 
 
-def test_empty_lexicon_and_numpy_probability(e5_tokenizer, batch):
+def test_empty_lexicon_is_refused_and_numpy_probability(e5_tokenizer, batch):
     empty = CompiledLexicon.compile(Lexicon("en", "de"), e5_tokenizer)
     assert empty.num_keys == 0 and empty.max_units == 0
+    one = CompiledLexicon.compile(Lexicon.from_pairs([("zzzqqq", "x")], "en", "de"), e5_tokenizer)
     for backend in ("native", "numba"):
-        assert CodeSwitcher(e5_tokenizer, {"de": empty}, p=np.float32(1.0), backend=backend)(batch) == batch
+        with pytest.raises(ValueError, match="would switch nothing"):  # a zero-shot run in disguise
+            CodeSwitcher(e5_tokenizer, {"de": empty}, backend=backend)
+        assert CodeSwitcher(e5_tokenizer, {"de": one}, p=np.float32(1.0), backend=backend)(batch) == batch

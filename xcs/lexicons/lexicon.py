@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import warnings
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +105,9 @@ class Lexicon:
         """
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        if max_candidates is not None and (isinstance(max_candidates, bool)
+                                           or not isinstance(max_candidates, int) or max_candidates < 1):
+            raise ValueError(f"max_candidates must be an integer >= 1 or None, got {max_candidates!r}")
         lex = cls(src_lang, tgt_lang)
         for lineno, fields in _read_pairs(Path(path)):
             if fields is None:
@@ -114,6 +119,9 @@ class Lexicon:
                 continue
             lex.add(fields[0], fields[1], lowercase=lowercase, drop_identical=drop_identical,
                     max_candidates=max_candidates)
+        if lex.skipped_lines and lex.skipped_lines >= len(lex):
+            warnings.warn(f"{path}: {lex.skipped_lines} malformed line(s) skipped, {len(lex)} entries kept: "
+                          "is this a 'source<TAB>target' file?", stacklevel=2)
         return lex
 
     # ------------------------------------------------------------------ output / views
@@ -147,7 +155,17 @@ class Lexicon:
 
 
 def _read_pairs(path: Path) -> Iterator[tuple[int, tuple[str, str] | None]]:
-    """Yield ``(line_number, (source, target) or None if malformed)`` for non-blank lines."""
+    """Yield ``(line_number, (source, target) or None if malformed)`` for non-blank lines; a UTF-8
+    byte-order mark before the first line is dropped (it would stick to the first key)."""
+    try:
+        yield from _parse_lines(path)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # a corrupt or truncated .gz
+        raise LexiconFormatError(f"{path}: not a readable gzip file ({type(exc).__name__}: {exc})") from None
+    except IsADirectoryError:
+        raise LexiconFormatError(f"{path} is a directory, not a lexicon file") from None
+
+
+def _parse_lines(path: Path) -> Iterator[tuple[int, tuple[str, str] | None]]:
     with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as fh:
         for lineno, line_bytes in enumerate(fh, start=1):
             try:
@@ -156,6 +174,8 @@ def _read_pairs(path: Path) -> Iterator[tuple[int, tuple[str, str] | None]]:
                 raise LexiconFormatError(
                     f"{path}:{lineno}: not valid UTF-8 ({exc.reason} at byte {exc.start})"
                 ) from None
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")
             line = line.rstrip("\r\n")
             if not line.strip():
                 continue

@@ -9,6 +9,8 @@ specification.
 
 from __future__ import annotations
 
+import math
+
 MASK64 = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
 GOLDEN2 = 0xD1B54A32D192ED03
@@ -48,8 +50,9 @@ def probability_threshold(p: float) -> int:
 def language_thresholds(weights: list[float]) -> list[int]:
     """Cumulative integer thresholds of normalised language weights; the last one is ``2**53``."""
     total = float(sum(weights))
-    if not weights or total <= 0 or any(w < 0 for w in weights):
-        raise ValueError(f"language weights must be non-negative with a positive sum, got {weights}")
+    if not weights or not all(math.isfinite(w) and w >= 0 for w in weights) or not total > 0:
+        raise ValueError(f"language weights must be finite, non-negative and have a positive sum, "
+                         f"got {weights}")
     cumulative, running = [], 0.0
     for w in weights:
         running += w

@@ -28,13 +28,23 @@ bit-identical output), ``"auto"`` (native when the extension is built).
 from __future__ import annotations
 
 import itertools
+import numbers
+import warnings
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xcs.lexicons.lexicon import Lexicon
-from xcs.ragged import check_switch_inputs, flatten_lists, flatten_padded, is_2d_array, pad_flat
+from xcs.ragged import (
+    check_batch_layout,
+    check_token_ids,
+    flatten_lists,
+    flatten_padded,
+    integer_array,
+    is_2d_array,
+    pad_flat,
+)
 from xcs.switching.compiled_lexicon import CompiledLexicon, stopword_set
 from xcs.switching.native import native_module
 from xcs.switching.rng import language_thresholds
@@ -48,6 +58,8 @@ MODES = ("bilingual", "multilingual")
 # Added to a document's example index so that the query and the document of one example draw
 # independently even from one switcher (or two with the same seed): disjoint index ranges.
 DOCUMENT_INDEX_OFFSET = 1 << 40
+MAX_THREADS = 1024  # the native core's limit
+MAX_LANGUAGES = 127  # provenance's int8 language codes
 
 
 class CodeSwitcher:
@@ -92,24 +104,16 @@ class CodeSwitcher:
         stopwords: Collection[str] | None = None,
         protect_names: bool = False,
     ):
-        try:
-            p = float(p)
-        except (TypeError, ValueError):
-            raise TypeError(f"p must be a number, got {type(p).__name__}") from None
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if not lexicons:
             raise ValueError("lexicons must map at least one language code to a lexicon")
-        if not 0 <= int(seed) < 2**64:
-            raise ValueError(f"seed must be in [0, 2**64), got {seed}")
-        if max_length is not None and max_length < 1:
-            raise ValueError(f"max_length must be >= 1 or None, got {max_length}")
-        if num_threads < 1:
-            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+        # every argument is checked here, once, for both backends (the native core re-checks)
+        self.seed = _integer("seed", seed, 0, 2**64)
+        self.max_length = _length("max_length", max_length)
+        self.num_threads = _integer("num_threads", num_threads, 1, MAX_THREADS + 1)
         self.keep_case = _flag("keep_case", keep_case)
         self.skip_stopwords = _flag("skip_stopwords", skip_stopwords)
         self.protect_names = _flag("protect_names", protect_names)
@@ -117,15 +121,14 @@ class CodeSwitcher:
             raise ValueError("stopwords is only used with skip_stopwords=True")
         self.tokenizer = tokenizer
         self.vocab = VocabTable.for_tokenizer(tokenizer)
-        self.p = float(p)
+        self.p = p
         self.mode = mode
-        self.seed = int(seed)
-        self.max_length = max_length
-        self.num_threads = int(num_threads)
         self.epoch = 0
 
         weights = _language_weights(lexicons, mode, target_language, language_weights)
         self.languages: list[str] = list(weights)
+        if len(self.languages) > MAX_LANGUAGES:  # provenance stores a language as int8
+            raise ValueError(f"at most {MAX_LANGUAGES} languages per switcher, got {len(self.languages)}")
         self.language_cumulative = language_thresholds([float(w) for w in weights.values()])
         self.lexicons: list[CompiledLexicon] = []
         for lang in self.languages:
@@ -134,6 +137,7 @@ class CodeSwitcher:
             if not isinstance(compiled, CompiledLexicon):
                 raise TypeError(f"lexicons[{lang!r}] must be a Lexicon or CompiledLexicon, got {type(lex)}")
             compiled.check_tokenizer(self.vocab)
+            _check_coverage(lang, lex, compiled)
             self.lexicons.append(compiled)
         self.stopword_set = self._stopword_set(stopwords) if self.skip_stopwords else None
 
@@ -158,9 +162,22 @@ class CodeSwitcher:
         return stopword_set(words, self.tokenizer, sources[0])
 
     # ------------------------------------------------------------------ configuration
+    @property
+    def p(self) -> float:
+        """The switch rate, in [0, 1]; set it to schedule p (checked like the constructor's)."""
+        return self._p
+
+    @p.setter
+    def p(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"p must be a number, got {type(value).__name__} {value!r}")
+        if not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"p must be a probability in [0, 1], got {value!r}")
+        self._p = float(value)
+
     def set_epoch(self, epoch: int) -> None:
         """Draws of later calls use ``epoch`` (a new switch pattern per training epoch)."""
-        self.epoch = int(epoch)
+        self.epoch = _integer("epoch", epoch, 0, 2**64)
 
     @property
     def pad_token_id(self) -> int:
@@ -189,15 +206,15 @@ class CodeSwitcher:
         ids = np.asarray(ids)
         if ids.dtype not in (np.int32, np.int64):
             raise TypeError(f"token ids must be int32 or int64, got {ids.dtype}")
+        if ids.ndim != 1:
+            raise ValueError(f"ids must be 1-D (n_tokens,) in CSR form, got shape {ids.shape}; call the "
+                             "switcher itself for a padded (batch, seq) array")
         ids = np.ascontiguousarray(ids)
-        offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-        example_index = np.ascontiguousarray(example_index, dtype=np.int64)
-        length = self.max_length if max_length is None else max_length
-        if length is not None and length < 1:
-            raise ValueError(f"max_length must be >= 1 or None, got {length}")
-        epoch = self.epoch if epoch is None else int(epoch)
-        if epoch < 0:
-            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        offsets = integer_array("offsets", offsets)
+        example_index = integer_array("example_index", example_index)
+        check_batch_layout(ids, offsets, example_index)
+        length = self.max_length if max_length is None else _length("max_length", max_length)
+        epoch = self.epoch if epoch is None else _integer("epoch", epoch, 0, 2**64)
         if self.backend == "native":
             return native_module().switch_batch(
                 ids, offsets, example_index, self.vocab.token_info, self.vocab.fingerprint64,
@@ -208,7 +225,7 @@ class CodeSwitcher:
             )
         from xcs.switching import numba_engine as codeswitch_numba
 
-        check_switch_inputs(ids, offsets, example_index, self.vocab.vocab_size)
+        check_token_ids(ids, offsets, self.vocab.vocab_size)
         if self._packed is None:
             self._packed = codeswitch_numba.PackedLexicons.pack(self.lexicons, self.stopword_set)
         return codeswitch_numba.switch_batch(
@@ -246,9 +263,10 @@ class CodeSwitcher:
             ids, offsets = flatten_lists(batch)
         n = offsets.shape[0] - 1
         if example_indices is None:
-            example_index = np.arange(offset, offset + n, dtype=np.int64)
+            start = _integer("offset", offset, 0, 2**63 - n)
+            example_index = np.arange(start, start + n, dtype=np.int64)
         else:
-            example_index = np.asarray(example_indices, dtype=np.int64)
+            example_index = integer_array("example_indices", example_indices)
             if example_index.shape != (n,):
                 raise ValueError(f"example_indices has shape {example_index.shape}, expected ({n},)")
         result = self.switch_flat(ids, offsets, example_index, epoch=epoch, max_length=max_length,
@@ -285,7 +303,7 @@ class CodeSwitcher:
         """
         texts = check_texts(texts, "texts")
         indices = (np.arange(len(texts), dtype=np.int64) if example_indices is None
-                   else np.asarray(example_indices, dtype=np.int64))
+                   else integer_array("example_indices", example_indices))
         if indices.shape != (len(texts),):
             raise ValueError(f"example_indices has shape {indices.shape}, expected ({len(texts)},)")
         ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
@@ -331,6 +349,33 @@ def _language_weights(lexicons: Mapping[str, Any], mode: str, target_language: s
     if unknown:
         raise ValueError(f"unknown language code(s) {unknown} in language_weights; lexicons have {known}")
     return weights
+
+
+def _check_coverage(lang: str, lexicon: Lexicon | CompiledLexicon, compiled: CompiledLexicon) -> None:
+    """Refuse a lexicon that can switch nothing (a "code-switched" run with it would be zero-shot);
+    warn when most of a lexicon's source words did not compile."""
+    if compiled.num_keys == 0:
+        raise ValueError(f"lexicons[{lang!r}] ({compiled.src_lang}->{compiled.tgt_lang}) has no entry this "
+                         "tokenizer can match: it would switch nothing (is the file empty or of another "
+                         "format?)")
+    if isinstance(lexicon, Lexicon) and compiled.num_entries < len(lexicon) / 2:
+        warnings.warn(f"lexicons[{lang!r}]: only {compiled.num_entries} of its {len(lexicon)} source words "
+                      "compiled for this tokenizer; most of it cannot switch", stacklevel=3)
+
+
+def _integer(name: str, value: Any, low: int, high: int) -> int:
+    """``value`` of the option ``name`` as an int in ``[low, high)``: no float (``2.5`` or ``1.9``
+    would be truncated), no bool."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if not low <= int(value) < high:
+        raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
+    return int(value)
+
+
+def _length(name: str, value: Any) -> int | None:
+    """A length option: None (no limit) or an integer >= 1."""
+    return None if value is None else _integer(name, value, 1, 2**31)
 
 
 def _flag(name: str, value: Any) -> bool:
