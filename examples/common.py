@@ -51,3 +51,16 @@ def muse_switchers(tokenizer, args: argparse.Namespace) -> tuple[CodeSwitcher, C
     mode = "bilingual" if len(languages) == 1 else "multilingual"
     return tuple(CodeSwitcher(tokenizer, lexicons, p=args.p, mode=mode, seed=args.seed + side)
                  for side in (0, 1))
+
+
+def sentence_transformer_setup(args: argparse.Namespace):
+    """The model as a SentenceTransformer (prompts ``query: `` / ``passage: `` from its xcs
+    checkpoint), the anchor / positive dataset, and the query and document switchers."""
+    import datasets
+    from sentence_transformers import SentenceTransformer
+
+    from xcs.models.checkpoints import resolve_model_path
+
+    model = SentenceTransformer(str(resolve_model_path(args.model)), device="cpu")
+    dataset = datasets.Dataset.from_list(anchor_positive_rows(args))
+    return model, dataset, muse_switchers(model.tokenizer, args)

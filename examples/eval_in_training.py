@@ -3,22 +3,18 @@ MLIR / LAReQA, Tatoeba) on a subsample before training and every ``--eval-steps`
 
 from __future__ import annotations
 
-import datasets
-from common import anchor_positive_rows, muse_switchers, parse_args
-from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+from common import parse_args, sentence_transformer_setup
+from sentence_transformers import SentenceTransformerTrainer
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 
 from xcs.integrations.sentence_transformers import CodeSwitchDataCollator, XtremeREvaluator
 from xcs.integrations.transformers import CodeSwitchEpochCallback
-from xcs.models.checkpoints import resolve_model_path
 
 
 def main() -> None:
     args = parse_args(__doc__)
-    model = SentenceTransformer(str(resolve_model_path(args.model)), device="cpu")
-    query_switcher, document_switcher = muse_switchers(model.tokenizer, args)
-    dataset = datasets.Dataset.from_list(anchor_positive_rows(args))
+    model, dataset, (query_switcher, document_switcher) = sentence_transformer_setup(args)
     collator = CodeSwitchDataCollator(model, {"anchor": query_switcher, "positive": document_switcher})
     evaluator = XtremeREvaluator("xquadr", data_dir=args.data_dir, subsample=20,
                                  languages=["en", "de", "ar"])

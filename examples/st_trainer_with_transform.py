@@ -4,26 +4,22 @@ inspect; the collator recipe (3) is exact on token ids and draws anew every epoc
 
 from __future__ import annotations
 
-import datasets
-from common import anchor_positive_rows, muse_switchers, parse_args
-from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+from common import parse_args, sentence_transformer_setup
+from sentence_transformers import SentenceTransformerTrainer
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
-
-from xcs.models.checkpoints import resolve_model_path
 
 
 def main() -> None:
     args = parse_args(__doc__)
-    model = SentenceTransformer(str(resolve_model_path(args.model)), device="cpu")
-    query_switcher, document_switcher = muse_switchers(model.tokenizer, args)
+    model, dataset, (query_switcher, document_switcher) = sentence_transformer_setup(args)
 
     def switch(batch: dict) -> dict:
         # the index column keeps each example's draw fixed however the trainer shuffles
         return {"anchor": query_switcher.switch_texts(batch["anchor"], batch["index"]),
                 "positive": document_switcher.switch_texts(batch["positive"], batch["index"])}
 
-    dataset = datasets.Dataset.from_list(anchor_positive_rows(args)).with_transform(switch)
+    dataset = dataset.with_transform(switch)
     print("a switched example:", dataset[0])
     training_args = SentenceTransformerTrainingArguments(
         output_dir=args.out, max_steps=args.steps, per_device_train_batch_size=args.batch_size,

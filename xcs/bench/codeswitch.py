@@ -226,12 +226,16 @@ def _collator_and_step(tokenizer, compiled, questions, contexts, args) -> dict:
         torch.nn.functional.cross_entropy(logits, torch.arange(size)).backward()
         optimizer.step()
 
-    step_seconds = best_seconds(step, 0.0, 2)[0]
+    return {"model": model_source, "batch": size, "query_tokens": list(batch["query_input_ids"].shape),
+            "document_tokens": list(batch["document_input_ids"].shape),
+            **_shares(best_seconds(step, 0.0, 2)[0], collate_switch, collate_plain)}
+
+
+def _shares(step_seconds: float, collate_switch: float, collate_plain: float) -> dict:
+    """A training step's time and the share of it the collator (and its switching) takes."""
+    import torch
+
     return {
-        "model": model_source,
-        "batch": size,
-        "query_tokens": list(batch["query_input_ids"].shape),
-        "document_tokens": list(batch["document_input_ids"].shape),
         "step_seconds": round(step_seconds, 3),
         "collator_seconds": round(collate_switch, 5),
         "collator_without_switching_seconds": round(collate_plain, 5),
@@ -280,19 +284,11 @@ def _st_collator_and_step(compiled, questions, contexts, args) -> dict:
         loss(columns, None).backward()
         optimizer.step()
 
-    step_seconds = best_seconds(step, 0.0, 2)[0]
-    return {
-        "model": f"SentenceTransformer({default_model_path()})",
-        "batch": size,
-        "anchor_tokens": list(batch["anchor_input_ids"].shape),
-        "positive_tokens": list(batch["positive_input_ids"].shape),
-        "step_seconds": round(step_seconds, 3),
-        "collator_seconds": round(collate_switch, 5),
-        "sentence_transformers_collator_seconds": round(collate_plain, 5),
-        "collator_share_of_step": round(collate_switch / step_seconds, 5),
-        "switching_share_of_step": round(max(collate_switch - collate_plain, 0.0) / step_seconds, 5),
-        "torch_threads": torch.get_num_threads(),
-    }
+    # "without switching" here is sentence-transformers' own collator on the same columns
+    return {"model": f"SentenceTransformer({default_model_path()})", "batch": size,
+            "anchor_tokens": list(batch["anchor_input_ids"].shape),
+            "positive_tokens": list(batch["positive_input_ids"].shape),
+            **_shares(best_seconds(step, 0.0, 2)[0], collate_switch, collate_plain)}
 
 
 def _model():
