@@ -53,3 +53,27 @@ def test_corrupt_run_record_names_its_path(capsys, tmp_path):
                  str(tmp_path / "results"), "--work-dir", str(tmp_path / "work"), "--no-progress"])
     assert code == 1
     assert f"run record {record} is unreadable or corrupt" in capsys.readouterr().err
+
+
+def test_a_read_only_output_is_named(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from xcs.io.paths import output_directory
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "touch", refuse)  # as root a chmod would not stop the write
+    with pytest.raises(ValueError, match=r"--out .* is not a writable directory \(Permission denied\)"):
+        output_directory(tmp_path / "out", "--out")
+
+
+def test_corrupt_metrics_file_names_its_path(tmp_path):
+    from xcs.io.paths import read_json
+
+    path = tmp_path / "metrics.json"
+    path.write_text("{\"moir\": ")
+    with pytest.raises(ValueError, match=r"metrics file .*metrics.json is unreadable or corrupt"):
+        read_json(path, "metrics file")
+    with pytest.raises(FileNotFoundError, match="metrics file .*missing.json does not exist"):
+        read_json(tmp_path / "missing.json", "metrics file")

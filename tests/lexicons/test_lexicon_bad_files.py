@@ -59,3 +59,10 @@ def test_a_lexicon_that_switches_nothing_is_refused(e5_tokenizer, tmp_path):
         skipped = Lexicon.load(malformed, "en", "de", on_error="skip")
     with pytest.raises(ValueError, match="would switch nothing"):
         CodeSwitcher(e5_tokenizer, {"de": skipped})
+
+
+def test_a_lexicon_mostly_out_of_the_tokenizer_warns(e5_tokenizer):
+    unmatchable = [(f"<s>{'</s>' * i}", f"x{i}") for i in range(1, 6)]  # special tokens only: no key
+    lexicon = Lexicon.from_pairs([("cat", "Katze"), *unmatchable], "en", "de")
+    with pytest.warns(UserWarning, match="keys for its 6 source words"):
+        CodeSwitcher(e5_tokenizer, {"de": lexicon})

@@ -358,9 +358,10 @@ def _check_coverage(lang: str, lexicon: Lexicon | CompiledLexicon, compiled: Com
         raise ValueError(f"lexicons[{lang!r}] ({compiled.src_lang}->{compiled.tgt_lang}) has no entry this "
                          "tokenizer can match: it would switch nothing (is the file empty or of another "
                          "format?)")
-    if isinstance(lexicon, Lexicon) and compiled.num_entries < len(lexicon) / 2:
-        warnings.warn(f"lexicons[{lang!r}]: only {compiled.num_entries} of its {len(lexicon)} source words "
-                      "compiled for this tokenizer; most of it cannot switch", stacklevel=3)
+    # every source word that tokenizes gives at least one key (more with case variants)
+    if isinstance(lexicon, Lexicon) and compiled.num_keys < len(lexicon) / 2:
+        warnings.warn(f"lexicons[{lang!r}]: {compiled.num_keys} keys for its {len(lexicon)} source words: "
+                      "most of them cannot be matched with this tokenizer", stacklevel=3)
 
 
 def _integer(name: str, value: Any, low: int, high: int) -> int:
