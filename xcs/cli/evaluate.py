@@ -34,6 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     help="quick run: N questions per language (their paragraphs as candidates), "
                     "N Tatoeba pairs")
     ev.add_argument("--seed", type=non_negative_int, default=0, help="subsampling seed")
+    ev.add_argument("--split", choices=["dev", "test"], default=None,
+                    help="XQuAD-R questions of the development split (a fixed 20%% of the paragraphs) or "
+                    "of the test split (the rest); every sentence stays a candidate (default: all)")
     ev.add_argument("--batch-size", type=positive_int, default=64, help="encoding batch size")
     ev.set_defaults(func=run_eval)
 
@@ -60,6 +63,7 @@ def run_eval(args: argparse.Namespace) -> int:
         tatoeba_languages=_split(args.tatoeba_languages),
         subsample=args.subsample,
         seed=args.seed,
+        split=args.split,
         command=shlex.join(["xcs", *sys.argv[1:]]),
     )
     print(Path(args.out, "report.md").read_text(encoding="utf-8"))

@@ -1,4 +1,5 @@
-"""``xcs model convert|info``: build the default encoder checkpoint and describe any encoder."""
+"""``xcs model convert|info|interpolate``: build the default encoder checkpoint, describe any encoder,
+and interpolate a fine-tuned encoder with its starting point (WiSE-FT)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     info = model_sub.add_parser("info", help="print an encoder's path, provenance and architecture as JSON")
     info.add_argument("--model", default="default", help="'default' or a local HF checkpoint directory")
     info.set_defaults(func=run_info)
+    mix = model_sub.add_parser("interpolate", help="WiSE-FT: (1 - alpha) * base + alpha * tuned weights")
+    mix.add_argument("--base", default="default", help="the starting point ('default' or a checkpoint)")
+    mix.add_argument("--tuned", required=True, help="the fine-tuned checkpoint (e.g. RUN/model)")
+    mix.add_argument("--alpha", type=float, required=True, help="0: base, 1: tuned")
+    mix.add_argument("--out", required=True, help="directory of the interpolated checkpoint")
+    mix.set_defaults(func=run_interpolate)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
@@ -70,4 +77,16 @@ def run_info(args: argparse.Namespace) -> int:
         "sentence_transformers": (path / "modules.json").is_file(),  # SentenceTransformer(path) loads it
     }
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def run_interpolate(args: argparse.Namespace) -> int:
+    from xcs.io.paths import output_directory
+    from xcs.models.encoder import Encoder
+    from xcs.models.interpolation import interpolate
+
+    output_directory(args.out, "--out")
+    tuned = interpolate(Encoder(args.base), Encoder(args.tuned), args.alpha)
+    print(json.dumps({"out": str(tuned.save(args.out, overwrite=True)), "alpha": args.alpha,
+                      "base": args.base, "tuned": args.tuned}))
     return 0

@@ -73,6 +73,50 @@ class XQuADRSet:
         )
 
 
+    def keep_questions(self, question_ids: set[str] | frozenset[str]) -> XQuADRSet:
+        """Keep only the given questions; every sentence stays a candidate (unlike :meth:`restrict`),
+        so retrieval over a split is as hard as over the whole set."""
+        keep = [i for i, qid in enumerate(self.question_ids) if qid in question_ids]
+        return XQuADRSet(self.language, [self.question_ids[i] for i in keep],
+                         [self.questions[i] for i in keep], self.answers[keep], self.candidates,
+                         self.candidate_paragraph, self.paragraphs, self.skipped)
+
+
+SPLITS = ("dev", "test")
+DEV_FRACTION = 0.2
+SPLIT_SEED = 13  # fixed: the development split is part of the protocol, not a run option
+
+
+def split_question_ids(sets: Mapping[str, XQuADRSet], part: str, *, dev_fraction: float = DEV_FRACTION,
+                       seed: int = SPLIT_SEED) -> frozenset[str]:
+    """The question ids of split ``part``: ``"dev"`` is every question of a fixed, seeded
+    ``dev_fraction`` of the paragraphs, ``"test"`` every other question. Paragraphs are told apart
+    by their question ids (the same in every language), so a paragraph and all its translations fall
+    on one side: choosing settings on ``dev`` never looks at a ``test`` question."""
+    if part not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {part!r}")
+    if not 0.0 < dev_fraction < 1.0:
+        raise ValueError(f"dev_fraction must lie in (0, 1), got {dev_fraction}")
+    # XQuAD-R files are parallel (paragraph i is the same paragraph in every language): the first
+    # language, in sorted order, that has a question gives its paragraph
+    paragraph_of: dict[str, int] = {}
+    for lang in sorted(sets):
+        s = sets[lang]
+        for qid, answer in zip(s.question_ids, s.answers, strict=True):
+            paragraph_of.setdefault(qid, int(s.candidate_paragraph[answer]))
+    paragraphs = sorted(set(paragraph_of.values()))
+    order = np.random.default_rng(seed).permutation(len(paragraphs))
+    dev = {paragraphs[i] for i in order[: round(dev_fraction * len(paragraphs))]}
+    return frozenset(qid for qid, p in paragraph_of.items() if (p in dev) == (part == "dev"))
+
+
+def split_sets(sets: Mapping[str, XQuADRSet], part: str) -> dict[str, XQuADRSet]:
+    """Every language restricted to the questions of split ``part`` (:func:`split_question_ids`),
+    all sentences kept as candidates."""
+    ids = split_question_ids(sets, part)
+    return {lang: s.keep_questions(ids) for lang, s in sets.items()}
+
+
 def sample_question_ids(question_ids: list[str], n_questions: int, seed: int = 0) -> list[str]:
     """The first ``n_questions`` ids of a seeded permutation of the sorted unique ids."""
     unique = sorted(set(question_ids))

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from xcs.data.tatoeba import TatoebaPair, load_tatoeba_all
-from xcs.data.xquadr import XQuADRSet, load_xquadr_dir, subsample_sets
+from xcs.data.xquadr import XQuADRSet, load_xquadr_dir, split_sets, subsample_sets
 from xcs.evaluation.protocol import ALL_TASKS, resolve_tasks
 from xcs.evaluation.report import markdown_report, plot_clir_heatmap
 from xcs.evaluation.tasks import Pool, TextEncoder, TextTable, build_pool, tatoeba_task, xquadr_tasks
@@ -62,8 +62,10 @@ class _Inputs:
 
 
 def _add_xquadr(inputs: _Inputs, directory: Path, languages: Sequence[str] | None, subsample: int | None,
-                seed: int) -> None:
+                seed: int, split: str | None) -> None:
     sets = load_xquadr_dir(directory, languages)
+    if split is not None:
+        sets = split_sets(sets, split)
     inputs.sets = subsample_sets(sets, subsample, seed) if subsample is not None else sets
     inputs.pool = build_pool(inputs.sets, inputs.table)
 
@@ -110,6 +112,7 @@ def evaluate(
     tatoeba_languages: Sequence[str] | None = None,
     subsample: int | None = None,
     seed: int = 0,
+    split: str | None = None,
     tatoeba_kind: str | None = "query",
     command: str | None = None,
 ) -> dict[str, Any]:
@@ -130,6 +133,10 @@ def evaluate(
             language, seeded) with only their paragraphs' sentences as candidates, and
             ``subsample`` Tatoeba pairs per language. Numbers are higher than on the full pools
             and comparable only at equal ``subsample`` and ``seed``.
+        split: ``"dev"`` or ``"test"``: only the XQuAD-R questions of that split
+            (:func:`xcs.data.xquadr.split_question_ids`: a fixed 20% of the paragraphs is dev),
+            every sentence still a candidate; choose settings on dev, report on test. Tatoeba
+            has no split (it is not used to choose settings).
         command: the command line to record in ``run_info.json``.
     """
     from xcs.io.paths import data_dir as find_data_dir
@@ -147,7 +154,7 @@ def evaluate(
     inputs = _Inputs()
     if needs_xquadr:
         _add_xquadr(inputs, Path(xquadr_dir) if xquadr_dir else Path(data_dir) / "xquad-r", languages,
-                    subsample, seed)
+                    subsample, seed, split)
     if "tatoeba" in task_list:
         _add_tatoeba(inputs, Path(tatoeba_dir) if tatoeba_dir else Path(data_dir) / "tatoeba",
                      tatoeba_languages, subsample, seed, tatoeba_kind)
@@ -173,6 +180,7 @@ def evaluate(
             "tatoeba_languages": list(inputs.tatoeba_pairs),
             "subsample": subsample,
             "seed": seed,
+            "split": split,
             "tatoeba_kind": tatoeba_kind,
             "command": command,
             "timings": timings,

@@ -112,6 +112,7 @@ class EvalOptions:
     tatoeba_languages: list[LanguageCode] | None = None
     subsample: Annotated[int, Field(ge=1)] | None = None
     seed: Annotated[int, Field(ge=0)] = 0
+    split: Literal["dev", "test"] | None = None
     tatoeba_kind: Literal["query", "passage"] | None = "query"
     command: str | None = None
 
