@@ -42,7 +42,9 @@ ASAN_DIR := build/asan
 ASAN_TESTS := tests/switching/test_codeswitch.py tests/switching/test_codeswitch_errors.py \
 	tests/switching/test_codeswitch_property.py tests/switching/test_codeswitch_quality.py \
 	tests/switching/test_compile_cache.py tests/test_ragged.py
-ASAN_ENV := cd $(ASAN_DIR)/overlay && PYTHONPATH=. ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+# The overlay is not beside ../shared/data: point at the data explicitly (tests skip if it is absent).
+ASAN_ENV := cd $(ASAN_DIR)/overlay && XCS_DATA_DIR=$(or $(XCS_DATA_DIR),$(abspath ../shared/data)) \
+	PYTHONPATH=. ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)"
 
