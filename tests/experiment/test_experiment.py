@@ -307,3 +307,23 @@ def test_eval_options_follow_evaluate():
     keyword_only = {n for n, p in inspect.signature(evaluate).parameters.items()
                     if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert {f.name for f in dataclasses.fields(EvalOptions)} == keyword_only | {"tasks", "pairs"}
+
+
+def test_records_from_before_new_options_keep_their_behaviour(tmp_path):
+    """A run.json without freeze_layers / keep_case was made without them: it matches a config that
+    sets them to that behaviour and is refused by one that does not."""
+    from dataclasses import asdict
+
+    path = tmp_path / "c.toml"
+    path.write_text("[methods.zero-shot]\nstrategy='zero-shot'\n[methods.ml]\nlanguages=['de']\nkeep_case=false\n")
+    config = load_config(path)
+    method = config.methods["ml"]
+    train = asdict(config.train_config(method, 0))
+    del train["freeze_layers"]
+    saved_method = {k: v for k, v in asdict(method).items() if k not in ("keep_case", "skip_stopwords",
+                                                                          "protect_names")}
+    record = {"method": saved_method, "model": config.model, "train": {"config": train}}
+    experiment.check_finished_run(record, config, method, 0, tmp_path)
+    path.write_text("[methods.zero-shot]\nstrategy='zero-shot'\n[methods.ml]\nlanguages=['de']\n")
+    with pytest.raises(ValueError, match=r"other settings \(method.keep_case\)"):
+        experiment.check_finished_run(record, load_config(path), load_config(path).methods["ml"], 0, tmp_path)

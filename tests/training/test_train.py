@@ -273,3 +273,15 @@ def test_corrupt_checkpoint_names_the_file_and_suggests_no_resume(tiny_model_dir
     assert not (out / ".checkpoint.pt.tmp999999999.pt").exists()
     _, result = run(tiny_model_dir, out, TrainConfig(steps=1, batch_size=4, checkpoint_every=1), resume=False)
     assert len(result.losses) == 1
+
+
+def test_freeze_layers_trains_only_the_upper_blocks(tiny_model_dir, tmp_path):
+    """freeze_layers = 1 of the tiny BERT's 2 blocks: embeddings and block 0 unchanged, block 1 trained."""
+    encoder, _ = run(tiny_model_dir, tmp_path / "run", TrainConfig(steps=2, batch_size=4, lr=1e-2, warmup=0,
+                                                                   freeze_layers=1, checkpoint_every=100))
+    untouched = fresh_encoder(tiny_model_dir).model.state_dict()
+    trained = encoder.model.state_dict()
+    moved = {n for n in trained if not torch.equal(trained[n], untouched[n])}
+    assert moved and all(n.startswith("encoder.layer.1.") for n in moved)
+    with pytest.raises(ValueError, match="freeze_layers = 3 but the model has 2 blocks"):
+        run(tiny_model_dir, tmp_path / "too-many", TrainConfig(steps=1, batch_size=4, freeze_layers=3))

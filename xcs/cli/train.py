@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 _TRAIN_FLAGS = (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
                 ("weight-decay", float), ("warmup", float), ("max-grad-norm", float), ("temperature", float),
                 ("hard-negatives", str), ("num-hard-negatives", int), ("mine-every", int),
-                ("checkpoint-every", int), ("seed", int), ("loss-impl", str))
+                ("checkpoint-every", int), ("seed", int), ("loss-impl", str), ("freeze-layers", int))
 # --train-file options: flag -> keyword of xcs.data.pairs_file.load_pairs_file (unset: its default)
 _FILE_FLAGS = {"train-format": "format", "train-split": "split", "query-column": "query_column",
                "positive-column": "positive_column", "negative-columns": "negative_columns"}

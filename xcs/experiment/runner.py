@@ -41,6 +41,7 @@ from xcs.experiment.report import markdown_table, plots, rerank_table
 from xcs.experiment.summary import summarize, summarize_rerank
 from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from xcs.io.paths import read_json
+from xcs.training.config import LEGACY_TRAIN_VALUES
 
 
 # ------------------------------------------------------------------------------------ one run
@@ -71,6 +72,9 @@ def _comparable(value: Any) -> Any:
 # another name with the same settings, e.g. ml-cs -> ml-cs@p=0.5, is the same run).
 _RESULT_NEUTRAL_TRAIN_KEYS = {"checkpoint_every"}
 _RESULT_NEUTRAL_METHOD_KEYS = {"name"}
+# Method options added after runs were recorded, with the behaviour those runs had (translations as
+# the lexicon writes them, no stopword or name protection)
+_LEGACY_METHOD_VALUES = {"keep_case": False, "skip_stopwords": False, "protect_names": False}
 
 
 def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, method: Method, seed: int,
@@ -78,7 +82,8 @@ def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, meth
     """A ValueError naming ``run_dir`` and the differing keys when the finished run ``record`` was
     made with another method, model or training config than the current ones."""
     # records written before Method.kind was renamed Method.strategy carry "kind"
-    saved_method = {("strategy" if k == "kind" else k): v for k, v in record.get("method", {}).items()}
+    saved_method = {**_LEGACY_METHOD_VALUES,
+                    **{("strategy" if k == "kind" else k): v for k, v in record.get("method", {}).items()}}
     saved_method, current_method = _comparable(saved_method), _comparable(asdict(method))
     differing = [f"method.{k}" for k in sorted(set(saved_method) | set(current_method))
                  if k not in _RESULT_NEUTRAL_METHOD_KEYS and saved_method.get(k) != current_method.get(k)]
@@ -86,7 +91,8 @@ def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, meth
         differing.append("model")
     saved_train = record.get("train", {}).get("config")
     if saved_train is not None and (method.trains or method.strategy == "rerank"):
-        saved, current = _comparable(saved_train), _comparable(asdict(config.train_config(method, seed)))
+        saved = _comparable({**LEGACY_TRAIN_VALUES, **saved_train})
+        current = _comparable(asdict(config.train_config(method, seed)))
         differing += [f"train.{k}" for k in sorted(set(saved) | set(current))
                       if k not in _RESULT_NEUTRAL_TRAIN_KEYS and saved.get(k) != current.get(k)]
     if differing:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from xcs.io.atomic import atomic_path
+from xcs.training.config import LEGACY_TRAIN_VALUES
 
 
 def _rng_state() -> dict[str, Any]:
@@ -73,7 +74,7 @@ def load_checkpoint(path: Path, *, config: dict[str, Any], towers: torch.nn.Modu
     except Exception as exc:  # a truncated or foreign file fails in many ways inside torch.load
         raise ValueError(f"{path} is not a readable xcs checkpoint ({type(exc).__name__}: {exc}); delete it "
                          "or train with --no-resume (resume=False) to start over") from None
-    saved = {k: v for k, v in state["config"].items() if k != "checkpoint_every"}
+    saved = {k: v for k, v in {**LEGACY_TRAIN_VALUES, **state["config"]}.items() if k != "checkpoint_every"}
     current = {k: v for k, v in config.items() if k != "checkpoint_every"}
     if saved != current:
         changed = sorted(k for k in current if saved.get(k) != current[k])

@@ -23,6 +23,11 @@ Count = Annotated[int, Field(ge=1)]
 NonNegative = Annotated[int, Field(ge=0)]
 
 
+# Fields added after runs and checkpoints were recorded, with the value that reproduces what those
+# records did: a record without the field was made with that value.
+LEGACY_TRAIN_VALUES: dict[str, Any] = {"freeze_layers": 0}
+
+
 def validation_message(exc: ValidationError) -> str:
     """One line per error of a pydantic validation: ``key: what is wrong (got VALUE)``."""
     lines = []
@@ -47,7 +52,8 @@ class TrainConfig:
     checkpoint every that many optimizer steps (and always after the last one). ``hard_negatives``:
     ``"none"``, ``"paragraph"`` (other sentences of the positive's paragraph), ``"mined"`` (the model's
     top wrong answers) or ``"given"`` (each pair's own ``TrainPair.negatives``, exactly
-    ``num_hard_negatives`` of them per pair).
+    ``num_hard_negatives`` of them per pair). ``freeze_layers`` keeps the lowest that many transformer
+    blocks (and the embeddings) as they are, so fine-tuning moves the upper layers only.
 
     Every field is type-checked without coercion (pydantic strict mode: ``"false"``, ``40.5`` or
     ``16.0`` for an int field are errors, an int is accepted for a float field) and range-checked;
@@ -64,6 +70,7 @@ class TrainConfig:
     temperature: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.05
     symmetric: bool = False
     freeze_embeddings: bool = False
+    freeze_layers: NonNegative = 0
     shared_towers: bool = True
     hard_negatives: HardNegatives = "none"
     num_hard_negatives: NonNegative = 1

@@ -21,7 +21,7 @@ from xcs.models.cross_encoder import CrossEncoder
 from xcs.training.batch import BatchBuilder, Tokens
 from xcs.training.config import TrainConfig
 from xcs.training.negatives import paragraph_negatives
-from xcs.training.optimization import apply_gradients, optimizer_and_schedule
+from xcs.training.optimization import apply_gradients, freeze, optimizer_and_schedule
 from xcs.training.sampling import batch_indices, seed_everything
 
 
@@ -44,8 +44,7 @@ def train_cross_encoder(cross: CrossEncoder, pairs: Sequence[TrainPair], build_b
     paragraph and the next query's positive (label 0), negatives equal to the positive skipped (see
     :func:`scored_rows`). Returns the per-step losses."""
     seed_everything(config.seed)
-    if config.freeze_embeddings:
-        cross.encoder.get_input_embeddings().weight.requires_grad_(False)
+    freeze(cross.encoder, config)
     named = [(n, p) for n, p in cross.named_parameters() if p.requires_grad]
     optimizer, scheduler = optimizer_and_schedule(named, config)
     k = max(1, config.num_hard_negatives)

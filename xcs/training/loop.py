@@ -37,7 +37,7 @@ from xcs.training.config import TrainConfig, TrainResult
 from xcs.training.devices import world
 from xcs.training.negatives import given_negatives, mine_negatives, paragraph_negatives
 from xcs.training.objective import DualTowers, step_loss
-from xcs.training.optimization import apply_gradients, optimizer_and_schedule
+from xcs.training.optimization import apply_gradients, freeze, optimizer_and_schedule
 from xcs.training.sampling import batch_indices, seed_everything
 
 
@@ -61,10 +61,9 @@ def _set_up(encoder: TokenEncoder, config: TrainConfig, device: torch.device, di
     """Towers (a deep copy for the document side unless shared), frozen embeddings, optimizer,
     schedule and, under torch.distributed, the DDP wrapper."""
     document_encoder = None if config.shared_towers else copy.deepcopy(encoder)
-    if config.freeze_embeddings:
-        for enc in (encoder, document_encoder):
-            if enc is not None:
-                enc.model.get_input_embeddings().weight.requires_grad_(False)
+    for enc in (encoder, document_encoder):
+        if enc is not None:
+            freeze(enc.model, config)
     towers = DualTowers(encoder, document_encoder)
     towers.train()
     named = [(n, p) for n, p in towers.named_parameters() if p.requires_grad]

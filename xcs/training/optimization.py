@@ -4,6 +4,7 @@ biases and LayerNorm weights, linear warm-up then linear decay, gradient clippin
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,6 +21,37 @@ def warmup_linear_decay(warmup_steps: int, total_steps: int) -> Callable[[int], 
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
     return factor
+
+
+# where Hugging Face encoders keep their transformer blocks, bottom first
+_BLOCK_PATHS = ("encoder.layer", "transformer.layer", "layers", "encoder.layers")
+
+
+def transformer_blocks(model: nn.Module) -> nn.ModuleList:
+    """The transformer blocks of a Hugging Face encoder, bottom first (BERT, XLM-R, DistilBERT, ...)."""
+    for path in _BLOCK_PATHS:
+        module: Any = model
+        for part in path.split("."):
+            module = getattr(module, part, None)
+        if isinstance(module, nn.ModuleList):
+            return module
+    raise ValueError(f"freeze_layers: no transformer blocks found in {type(model).__name__} "
+                     f"(looked at {', '.join(_BLOCK_PATHS)})")
+
+
+def freeze(model: nn.Module, config: TrainConfig) -> None:
+    """Stop the gradients ``config`` keeps out: the word embeddings (``freeze_embeddings``), or the
+    whole embedding layer and the lowest ``freeze_layers`` blocks (``freeze_layers``)."""
+    if config.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    if config.freeze_layers:
+        blocks = transformer_blocks(model)
+        if config.freeze_layers > len(blocks):
+            raise ValueError(f"freeze_layers = {config.freeze_layers} but the model has {len(blocks)} blocks")
+        embeddings = getattr(model, "embeddings", None)
+        for module in ([embeddings] if embeddings is not None else []) + list(blocks[: config.freeze_layers]):
+            module.requires_grad_(False)
+        model.get_input_embeddings().weight.requires_grad_(False)
 
 
 def make_optimizer(params: list[tuple[str, nn.Parameter]], config: TrainConfig) -> torch.optim.AdamW:
