@@ -58,7 +58,8 @@ def fresh_encoder(model_dir: Path):
 def run(model_dir: Path, out: Path, config: TrainConfig, **kwargs):
     encoder = fresh_encoder(model_dir)
     builder = method_batch_builder(encoder.tokenizer, Method("zero-shot", strategy="zero-shot"),
-                                     total_steps=config.steps, max_query_length=32, max_document_length=48)
+                                     total_steps=config.steps, max_query_length=32, max_document_length=48,
+                                     align=config.needs_originals)
     kwargs.setdefault("save_model", False)
     result = train(encoder, make_pairs(), builder, config, out, progress=False, **kwargs)
     return encoder, result

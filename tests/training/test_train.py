@@ -285,3 +285,40 @@ def test_freeze_layers_trains_only_the_upper_blocks(tiny_model_dir, tmp_path):
     assert moved and all(n.startswith("encoder.layer.1.") for n in moved)
     with pytest.raises(ValueError, match="freeze_layers = 3 but the model has 2 blocks"):
         run(tiny_model_dir, tmp_path / "too-many", TrainConfig(steps=1, batch_size=4, freeze_layers=3))
+
+
+def test_distillation_term_pulls_towards_the_starting_model(tiny_model_dir, tmp_path):
+    """The term is 0 while the model equals its teacher, and it is what keeps a distilled run closer to
+    the starting weights than an undistilled one."""
+    import copy
+
+    from xcs.experiment.batches import method_batch_builder
+    from xcs.experiment.methods import Method
+    from xcs.training.objective import DualTowers, step_loss
+
+    student = fresh_encoder(tiny_model_dir)
+    teacher = copy.deepcopy(student)
+    builder = method_batch_builder(student.tokenizer, Method("z", strategy="zero-shot"), align=True,
+                                   max_query_length=32, max_document_length=48)
+    batch = builder(make_pairs(4), [[] for _ in range(4)], np.arange(4), 0, 0)
+    towers = DualTowers(student).eval()
+    plain = step_loss(towers, batch, TrainConfig(), gather=False)
+    same = step_loss(towers, batch, TrainConfig(distill_weight=1.0), gather=False, teacher=teacher)
+    torch.testing.assert_close(same, plain)
+    with torch.no_grad():
+        for p in student.model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    moved = step_loss(towers, batch, TrainConfig(distill_weight=1.0), gather=False, teacher=teacher)
+    assert moved > step_loss(towers, batch, TrainConfig(), gather=False)
+
+    texts = [p.query for p in make_pairs(16)]
+    start = fresh_encoder(tiny_model_dir).encode(texts, kind="query")
+
+    def distance_after(weight: float) -> float:
+        """Mean cosine distance of the trained model's query embeddings to the starting model's."""
+        encoder, _ = run(tiny_model_dir, tmp_path / f"w{weight}", TrainConfig(
+            steps=4, batch_size=4, lr=3e-3, warmup=0, distill_weight=weight, checkpoint_every=100))
+        encoder.model.eval()
+        return float(1.0 - (encoder.encode(texts, kind="query") * start).sum(axis=1).mean())
+
+    assert distance_after(20.0) < distance_after(0.0)

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 _TRAIN_FLAGS = (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
                 ("weight-decay", float), ("warmup", float), ("max-grad-norm", float), ("temperature", float),
                 ("hard-negatives", str), ("num-hard-negatives", int), ("mine-every", int),
-                ("checkpoint-every", int), ("seed", int), ("loss-impl", str), ("freeze-layers", int))
+                ("checkpoint-every", int), ("seed", int), ("loss-impl", str), ("freeze-layers", int),
+                ("distill-weight", float))
 # --train-file options: flag -> keyword of xcs.data.pairs_file.load_pairs_file (unset: its default)
 _FILE_FLAGS = {"train-format": "format", "train-split": "split", "query-column": "query_column",
                "positive-column": "positive_column", "negative-columns": "negative_columns"}
@@ -152,7 +153,7 @@ def _train_command(args: argparse.Namespace) -> int:
         encoder.tokenizer, method, lexicons=lexicons, seed=config.seed, total_steps=config.steps,
         query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
         max_query_length=args.max_query_length, max_document_length=args.max_document_length,
-        align=config.align_weight > 0)
+        align=config.needs_originals)
     result = train(encoder, pairs, builder, config, args.out, resume=not args.no_resume,
                    progress=not args.no_progress)
     print(json.dumps({"out": str(result.out_dir), "steps": len(result.losses), "first_loss": result.losses[0],

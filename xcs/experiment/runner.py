@@ -150,7 +150,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
             query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
             max_query_length=int(config.data.get("max_query_length", 64)),
             max_document_length=int(config.data.get("max_document_length", 128)),
-            align=train_config.align_weight > 0)
+            align=train_config.needs_originals)
         # translate-test and the reranker reuse the baseline's model, so that one is always kept
         reused = method.name == config.baseline and any(
             m.strategy in ("translate-test", "rerank") for m in config.methods.values())

@@ -25,7 +25,7 @@ NonNegative = Annotated[int, Field(ge=0)]
 
 # Fields added after runs and checkpoints were recorded, with the value that reproduces what those
 # records did: a record without the field was made with that value.
-LEGACY_TRAIN_VALUES: dict[str, Any] = {"freeze_layers": 0}
+LEGACY_TRAIN_VALUES: dict[str, Any] = {"freeze_layers": 0, "distill_weight": 0.0}
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -54,6 +54,9 @@ class TrainConfig:
     top wrong answers) or ``"given"`` (each pair's own ``TrainPair.negatives``, exactly
     ``num_hard_negatives`` of them per pair). ``freeze_layers`` keeps the lowest that many transformer
     blocks (and the embeddings) as they are, so fine-tuning moves the upper layers only.
+    ``distill_weight`` adds that times a distillation term: the mean cosine distance between the
+    trained model's and the untouched starting model's embeddings of the English (unswitched)
+    queries and positives, which keeps what the starting model could already do.
 
     Every field is type-checked without coercion (pydantic strict mode: ``"false"``, ``40.5`` or
     ``16.0`` for an int field are errors, an int is accepted for a float field) and range-checked;
@@ -76,6 +79,7 @@ class TrainConfig:
     num_hard_negatives: NonNegative = 1
     mine_every: NonNegative = 0
     align_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    distill_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     checkpoint_every: Count = 50
     loss_impl: Impl = "auto"
@@ -96,6 +100,11 @@ class TrainConfig:
     @property
     def warmup_steps(self) -> int:
         return int(round(self.warmup * self.steps)) if self.warmup < 1 else int(self.warmup)
+
+    @property
+    def needs_originals(self) -> bool:
+        """Whether batches must carry the unswitched texts (the alignment or distillation term)."""
+        return self.align_weight > 0 or self.distill_weight > 0
 
     @property
     def hard_negatives_per_query(self) -> int:

@@ -53,6 +53,7 @@ class _Run:
     document_encoder: TokenEncoder | None
     losses: list[float]
     mined: list[list[str]] | None = None
+    teacher: TokenEncoder | None = None  # the frozen starting model of the distillation term
     start_step: int = 0
     earlier_wall: float = 0.0
 
@@ -61,6 +62,10 @@ def _set_up(encoder: TokenEncoder, config: TrainConfig, device: torch.device, di
     """Towers (a deep copy for the document side unless shared), frozen embeddings, optimizer,
     schedule and, under torch.distributed, the DDP wrapper."""
     document_encoder = None if config.shared_towers else copy.deepcopy(encoder)
+    teacher = None
+    if config.distill_weight > 0:
+        teacher = copy.deepcopy(encoder)
+        teacher.model.eval().requires_grad_(False)
     for enc in (encoder, document_encoder):
         if enc is not None:
             freeze(enc.model, config)
@@ -74,7 +79,8 @@ def _set_up(encoder: TokenEncoder, config: TrainConfig, device: torch.device, di
 
         model_for_step = DistributedDataParallel(
             towers, device_ids=[device.index] if device.type == "cuda" else None)
-    return _Run(towers, model_for_step, [p for _, p in named], optimizer, scheduler, document_encoder, [])
+    return _Run(towers, model_for_step, [p for _, p in named], optimizer, scheduler, document_encoder, [],
+                teacher=teacher)
 
 
 def _resume(run: _Run, path: Path, config: TrainConfig, rank: int, device: torch.device) -> None:
@@ -113,7 +119,8 @@ def _optimizer_step(run: _Run, pairs: Sequence[TrainPair], build_batch: BatchBui
     for micro in range(config.grad_accum):
         batch = _micro_batch(pairs, build_batch, run, config, step, step * config.grad_accum + micro, rank,
                              world_size, device)
-        loss = step_loss(run.model_for_step, batch, config, gather=world_size > 1) / config.grad_accum
+        loss = step_loss(run.model_for_step, batch, config, gather=world_size > 1,
+                         teacher=run.teacher) / config.grad_accum
         loss.backward()
         step_total += loss.detach()
     apply_gradients(run.parameters, run.optimizer, run.scheduler, config.max_grad_norm)

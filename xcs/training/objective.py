@@ -40,13 +40,26 @@ def _contrastive(q: torch.Tensor, d: torch.Tensor, config: TrainConfig, *, gathe
                             false_negative_ids=false_negative_ids, gather=gather, impl=config.loss_impl)
 
 
-def step_loss(towers: nn.Module, batch: TokenBatch, config: TrainConfig, *, gather: bool) -> torch.Tensor:
+def _distance(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean cosine distance of row-aligned embeddings (``(n, d)`` each)."""
+    return (1.0 - torch.nn.functional.cosine_similarity(student, teacher.to(student.dtype), dim=-1)).mean()
+
+
+def step_loss(towers: nn.Module, batch: TokenBatch, config: TrainConfig, *, gather: bool,
+              teacher: TokenEncoder | None = None) -> torch.Tensor:
     """InfoNCE of queries against (positives + hard negatives), plus ``align_weight`` times the mean
-    of the query and document alignment terms (each text against its code-switched copy)."""
+    of the query and document alignment terms (each text against its code-switched copy), plus
+    ``distill_weight`` times the mean cosine distance of the English originals' embeddings to the
+    frozen ``teacher``'s (the untouched starting model)."""
     queries = [batch.queries]
     documents = [batch.documents]
-    align = config.align_weight > 0 and batch.query_originals is not None
-    if align:
+    if config.needs_originals and batch.query_originals is None:
+        raise ValueError("align_weight / distill_weight > 0 need batches with the unswitched originals "
+                         "(a collator with return_originals=True)")
+    if config.distill_weight > 0 and teacher is None:
+        raise ValueError("distill_weight > 0 needs the teacher (the untouched starting model)")
+    align, distill = config.align_weight > 0, config.distill_weight > 0
+    if align or distill:
         queries.append(batch.query_originals)
         documents.append(batch.document_originals)
     q, d = towers(queries, documents)
@@ -56,4 +69,9 @@ def step_loss(towers: nn.Module, batch: TokenBatch, config: TrainConfig, *, gath
         align_loss = 0.5 * (_contrastive(q[1], q[0], config, gather=gather)
                             + _contrastive(d[1], positives, config, gather=gather))
         loss = loss + config.align_weight * align_loss
+    if distill:
+        with torch.no_grad():
+            teacher_q, teacher_d = (teacher.forward_tokens(t.input_ids, t.attention_mask)
+                                    for t in (batch.query_originals, batch.document_originals))
+        loss = loss + config.distill_weight * 0.5 * (_distance(q[1], teacher_q) + _distance(d[1], teacher_d))
     return loss
