@@ -5,6 +5,8 @@ Examples::
     xcs lexicon build --source encoder --src-lang en --tgt-lang de --vocab-size 20000 --out en-de.tsv
     xcs lexicon build --source muse --src-lang en --tgt-lang de --target-script --out en-de.muse.tsv
     xcs lexicon build --source wikititles --input wikititles-2014_ende.xml.gz --out en-de.titles.tsv
+    xcs lexicon build --source cldr --src-lang en --tgt-lang de --kinds territories,languages \\
+        --out en-de.cldr.tsv
     xcs lexicon build --source vectors --src-vectors wiki.en.vec --tgt-vectors wiki.de.vec \\
         --seed xling/en-de.train.freq.5k.tsv --refine 1 --src-lang en --tgt-lang de --out en-de.tsv
     xcs lexicon build --source pivot --first ar-en.txt --second en-it.txt --src-lang ar \\
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from xcs.cli.arguments import non_negative_int, positive_int
 
-SOURCES = ("muse", "wikititles", "vectors", "encoder", "pivot")
+SOURCES = ("muse", "wikititles", "cldr", "vectors", "encoder", "pivot")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,8 +42,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     # wikititles
     build.add_argument("--max-words", type=positive_int, default=3,
-                       help="wikititles: longest title kept, in words")
+                       help="wikititles/cldr: longest title or name kept, in words")
     build.add_argument("--include-redirects", action="store_true", help="wikititles: pair redirects too")
+    build.add_argument("--kinds", type=_kinds, default=None,
+                       help="cldr: comma-separated CLDR name tables (default: all of "
+                            "territories,languages,currencies,scripts)")
     # vectors / encoder induction
     build.add_argument("--src-vectors", type=Path, help="vectors: source .vec file")
     build.add_argument("--tgt-vectors", type=Path, help="vectors: target .vec file")
@@ -140,6 +145,8 @@ def _build(args: argparse.Namespace):
     from xcs.lexicons.lexicon import Lexicon
 
     progress = not args.quiet
+    if args.kinds is not None and args.source != "cldr":
+        raise ValueError(f"--kinds is an option of --source cldr, not --source {args.source}")
     if args.source == "muse":
         src, tgt = _require_langs(args)
         path = args.input or _data_path(args, "muse", f"{src}-{tgt}.txt")
@@ -151,6 +158,14 @@ def _build(args: argparse.Namespace):
             raise ValueError("--source wikititles needs --input wikititles-2014_XXYY.xml[.gz]")
         return read_wikititles(args.input, args.src_lang, args.tgt_lang, max_words=args.max_words,
                                include_redirects=args.include_redirects)
+    if args.source == "cldr":
+        from xcs.lexicons.cldr import KINDS, read_cldr
+
+        src, tgt = _require_langs(args)
+        try:
+            return read_cldr(src, tgt, kinds=args.kinds or KINDS, max_words=args.max_words)
+        except ValueError as exc:
+            raise ValueError(f"--source cldr --src-lang {src} --tgt-lang {tgt}: {exc}") from None
     if args.source == "pivot":
         from xcs.lexicons.pivot import compose
 
@@ -196,6 +211,16 @@ def _build_from_vectors(args: argparse.Namespace, progress: bool):
     n = min(args.vocab_size, len(src_vecs))
     return induce_lexicon(src_vecs.words[:n], src_vecs.vectors[:n], tgt_vecs.words, tgt_vecs.vectors,
                           src, tgt, k=args.k, method=args.method, mutual=args.mutual, progress=progress)
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    """argparse type of ``--kinds``: the message names the flag and the known kinds."""
+    from xcs.lexicons.cldr import parse_kinds
+
+    try:
+        return parse_kinds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _require_langs(args: argparse.Namespace) -> tuple[str, str]:

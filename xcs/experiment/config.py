@@ -172,7 +172,7 @@ def _methods(path: Path, tables: Any) -> dict[str, Method]:
 def check_data_files(config: ExperimentConfig, data_dir: str | os.PathLike[str], path: Path) -> None:
     """Every file the experiment will read exists: the training data, each method's lexicons and the
     evaluation data of every task and language (errors name the config file and the method or table)."""
-    from xcs.experiment.methods import lexicon_path
+    from xcs.experiment.methods import lexicon_paths
 
     root = Path(data_dir)
     needed: list[tuple[str, Path]] = []
@@ -186,7 +186,7 @@ def check_data_files(config: ExperimentConfig, data_dir: str | os.PathLike[str],
         for lang in sorted(languages):
             src, tgt = (lang, "en") if reverse else ("en", lang)
             try:
-                lexicon_path(method, src, tgt, root)
+                lexicon_paths(method, src, tgt, root)
             except FileNotFoundError as exc:
                 raise FileNotFoundError(f"{path}: [methods.{method.name}]: {exc}") from None
     tasks = set(config.tasks)

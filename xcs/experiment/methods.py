@@ -29,6 +29,7 @@ SIDES = get_args(Side)
 # ISO 639-1 (or -3) codes as the data files name them: "de", "zh", "ast"
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+LexiconSpec = Annotated[str, Field(min_length=1)]  # "muse" or a path template
 
 
 @pydantic_dataclass(config=STRICT)
@@ -40,9 +41,12 @@ class Method:
     language for a bilingual pair). One language gives bilingual switching, several multilingual
     switching with per-word draws weighted by ``weights`` (uniform when empty). ``lexicon`` is
     ``"muse"`` (``DATA/muse/en-XX.txt``) or a path template containing ``{lang}`` (e.g. Wikipedia
-    title lexicons built by ``xcs lexicon build``). ``train`` overrides fields of the experiment's
-    ``TrainConfig`` for this method only. ``keep_case``, ``skip_stopwords`` and ``protect_names`` are
-    the switchers' switch-quality options (see :class:`~xcs.switching.switcher.CodeSwitcher`).
+    title or CLDR entity-name lexicons built by ``xcs lexicon build``; ``~`` is expanded), or a list
+    of these, merged per language (a source's candidates in list order: ``["muse",
+    "~/.cache/xcs/lexicons-cldr/en-{lang}.tsv"]`` is MUSE words plus entity phrases). ``train``
+    overrides fields of the experiment's ``TrainConfig`` for this method only. ``keep_case``,
+    ``skip_stopwords`` and ``protect_names`` are the switchers' switch-quality options (see
+    :class:`~xcs.switching.switcher.CodeSwitcher`).
     ``strategy = "rerank"`` trains a cross-encoder with
     code-switching on both sides and reranks the baseline dual encoder's top ``rerank_k``.
 
@@ -60,7 +64,7 @@ class Method:
     p: Probability = 0.5
     p_start: Probability | None = None
     align_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    lexicon: Annotated[str, Field(min_length=1)] = "muse"
+    lexicon: LexiconSpec | Annotated[list[LexiconSpec], Field(min_length=1)] = "muse"
     lowercase: bool = True
     keep_case: bool = True
     skip_stopwords: bool = False
@@ -115,26 +119,34 @@ class Method:
 
 
 # ------------------------------------------------------------------------------------ lexicons
-def lexicon_path(method: Method, src: str, tgt: str, data_dir: str | os.PathLike[str]) -> Path:
-    """The dictionary file of ``src -> tgt`` for ``method`` (MUSE under ``data_dir`` or a template)."""
-    if method.lexicon == "muse":
-        path = Path(data_dir) / "muse" / f"{src}-{tgt}.txt"
-    else:
-        path = Path(method.lexicon.format(lang=tgt if src == "en" else src, src=src, tgt=tgt))
-    if not path.exists():
-        raise FileNotFoundError(f"method {method.name!r}: lexicon {src}->{tgt} not found at {path}")
-    return path
+def lexicon_paths(method: Method, src: str, tgt: str, data_dir: str | os.PathLike[str]) -> list[Path]:
+    """The dictionary files of ``src -> tgt`` for ``method`` (MUSE under ``data_dir`` or templates),
+    in the order of ``method.lexicon``."""
+    paths = []
+    for spec in [method.lexicon] if isinstance(method.lexicon, str) else method.lexicon:
+        if spec == "muse":
+            path = Path(data_dir) / "muse" / f"{src}-{tgt}.txt"
+        else:
+            path = Path(spec.format(lang=tgt if src == "en" else src, src=src, tgt=tgt)).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"method {method.name!r}: lexicon {src}->{tgt} not found at {path}")
+        paths.append(path)
+    return paths
 
 
 def load_lexicons(method: Method, languages: Sequence[str], data_dir: str | os.PathLike[str], *,
                   reverse: bool = False) -> dict[str, Any]:
-    """``{lang: Lexicon}`` for ``en -> lang`` (or ``lang -> en`` with ``reverse``)."""
+    """``{lang: Lexicon}`` for ``en -> lang`` (or ``lang -> en`` with ``reverse``); several files
+    of one language are merged (candidates in file order, at most ``max_candidates``)."""
     from xcs.lexicons.lexicon import Lexicon
 
     out = {}
     for lang in languages:
         src, tgt = (lang, "en") if reverse else ("en", lang)
-        out[lang] = Lexicon.load(lexicon_path(method, src, tgt, data_dir), src, tgt,
-                                 lowercase=method.lowercase, drop_identical=True,
-                                 max_candidates=method.max_candidates, on_error="skip")
+        parts = [Lexicon.load(path, src, tgt, lowercase=method.lowercase, drop_identical=True,
+                              max_candidates=method.max_candidates, on_error="skip")
+                 for path in lexicon_paths(method, src, tgt, data_dir)]
+        out[lang] = parts[0] if len(parts) == 1 else Lexicon.from_pairs(
+            (pair for part in parts for pair in part.pairs()), src, tgt,
+            max_candidates=method.max_candidates)
     return out

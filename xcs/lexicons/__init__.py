@@ -3,6 +3,7 @@
 One concept per module:
 
 - :mod:`xcs.lexicons.wikititles` — parallel Wikipedia titles (linguatools XML) -> phrase lexicon.
+- :mod:`xcs.lexicons.cldr` — CLDR entity names (babel) -> phrase lexicon, cleaned as the titles.
 - :mod:`xcs.lexicons.pivot` — compose A->B and B->C into A->C.
 - :mod:`xcs.lexicons.filters` — identical pairs, target script, diacritics, frequent sources, caps.
 - :mod:`xcs.lexicons.vectors` — streaming fastText / MUSE ``.vec`` reader and writer.

@@ -12,7 +12,8 @@ Upstream schema (one ``<translation>`` per interlanguage-linked article pair)::
 
 Titles are cleaned the way the paper describes (Wiki-CS): lowercased, a namespace prefix such as
 ``Category:`` cut, parenthesised qualifiers removed, only titles of up to ``max_words`` words kept,
-and English stopwords dropped as single-word source entries.
+and English stopwords dropped as single-word source entries. :func:`clean_title` and
+:func:`phrase_lexicon` are that cleaning; other phrase sources (:mod:`xcs.lexicons.cldr`) share them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import gzip
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from xcs.lexicons.filters import ENGLISH_STOPWORDS
@@ -100,22 +101,39 @@ def read_wikititles(
 ) -> Lexicon:
     """Build the Wiki-CS phrase lexicon ``src_lang -> tgt_lang`` from a linguatools title file.
 
-    Languages default to those in the file name. Both sides are cleaned with :func:`clean_title`;
-    pairs where either side is empty or longer than ``max_words`` words are skipped, and so are
-    single-word sources in ``stopwords`` (default: :data:`ENGLISH_STOPWORDS` when the source is
-    English, none otherwise). The file may list the languages in either order.
+    Languages default to those in the file name; the pairs are cleaned and filtered by
+    :func:`phrase_lexicon`. The file may list the languages in either order.
     """
-    if max_words < 1:
-        raise ValueError(f"max_words must be positive, got {max_words}")
     if src_lang is None or tgt_lang is None:
         first, second = languages_from_name(path)
         src_lang = src_lang or first
         tgt_lang = tgt_lang or (second if src_lang == first else first)
+    pairs = iter_title_pairs(path, src_lang, tgt_lang, include_redirects=include_redirects)
+    return phrase_lexicon(pairs, src_lang, tgt_lang, max_words=max_words, stopwords=stopwords,
+                          drop_identical=drop_identical)
+
+
+def phrase_lexicon(
+    pairs: Iterable[tuple[str, str]],
+    src_lang: str,
+    tgt_lang: str,
+    *,
+    max_words: int = 3,
+    stopwords: frozenset[str] | None = None,
+    drop_identical: bool = False,
+) -> Lexicon:
+    """The Wiki-CS phrase lexicon of raw ``(source name, target name)`` pairs.
+
+    Both sides are cleaned with :func:`clean_title`; pairs where either side is empty or longer
+    than ``max_words`` words are skipped, and so are single-word sources in ``stopwords`` (default:
+    :data:`ENGLISH_STOPWORDS` when the source is English, none otherwise).
+    """
+    if max_words < 1:
+        raise ValueError(f"max_words must be positive, got {max_words}")
     if stopwords is None:
         stopwords = ENGLISH_STOPWORDS if src_lang == "en" else frozenset()
     lex = Lexicon(src_lang, tgt_lang)
-    for raw_src, raw_tgt in iter_title_pairs(path, src_lang, tgt_lang,
-                                             include_redirects=include_redirects):
+    for raw_src, raw_tgt in pairs:
         src, tgt = clean_title(raw_src), clean_title(raw_tgt)
         if not src or not tgt:
             continue
