@@ -55,10 +55,8 @@ def error_message(exc: BaseException) -> str:
         from xcs.training.config import validation_message
 
         return validation_message(exc)
-    if isinstance(exc, OSError) and exc.filename is not None and str(exc.filename) not in str(exc):
+    if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.strerror or exc}: {exc.filename}"
-    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
-        return f"{exc.strerror}: {exc.filename}"
     return str(exc)
 
 

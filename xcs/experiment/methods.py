@@ -29,6 +29,9 @@ SIDES = get_args(Side)
 # ISO 639-1 (or -3) codes as the data files name them: "de", "zh", "ast"
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+# Options added after runs were recorded, with the behaviour those runs had (translations as the
+# lexicon writes them, no stopword or name protection); see xcs.training.config.LEGACY_TRAIN_VALUES
+LEGACY_METHOD_VALUES: dict[str, Any] = {"keep_case": False, "skip_stopwords": False, "protect_names": False}
 LexiconSpec = Annotated[str, Field(min_length=1)]  # "muse" or a path template
 
 

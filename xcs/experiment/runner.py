@@ -36,7 +36,7 @@ import numpy as np
 from xcs.data.xquadr import subsample_sets
 from xcs.experiment.config import ExperimentConfig
 from xcs.experiment.data import training_pairs
-from xcs.experiment.methods import Method
+from xcs.experiment.methods import LEGACY_METHOD_VALUES, Method
 from xcs.experiment.report import markdown_table, plots, rerank_table
 from xcs.experiment.summary import summarize, summarize_rerank
 from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
@@ -72,9 +72,6 @@ def _comparable(value: Any) -> Any:
 # another name with the same settings, e.g. ml-cs -> ml-cs@p=0.5, is the same run).
 _RESULT_NEUTRAL_TRAIN_KEYS = {"checkpoint_every"}
 _RESULT_NEUTRAL_METHOD_KEYS = {"name"}
-# Method options added after runs were recorded, with the behaviour those runs had (translations as
-# the lexicon writes them, no stopword or name protection)
-_LEGACY_METHOD_VALUES = {"keep_case": False, "skip_stopwords": False, "protect_names": False}
 
 
 def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, method: Method, seed: int,
@@ -82,7 +79,7 @@ def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, meth
     """A ValueError naming ``run_dir`` and the differing keys when the finished run ``record`` was
     made with another method, model or training config than the current ones."""
     # records written before Method.kind was renamed Method.strategy carry "kind"
-    saved_method = {**_LEGACY_METHOD_VALUES,
+    saved_method = {**LEGACY_METHOD_VALUES,
                     **{("strategy" if k == "kind" else k): v for k, v in record.get("method", {}).items()}}
     saved_method, current_method = _comparable(saved_method), _comparable(asdict(method))
     differing = [f"method.{k}" for k in sorted(set(saved_method) | set(current_method))

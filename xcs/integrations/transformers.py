@@ -68,7 +68,6 @@ class DualEncoderForContrastiveTraining(nn.Module):
         if not callable(getattr(encoder, "forward_tokens", None)):
             raise TypeError(f"encoder must be an xcs Encoder (forward_tokens), got {type(encoder).__name__}")
         self.towers = DualTowers(encoder, document_encoder)
-        self.encoder = encoder
         self.config = TrainConfig(temperature=temperature, symmetric=symmetric, align_weight=align_weight,
                                   loss_impl=loss_impl)
 
@@ -105,5 +104,5 @@ class DualEncoderForContrastiveTraining(nn.Module):
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Save the query tower as an xcs / Hugging Face / sentence-transformers checkpoint."""
-        return self.encoder.save(path, overwrite=overwrite)
+        return self.towers.query_encoder.save(path, overwrite=overwrite)
 

@@ -157,14 +157,15 @@ class CodeSwitchCollator:
                  "document": (all_documents, document_draw_indices(indices, num_negatives))}
         batch: dict[str, Any] = {}
         for name, (texts, draws) in sides.items():
-            encoded = self.sides[name](texts, draws, epoch=epoch, provenance=self.return_provenance)
-            for key, value in encoded.items():
-                batch[f"{name}_{key}"] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.int64))
-        if self.return_originals:
-            for name, texts in (("query", queries), ("document", documents)):
-                encoded = self.sides[name](texts, indices, epoch=epoch, switch=False)
+            side = self.sides[name]
+            ids = side.tokenize(texts)  # once: the originals are the same ids, unswitched
+            outputs = {name: side.encode(ids, draws, epoch=epoch, provenance=self.return_provenance)}
+            if self.return_originals:  # the queries and the positives (the first B documents)
+                outputs[f"{name}_original"] = side.encode(ids[:len(queries)], indices, epoch=epoch,
+                                                          switch=False)
+            for prefix, encoded in outputs.items():
                 for key, value in encoded.items():
-                    batch[f"{name}_original_{key}"] = torch.from_numpy(value.astype(np.int64))
+                    batch[f"{prefix}_{key}"] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.int64))
         batch["document_ids"] = torch.tensor([text_id(t) for t in all_documents], dtype=torch.int64)
         return batch
 
