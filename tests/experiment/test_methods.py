@@ -89,6 +89,21 @@ def test_builder_is_deterministic_per_epoch_and_p0_is_zero_shot(e5_tokenizer):
         assert np.array_equal(x.documents.input_ids, y.documents.input_ids)
 
 
+def test_language_per_example_switches_each_pair_into_one_language(e5_tokenizer):
+    method = Method("wiki", languages=["de", "ru"], p=1.0, language_per="example")
+    builder = method_batch_builder(e5_tokenizer, method, lexicons=lexicons(), seed=0)
+    pairs = PAIRS * 8
+    batch = builder(pairs, [[]] * len(pairs), np.arange(len(pairs)), epoch=0, step=0)
+    languages = set()
+    for query, document in zip(decode(e5_tokenizer, batch.queries), decode(e5_tokenizer, batch.documents),
+                               strict=True):
+        text = query + document
+        german, russian = "fluss" in text or "burg" in text, "река" in text or "замок" in text
+        assert german != russian  # one language per training pair, on both sides
+        languages.add("de" if german else "ru")
+    assert languages == {"de", "ru"}
+
+
 def test_builder_hard_negatives_follow_the_positives(e5_tokenizer):
     builder = method_batch_builder(e5_tokenizer, Method("z", strategy="zero-shot"))
     negatives = [["neg a1", "neg a2"], ["neg b1", "neg b2"], ["neg c1", "neg c2"]]

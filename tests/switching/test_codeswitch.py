@@ -46,6 +46,7 @@ def switchers(tok, lexicons, **kwargs):
     {"target_language": "de", "p": 1.0, "max_length": 9},
     {"mode": "multilingual", "p": 0.7, "seed": 3},
     {"mode": "multilingual", "p": 1.0, "language_weights": {"ar": 1.0, "de": 3.0}, "max_length": 12},
+    {"mode": "multilingual", "p": 0.8, "language_per": "example", "seed": 5, "max_length": 11},
 ])
 def test_native_and_numba_identical(e5_tokenizer, lexicons, batch, kwargs):
     native, numba = switchers(e5_tokenizer, lexicons, **kwargs)
@@ -119,6 +120,31 @@ def test_language_weights(e5_tokenizer, lexicons):
     first = np.r_[True, words[1:] != words[:-1]] & (langs >= 0)
     share_de = np.mean(langs[first] == 0)
     assert abs(share_de - 0.75) < 0.03
+
+
+def test_language_per_example_is_bilingual_switching_into_the_drawn_language(e5_tokenizer, lexicons, batch):
+    many = batch * 60
+    cs = CodeSwitcher(e5_tokenizer, lexicons, mode="multilingual", p=0.7, seed=4, language_per="example",
+                      language_weights={"ar": 1.0, "de": 3.0})
+    out = cs(many, return_provenance=True)
+    chosen = cs.example_languages(np.arange(len(many)))
+    assert abs(np.mean(chosen == cs.languages.index("de")) - 0.75) < 0.05  # weights hold per example
+    bilingual = {lang: CodeSwitcher(e5_tokenizer, lexicons, target_language=lang, p=0.7, seed=4)(
+        many, return_provenance=True) for lang in cs.languages}
+    for i, lang in enumerate(chosen.tolist()):
+        expected = bilingual[cs.languages[lang]]
+        assert out["input_ids"][i] == expected["input_ids"][i]  # the same draws, one lexicon
+        assert set(out["language"][i]) <= {-1, lang}  # provenance names the drawn language
+    # A language index other than the example index: rows sharing it share the language.
+    shared = cs(many[:6], language_indices=[9, 9, 9, 2, 2, 2], return_provenance=True)
+    for rows in ((0, 1, 2), (3, 4, 5)):
+        assert len({lang for i in rows for lang in shared["language"][i]} - {-1}) <= 1
+    with pytest.raises(ValueError, match="language_index has shape"):
+        cs(batch, language_indices=[1, 2])
+    with pytest.raises(ValueError, match="language_per='example' is for mode='multilingual'"):
+        CodeSwitcher(e5_tokenizer, lexicons, target_language="de", language_per="example")
+    with pytest.raises(ValueError, match="language_per must be one of"):
+        CodeSwitcher(e5_tokenizer, lexicons, mode="multilingual", language_per="phrase")
 
 
 def test_truncation_keeps_closing_special(e5_tokenizer, lexicons, batch):

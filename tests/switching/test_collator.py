@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 
+import numpy as np
 import pytest
 import torch
 
@@ -184,6 +185,23 @@ def test_hard_negatives_originals_and_document_ids(e5_tokenizer):
     ids = batch["document_ids"].tolist()
     assert ids[1] == ids[2]  # the second positive is the first example's first negative: same text id
     assert ids[0] == ids[5] and len(set(ids)) == 4
+
+
+def test_language_per_example_gives_a_query_and_its_documents_one_language(e5_tokenizer):
+    words = ["the", "cat", "house", "sleeps", "a"]
+    lexicons = {lang: Lexicon.from_pairs([(w, f"{w}{lang}") for w in words], "en", lang)
+                for lang in ("de", "ar", "ru")}
+    switcher = CodeSwitcher(e5_tokenizer, lexicons, mode="multilingual", p=1.0, language_per="example")
+    collator = CodeSwitchCollator(e5_tokenizer, switcher, switcher, return_provenance=True)
+    features = [{"query": "the cat sleeps", "document": "a house, the cat",
+                 "negatives": ["the house", "a cat"], "index": i} for i in range(24)]
+    batch = collator(features)
+    chosen = switcher.example_languages(np.arange(24))
+    assert len(set(chosen.tolist())) == 3  # 24 examples draw all three languages
+    for i, lang in enumerate(chosen.tolist()):
+        rows = [batch["query_language"][i], batch["document_language"][i],
+                batch["document_language"][24 + 2 * i], batch["document_language"][25 + 2 * i]]
+        assert all(set(row.tolist()) == {-1, lang} for row in rows)
 
 
 @pytest.mark.parametrize(("features", "error", "match"), [

@@ -34,8 +34,10 @@ def method_switchers(tokenizer: Any, method: Method, lexicons: Mapping[str, Any]
                                   else CompiledLexicon.compile(lex, tokenizer))
         mode = "bilingual" if len(langs) == 1 else "multilingual"
         kwargs: dict[str, Any] = {}
-        if method.weights and mode == "multilingual":
-            kwargs["language_weights"] = dict(zip(langs, method.weights, strict=True))
+        if mode == "multilingual":
+            kwargs["language_per"] = method.language_per
+            if method.weights:
+                kwargs["language_weights"] = dict(zip(langs, method.weights, strict=True))
         switchers[side] = CodeSwitcher(tokenizer, {lang: compiled[lang] for lang in langs}, p=method.p,
                                        mode=mode, seed=seed, keep_case=method.keep_case,
                                        skip_stopwords=method.skip_stopwords,

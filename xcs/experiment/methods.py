@@ -24,6 +24,7 @@ from xcs.training.config import STRICT
 
 Strategy = Literal["zero-shot", "code-switch", "translate-test", "off-the-shelf", "rerank"]
 Side = Literal["both", "query", "document"]
+LanguageUnit = Literal["word", "example"]
 STRATEGIES = get_args(Strategy)
 SIDES = get_args(Side)
 # ISO 639-1 (or -3) codes as the data files name them: "de", "zh", "ast"
@@ -31,7 +32,8 @@ LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 # Options added after runs were recorded, with the behaviour those runs had (translations as the
 # lexicon writes them, no stopword or name protection); see xcs.training.config.LEGACY_TRAIN_VALUES
-LEGACY_METHOD_VALUES: dict[str, Any] = {"keep_case": False, "skip_stopwords": False, "protect_names": False}
+LEGACY_METHOD_VALUES: dict[str, Any] = {"keep_case": False, "skip_stopwords": False, "protect_names": False,
+                                        "language_per": "word"}
 LexiconSpec = Annotated[str, Field(min_length=1)]  # "muse" or a path template
 
 
@@ -42,7 +44,9 @@ class Method:
     ``languages`` are the code-switching targets of both sides; ``query_languages`` /
     ``document_languages`` override them per side (the paper switches each side into its own
     language for a bilingual pair). One language gives bilingual switching, several multilingual
-    switching with per-word draws weighted by ``weights`` (uniform when empty). ``lexicon`` is
+    switching with draws weighted by ``weights`` (uniform when empty): a language per word
+    (``language_per = "word"``, ML-CS), or one per training example, shared by its query and
+    documents (``"example"``, the paper's Wiki-CS). ``lexicon`` is
     ``"muse"`` (``DATA/muse/en-XX.txt``) or a path template containing ``{lang}`` (e.g. Wikipedia
     title or CLDR entity-name lexicons built by ``xcs lexicon build``; ``~`` is expanded), or a list
     of these, merged per language (a source's candidates in list order: ``["muse",
@@ -64,6 +68,7 @@ class Method:
     document_languages: list[LanguageCode] | None = None
     weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = field(default_factory=list)
     sides: Side = "both"
+    language_per: LanguageUnit = "word"
     p: Probability = 0.5
     p_start: Probability | None = None
     align_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0

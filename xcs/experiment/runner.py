@@ -72,6 +72,8 @@ def _comparable(value: Any) -> Any:
 # another name with the same settings, e.g. ml-cs -> ml-cs@p=0.5, is the same run).
 _RESULT_NEUTRAL_TRAIN_KEYS = {"checkpoint_every"}
 _RESULT_NEUTRAL_METHOD_KEYS = {"name"}
+# Switch-quality options only a code-switcher reads: they cannot change a run that switches nothing.
+_SWITCHER_ONLY_METHOD_KEYS = {"keep_case", "skip_stopwords", "protect_names", "language_per"}
 
 
 def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, method: Method, seed: int,
@@ -82,8 +84,10 @@ def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, meth
     saved_method = {**LEGACY_METHOD_VALUES,
                     **{("strategy" if k == "kind" else k): v for k, v in record.get("method", {}).items()}}
     saved_method, current_method = _comparable(saved_method), _comparable(asdict(method))
+    neutral = _RESULT_NEUTRAL_METHOD_KEYS | (set() if method.strategy in ("code-switch", "rerank")
+                                             else _SWITCHER_ONLY_METHOD_KEYS)
     differing = [f"method.{k}" for k in sorted(set(saved_method) | set(current_method))
-                 if k not in _RESULT_NEUTRAL_METHOD_KEYS and saved_method.get(k) != current_method.get(k)]
+                 if k not in neutral and saved_method.get(k) != current_method.get(k)]
     if "model" in record and record["model"] != config.model:
         differing.append("model")
     saved_train = record.get("train", {}).get("config")

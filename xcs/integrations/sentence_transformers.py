@@ -38,7 +38,8 @@ class CodeSwitchDataCollator(SentenceTransformerDataCollator):
     as sentence-transformers does. Row ``i`` of column ``k`` (k-th text column) draws as example
     ``index + k * DOCUMENT_INDEX_OFFSET``: the index column's value when the dataset has one (the
     column is consumed, not tokenized), else a running count that never repeats across DataLoader
-    workers or epochs (see :mod:`xcs.switching.draws`). Use
+    workers or epochs (see :mod:`xcs.switching.draws`); a switcher with ``language_per="example"``
+    switches all columns of a row into the language drawn from ``index``. Use
     :class:`xcs.integrations.transformers.CodeSwitchEpochCallback` for a new pattern every epoch.
 
     Args:
@@ -81,14 +82,16 @@ class CodeSwitchDataCollator(SentenceTransformerDataCollator):
             return self.model.prompts.get("query" if position == 0 else "document") or ""
         return self._get_prompt_for_column(prompts, column) or ""
 
-    def _switched(self, column: str, texts: list[Any], prompt: str, draws: np.ndarray) -> dict[str, Any]:
-        """The preprocessed features of one switched column (the keys ``model.preprocess`` gives)."""
+    def _switched(self, column: str, texts: list[Any], prompt: str, draws: np.ndarray,
+                  languages: np.ndarray) -> dict[str, Any]:
+        """The preprocessed features of one switched column (the keys ``model.preprocess`` gives);
+        row ``i`` draws as ``draws[i]``, its language (per-example switchers) from ``languages[i]``."""
         key = (column, prompt)
         if key not in self._tokenizers:
             self._tokenizers[key] = SwitchingTokenizer(self.model.tokenizer, self.switchers[column],
                                                        max_length=self.model.max_seq_length, prompt=prompt)
         side = self._tokenizers[key]
-        encoded = side(texts, draws, epoch=self.epoch)
+        encoded = side(texts, draws, epoch=self.epoch, language_indices=languages)
         out: dict[str, Any] = {name: torch.from_numpy(value) for name, value in encoded.items()}
         out["modality"] = "text"
         if side.prompt_ids:
@@ -118,8 +121,9 @@ class CodeSwitchDataCollator(SentenceTransformerDataCollator):
             texts = [row[column] for row in features]
             prompt = self._prompt(prompts, column, position)
             if column in self.switchers:
+                # the row's columns share a language when the switcher draws one per example
                 preprocessed = self._switched(column, check_texts(texts, repr(column)), prompt,
-                                              indices + position * DOCUMENT_INDEX_OFFSET)
+                                              indices + position * DOCUMENT_INDEX_OFFSET, indices)
             else:
                 preprocessed = self.preprocess_fn(texts, prompt=prompt or None)
             for key, value in preprocessed.items():

@@ -9,6 +9,7 @@ specification.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 MASK64 = (1 << 64) - 1
@@ -21,6 +22,10 @@ ONE53 = 1 << 53  # probabilities live on a 53-bit integer scale
 STREAM_COIN = 0
 STREAM_LANGUAGE = 1
 STREAM_CANDIDATE = 2
+# A language per example (CodeSwitcher(language_per="example")), drawn as unit 0 of its own
+# stream: unit * 4 + stream + 1 of the three engine streams is never a multiple of 4, so this draw
+# is independent of every per-unit draw.
+STREAM_EXAMPLE_LANGUAGE = 3
 
 
 def mix64(z: int) -> int:
@@ -59,6 +64,13 @@ def language_thresholds(weights: list[float]) -> list[int]:
         cumulative.append(min(ONE53, int(running / total * ONE53)))
     cumulative[-1] = ONE53
     return cumulative
+
+
+def example_language(seed: int, epoch: int, example: int, cumulative: list[int]) -> int:
+    """Index of the language drawn for a whole example from cumulative thresholds
+    (:func:`language_thresholds`), by the engine's per-unit rule (first ``d < cumulative[k]``)."""
+    d = draw(example_key(seed, epoch, example), 0, STREAM_EXAMPLE_LANGUAGE) >> 11
+    return bisect.bisect_right(cumulative, d)
 
 
 def uniform_index(d: int, m: int) -> int:

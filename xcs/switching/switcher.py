@@ -5,7 +5,9 @@ whether the unit is looked up; if so, the longest key starting there (phrase lex
 ``max_units`` units) is replaced by one of its translations, drawn uniformly. In bilingual mode
 (BL-CS) the lexicon is that of ``target_language``; in multilingual mode (ML-CS) a language is
 drawn per unit from ``language_weights`` and a unit missing from that language's lexicon stays
-as it is. The output depends only on (seed, epoch, example index, input).
+as it is; with ``language_per="example"`` the language is drawn once per example instead (the
+paper's Wiki-CS: each training example switches bilingually into one language). The output depends
+only on (seed, epoch, example index, input).
 
 Switch quality (keyword-only options, identical in both backends):
 
@@ -47,7 +49,7 @@ from xcs.ragged import (
 )
 from xcs.switching.compiled_lexicon import CompiledLexicon, stopword_set
 from xcs.switching.native import native_module
-from xcs.switching.rng import language_thresholds
+from xcs.switching.rng import ONE53, example_language, language_thresholds
 from xcs.switching.vocab import VocabTable
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
 
 BACKENDS = ("auto", "native", "numba")
 MODES = ("bilingual", "multilingual")
+LANGUAGE_UNITS = ("word", "example")  # what a multilingual switcher draws a language for
 # Added to a document's example index so that the query and the document of one example draw
 # independently even from one switcher (or two with the same seed): disjoint index ranges.
 DOCUMENT_INDEX_OFFSET = 1 << 40
@@ -70,7 +73,8 @@ class CodeSwitcher:
         lexicons: target language code -> :class:`Lexicon` (compiled here) or
             :class:`CompiledLexicon` (must be compiled for ``tokenizer``).
         p: probability that a word unit is looked up and, when found, switched; in [0, 1].
-        mode: ``"bilingual"`` (one ``target_language``) or ``"multilingual"`` (a language per word).
+        mode: ``"bilingual"`` (one ``target_language``) or ``"multilingual"`` (a language per word,
+            or per example with ``language_per="example"``).
         seed: seed of the counter-based draws.
         target_language: bilingual target; may be omitted when there is one lexicon.
         language_weights: multilingual weights per language code (default: uniform over lexicons).
@@ -84,6 +88,8 @@ class CodeSwitcher:
             source language, :func:`xcs.lexicons.filters.stopwords`).
         protect_names: never switch a capitalised word on its own unless it starts a sentence
             (a phrase key starting there may switch).
+        language_per: multilingual mode draws a language per ``"word"`` unit (ML-CS) or once per
+            ``"example"`` (:meth:`example_languages`; the example then switches bilingually).
     """
 
     def __init__(
@@ -103,9 +109,15 @@ class CodeSwitcher:
         skip_stopwords: bool = False,
         stopwords: Collection[str] | None = None,
         protect_names: bool = False,
+        language_per: str = "word",
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if language_per not in LANGUAGE_UNITS:
+            raise ValueError(f"language_per must be one of {LANGUAGE_UNITS}, got {language_per!r}")
+        if language_per == "example" and mode != "multilingual":
+            raise ValueError("language_per='example' is for mode='multilingual' (bilingual mode has one "
+                             "language)")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if not lexicons:
@@ -123,6 +135,7 @@ class CodeSwitcher:
         self.vocab = VocabTable.for_tokenizer(tokenizer)
         self.p = p
         self.mode = mode
+        self.language_per = language_per
         self.epoch = 0
 
         weights = _language_weights(lexicons, mode, target_language, language_weights)
@@ -145,7 +158,7 @@ class CodeSwitcher:
         if backend == "native" and native is None:
             raise ImportError("backend='native' but the extension xcs._native is not built")
         self.backend = "numba" if backend == "numba" or native is None else "native"
-        self._packed = None  # Numba's packed lexicons, built on first use
+        self._packed: dict[tuple[int, ...], Any] = {}  # Numba's packed lexicons per language subset
 
     def _stopword_set(self, words: Collection[str] | None) -> CompiledLexicon:
         """The stopword set for ``skip_stopwords``: ``words``, or NLTK's list of the source language."""
@@ -194,11 +207,15 @@ class CodeSwitcher:
         epoch: int | None = None,
         max_length: int | None = None,
         provenance: bool = False,
+        language_index: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """Code-switch a batch in CSR form (the fast path every other call goes through).
 
         ``ids``: int32 or int64 ``(n_tokens,)``; ``offsets``: int64 ``(batch + 1,)``;
-        ``example_index``: int64 ``(batch,)``. Returns ``ids`` (int32) and ``offsets`` (int64),
+        ``example_index``: int64 ``(batch,)``; ``language_index``: int64 ``(batch,)``, what each
+        example's language is drawn from with ``language_per="example"`` (default ``example_index``;
+        the collators pass the training pair's index, so a query and its documents share a
+        language). Returns ``ids`` (int32) and ``offsets`` (int64),
         plus with ``provenance`` per output token ``word_index`` (int32, the original unit),
         ``language`` (int8, -1 original else index into ``self.languages``) and ``switched``
         (uint8).
@@ -215,22 +232,82 @@ class CodeSwitcher:
         check_batch_layout(ids, offsets, example_index)
         length = self.max_length if max_length is None else _length("max_length", max_length)
         epoch = self.epoch if epoch is None else _integer("epoch", epoch, 0, 2**64)
+        if self.language_per == "word" or len(self.languages) == 1:
+            return self._engine(ids, offsets, example_index, tuple(range(len(self.languages))),
+                                self.language_cumulative, epoch, length or 0, provenance)
+        if language_index is None:
+            language_index = example_index
+        else:
+            language_index = integer_array("language_index", language_index)
+            if language_index.shape != example_index.shape:
+                raise ValueError(f"language_index has shape {language_index.shape}, expected "
+                                 f"{example_index.shape} (one per example)")
+        return self._switch_per_example(ids, offsets, example_index, self.example_languages(
+            language_index, epoch=epoch), epoch, length or 0, provenance)
+
+    def example_languages(self, language_index: Sequence[int] | np.ndarray, *,
+                          epoch: int | None = None) -> np.ndarray:
+        """int64 ``(batch,)`` index into :attr:`languages` of the language each example switches into
+        with ``language_per="example"``, drawn from (seed, epoch, ``language_index[i]``) and the
+        language weights."""
+        epoch = self.epoch if epoch is None else _integer("epoch", epoch, 0, 2**64)
+        indices = integer_array("language_index", language_index)
+        return np.array([example_language(self.seed, epoch, int(i), self.language_cumulative)
+                         for i in indices], dtype=np.int64)
+
+    def _switch_per_example(self, ids: np.ndarray, offsets: np.ndarray, example_index: np.ndarray,
+                            chosen: np.ndarray, epoch: int, length: int,
+                            provenance: bool) -> dict[str, np.ndarray]:
+        """Switch the rows of each language of ``chosen`` (int64 ``(batch,)``) bilingually in one engine
+        call, and put the rows back in their order (``language`` provenance as indices of
+        :attr:`languages`)."""
+        lengths = np.zeros(example_index.shape[0], dtype=np.int64)
+        parts = []
+        for lang in np.unique(chosen).tolist():
+            rows = np.flatnonzero(chosen == lang)
+            starts, ends = offsets[rows], offsets[rows + 1]
+            sub_ids = ids[np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])]
+            sub_offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+            out = self._engine(sub_ids, sub_offsets, example_index[rows], (lang,), [ONE53], epoch, length,
+                               provenance)
+            if provenance:
+                out["language"] = np.where(out["language"] >= 0, lang, -1).astype(np.int8)
+            lengths[rows] = np.diff(out["offsets"])
+            parts.append((rows, out))
+        result = {"offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)}
+        for key in parts[0][1]:
+            if key == "offsets":
+                continue
+            merged = np.empty(int(result["offsets"][-1]), dtype=parts[0][1][key].dtype)
+            for rows, out in parts:
+                sub_lengths = np.diff(out["offsets"])
+                shift = np.repeat(result["offsets"][rows] - out["offsets"][:-1], sub_lengths)
+                merged[shift + np.arange(out[key].shape[0])] = out[key]
+            result[key] = merged
+        return result
+
+    def _engine(self, ids: np.ndarray, offsets: np.ndarray, example_index: np.ndarray,
+                languages: tuple[int, ...], cumulative: list[int], epoch: int, length: int,
+                provenance: bool) -> dict[str, np.ndarray]:
+        """One call of the backend on a validated CSR batch with the lexicons ``languages`` (indices of
+        :attr:`lexicons`) and their cumulative language thresholds."""
         if self.backend == "native":
             return native_module().switch_batch(
                 ids, offsets, example_index, self.vocab.token_info, self.vocab.fingerprint64,
-                [lex.native for lex in self.lexicons], self.p, self.seed, epoch, self.language_cumulative,
-                length or 0, self.num_threads, provenance,
+                [self.lexicons[k].native for k in languages], self.p, self.seed, epoch, cumulative,
+                length, self.num_threads, provenance,
                 stopwords=None if self.stopword_set is None else self.stopword_set.native,
                 keep_case=self.keep_case, protect_names=self.protect_names,
             )
         from xcs.switching import numba_engine as codeswitch_numba
 
         check_token_ids(ids, offsets, self.vocab.vocab_size)
-        if self._packed is None:
-            self._packed = codeswitch_numba.PackedLexicons.pack(self.lexicons, self.stopword_set)
+        if languages not in self._packed:
+            self._packed[languages] = codeswitch_numba.PackedLexicons.pack(
+                [self.lexicons[k] for k in languages], self.stopword_set)
         return codeswitch_numba.switch_batch(
-            ids, offsets, example_index, self.vocab.token_info, self._packed, p=self.p, seed=self.seed,
-            epoch=epoch, language_cumulative=self.language_cumulative, max_length=length or 0,
+            ids, offsets, example_index, self.vocab.token_info, self._packed[languages], p=self.p,
+            seed=self.seed, epoch=epoch, language_cumulative=cumulative, max_length=length,
             provenance=provenance, keep_case=self.keep_case, protect_names=self.protect_names,
         )
 
@@ -245,6 +322,7 @@ class CodeSwitcher:
         epoch: int | None = None,
         max_length: int | None = None,
         return_provenance: bool = False,
+        language_indices: Sequence[int] | np.ndarray | None = None,
     ) -> list[list[int]] | dict[str, Any]:
         """Code-switch a batch.
 
@@ -254,7 +332,8 @@ class CodeSwitcher:
         ``attention_mask`` of the same shape (returns a dict of padded numpy arrays
         ``input_ids`` int64, ``attention_mask`` int64, and the provenance arrays padded with
         -1, -1, 0). Example ``i`` draws as example ``example_indices[i]`` (default
-        ``offset + i``), so splitting a dataset into batches does not change the result.
+        ``offset + i``), so splitting a dataset into batches does not change the result;
+        ``language_indices`` as :meth:`switch_flat`'s ``language_index``.
         """
         padded = attention_mask is not None or is_2d_array(batch)
         if padded:
@@ -270,7 +349,7 @@ class CodeSwitcher:
             if example_index.shape != (n,):
                 raise ValueError(f"example_indices has shape {example_index.shape}, expected ({n},)")
         result = self.switch_flat(ids, offsets, example_index, epoch=epoch, max_length=max_length,
-                                  provenance=return_provenance)
+                                  provenance=return_provenance, language_index=language_indices)
         keys = ["ids"] + (["word_index", "language", "switched"] if return_provenance else [])
         if padded:
             fill = {"ids": self.pad_token_id, "word_index": -1, "language": -1, "switched": 0}
