@@ -187,6 +187,61 @@ rerank_k = 5
                                   progress=False)
 
 
+def test_interpolation_sweep_spans_the_untouched_and_the_tuned_model(tmp_path, e5_tokenizer, data_dir,
+                                                                     monkeypatch):
+    model = save_tiny_model(tmp_path / "tiny", e5_tokenizer, 0.0)
+    config_path = write(tmp_path / "wise.toml", f"""
+name = "wise"
+model = "{model}"
+keep_models = false  # the base of an interpolation is kept anyway
+[train]
+steps = 2
+batch_size = 8
+lr = 1e-2
+[eval]
+tasks = ["moir", "clir"]
+subsample = 4
+languages = ["en", "de"]
+pairs = ["en-de"]
+[methods.zero-shot]
+strategy = "zero-shot"
+[methods.off-the-shelf]
+strategy = "off-the-shelf"
+[methods.wise]
+strategy = "interpolate"
+base = "zero-shot"
+alpha_sweep = [0.0, 0.5, 1.0]
+""")
+    monkeypatch.setattr(experiment, "training_pairs", lambda *args, **kwargs: make_pairs())
+    config = load_config(config_path)
+    assert [config.methods[f"wise@alpha={a}"].alpha for a in ("0", "0.5", "1")] == [0.0, 0.5, 1.0]
+    results, work = tmp_path / "results", tmp_path / "work"
+    summary = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
+                                        progress=False, methods=["wise@alpha=0", "wise@alpha=1",
+                                                                 "wise@alpha=0.5", "off-the-shelf"])
+    rows = summary["methods"]
+    for metric in ("MoIR", "CLIR"):  # alpha = 0 is the untouched model, 1 the fine-tuned one
+        assert rows["wise@alpha=0"][metric]["mean"] == pytest.approx(rows["off-the-shelf"][metric]["mean"])
+        assert rows["wise@alpha=1"][metric]["mean"] == pytest.approx(rows["zero-shot"][metric]["mean"])
+    assert rows["zero-shot"]["MoIR"]["mean"] != pytest.approx(rows["off-the-shelf"]["MoIR"]["mean"])
+    assert (work / "zero-shot" / "seed0" / "model").exists()
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ("strategy = 'interpolate'\nbase = 'nope'", r"\[methods.wise\] base = 'nope' is not a method"),
+    ("strategy = 'interpolate'\nbase = 'plain'", r"base = 'plain' is a 'off-the-shelf' method"),
+    ("strategy = 'interpolate'", "'base' .* is for strategy = 'interpolate'"),
+    ("strategy = 'zero-shot'\nbase = 'zero-shot'", "'base' .* is for strategy = 'interpolate'"),
+    ("strategy = 'interpolate'\nbase = 'zero-shot'\nalpha_sweep = [0.5]\np_sweep = [0.5]",
+     "one sweep per method table"),
+])
+def test_interpolation_configs_name_the_problem(tmp_path, table, message):
+    text = (f"name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[methods.plain]\n"
+            f"strategy='off-the-shelf'\n[methods.wise]\n{table}\n")
+    with pytest.raises(ValueError, match=message):
+        load_config(write(tmp_path / "bad.toml", text))
+
+
 def test_settings_compare_equal_after_a_json_round_trip():
     live = {"languages": ("de", "ru"), "steps": 2, "lr": 1e-3, "shared": True, "p_start": None}
     stored = json.loads(json.dumps({**live, "languages": ["de", "ru"], "steps": 2.0}))

@@ -47,6 +47,8 @@ def switchers(tok, lexicons, **kwargs):
     {"mode": "multilingual", "p": 0.7, "seed": 3},
     {"mode": "multilingual", "p": 1.0, "language_weights": {"ar": 1.0, "de": 3.0}, "max_length": 12},
     {"mode": "multilingual", "p": 0.8, "language_per": "example", "seed": 5, "max_length": 11},
+    {"mode": "multilingual", "p": 0.9, "example_p": 0.5, "seed": 2},
+    {"target_language": "ar", "p": 1.0, "example_p": 0.3, "max_length": 7},
 ])
 def test_native_and_numba_identical(e5_tokenizer, lexicons, batch, kwargs):
     native, numba = switchers(e5_tokenizer, lexicons, **kwargs)
@@ -136,15 +138,31 @@ def test_language_per_example_is_bilingual_switching_into_the_drawn_language(e5_
         assert out["input_ids"][i] == expected["input_ids"][i]  # the same draws, one lexicon
         assert set(out["language"][i]) <= {-1, lang}  # provenance names the drawn language
     # A language index other than the example index: rows sharing it share the language.
-    shared = cs(many[:6], language_indices=[9, 9, 9, 2, 2, 2], return_provenance=True)
+    shared = cs(many[:6], pair_indices=[9, 9, 9, 2, 2, 2], return_provenance=True)
     for rows in ((0, 1, 2), (3, 4, 5)):
         assert len({lang for i in rows for lang in shared["language"][i]} - {-1}) <= 1
-    with pytest.raises(ValueError, match="language_index has shape"):
-        cs(batch, language_indices=[1, 2])
+    with pytest.raises(ValueError, match="pair_index has shape"):
+        cs(batch, pair_indices=[1, 2])
     with pytest.raises(ValueError, match="language_per='example' is for mode='multilingual'"):
         CodeSwitcher(e5_tokenizer, lexicons, target_language="de", language_per="example")
     with pytest.raises(ValueError, match="language_per must be one of"):
         CodeSwitcher(e5_tokenizer, lexicons, mode="multilingual", language_per="phrase")
+
+
+@pytest.mark.parametrize("kwargs", [{"target_language": "de"}, {"mode": "multilingual"},
+                                    {"mode": "multilingual", "language_per": "example"}])
+def test_example_p_leaves_a_share_of_examples_in_english(e5_tokenizer, lexicons, batch, kwargs):
+    many = batch * 80
+    hybrid = CodeSwitcher(e5_tokenizer, lexicons, p=1.0, seed=3, example_p=0.4, max_length=10, **kwargs)
+    everything = CodeSwitcher(e5_tokenizer, lexicons, p=1.0, seed=3, max_length=10, **kwargs)
+    english = CodeSwitcher(e5_tokenizer, lexicons, p=0.0, seed=3, max_length=10, **kwargs)
+    switched = hybrid.switched_examples(np.arange(len(many)))
+    assert abs(switched.mean() - 0.4) < 0.05
+    out, full, none = hybrid(many), everything(many), english(many)
+    for i, row in enumerate(out):  # a switched example is as without example_p; the others English
+        assert row == (full[i] if switched[i] else none[i])
+    with pytest.raises(ValueError, match=r"example_p must be a probability in \[0, 1\], got 1.5"):
+        CodeSwitcher(e5_tokenizer, lexicons, example_p=1.5, **kwargs)
 
 
 def test_truncation_keeps_closing_special(e5_tokenizer, lexicons, batch):

@@ -187,7 +187,7 @@ def test_hard_negatives_originals_and_document_ids(e5_tokenizer):
     assert ids[0] == ids[5] and len(set(ids)) == 4
 
 
-def test_language_per_example_gives_a_query_and_its_documents_one_language(e5_tokenizer):
+def test_per_example_draws_are_the_pairs_query_and_documents_alike(e5_tokenizer):
     words = ["the", "cat", "house", "sleeps", "a"]
     lexicons = {lang: Lexicon.from_pairs([(w, f"{w}{lang}") for w in words], "en", lang)
                 for lang in ("de", "ar", "ru")}
@@ -202,6 +202,15 @@ def test_language_per_example_gives_a_query_and_its_documents_one_language(e5_to
         rows = [batch["query_language"][i], batch["document_language"][i],
                 batch["document_language"][24 + 2 * i], batch["document_language"][25 + 2 * i]]
         assert all(set(row.tolist()) == {-1, lang} for row in rows)
+    # hybrid batches: a pair stays English or switches, query and documents alike
+    hybrid = CodeSwitcher(e5_tokenizer, lexicons, mode="multilingual", p=1.0, example_p=0.5)
+    batch = CodeSwitchCollator(e5_tokenizer, hybrid, hybrid, return_provenance=True)(features)
+    switched = hybrid.switched_examples(np.arange(24))
+    assert 0 < switched.sum() < 24
+    for i in range(24):
+        sides = [batch["query_switched"][i], batch["document_switched"][i],
+                 batch["document_switched"][24 + 2 * i]]
+        assert all(bool(row.any()) == switched[i] for row in sides)
 
 
 @pytest.mark.parametrize(("features", "error", "match"), [

@@ -47,6 +47,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--language-per", default="word", choices=["word", "example"],
                         help="with several --languages: draw a language per word (ML-CS) or once per "
                              "training example, shared by its query and documents (Wiki-CS)")
+    parser.add_argument("--example-p", type=float, default=1.0,
+                        help="share of training pairs code-switched at all; the others stay English "
+                             "(hybrid batches)")
     parser.add_argument("--p", type=float, default=0.5, help="switch rate (end value with --p-start)")
     parser.add_argument("--p-start", type=float, default=None, help="switch rate at step 0 (linear schedule)")
     parser.add_argument("--lexicon", default="muse", help="'muse' or a path template with {lang}")
@@ -144,8 +147,8 @@ def _train_command(args: argparse.Namespace) -> int:
     device = rank_device if rank_device is not None else resolve_device(args.device)
     languages = [lang for lang in args.languages.split(",") if lang]
     method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
-                    weights=args.weights, sides=args.sides, language_per=args.language_per, p=args.p,
-                    p_start=args.p_start,
+                    weights=args.weights, sides=args.sides, language_per=args.language_per,
+                    example_p=args.example_p, p=args.p, p_start=args.p_start,
                     lexicon=args.lexicon, align_weight=args.align_weight, keep_case=not args.no_keep_case,
                     skip_stopwords=args.skip_stopwords, protect_names=args.protect_names)
     data = data_dir(args.data_dir, required=args.train_file is None or bool(languages))  # SQuAD, lexicons

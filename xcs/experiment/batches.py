@@ -39,7 +39,8 @@ def method_switchers(tokenizer: Any, method: Method, lexicons: Mapping[str, Any]
             if method.weights:
                 kwargs["language_weights"] = dict(zip(langs, method.weights, strict=True))
         switchers[side] = CodeSwitcher(tokenizer, {lang: compiled[lang] for lang in langs}, p=method.p,
-                                       mode=mode, seed=seed, keep_case=method.keep_case,
+                                       mode=mode, seed=seed, example_p=method.example_p,
+                                       keep_case=method.keep_case,
                                        skip_stopwords=method.skip_stopwords,
                                        protect_names=method.protect_names, **kwargs)
     return switchers

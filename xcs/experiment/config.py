@@ -4,7 +4,8 @@ Layout: top-level ``name``, ``seeds``, ``model``, ``baseline``, ``keep_models``,
 ``[train]`` (fields of :class:`xcs.training.config.TrainConfig`), ``[data]``, ``[eval]`` (keyword
 arguments of :func:`xcs.evaluation.suite.evaluate`, plus ``tasks`` and ``pairs``) and
 ``[methods.NAME]`` (fields of :class:`xcs.experiment.methods.Method`; ``p_sweep = [...]`` expands one
-method into one per switch rate, named ``NAME@p=P``).
+method into one per switch rate, named ``NAME@p=P``, and ``alpha_sweep`` one per WiSE-FT weight,
+``NAME@alpha=A``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from xcs.training.config import TrainConfig
 
 _T = TypeVar("_T")
+# Method fields a table may sweep: ``p_sweep = [...]`` -> methods ``NAME@p=P``
+SWEPT_KEYS = ("p", "alpha")
 
 
 @dataclass
@@ -154,19 +157,38 @@ def _methods(path: Path, tables: Any) -> dict[str, Method]:
         if not isinstance(table, Mapping):
             raise ValueError(f"{path}: {where} must be a table")
         table = dict(table)
-        sweep = table.pop("p_sweep", None)
-        if sweep is None:
+        sweeps = {key: table.pop(f"{key}_sweep") for key in SWEPT_KEYS if f"{key}_sweep" in table}
+        if len(sweeps) > 1:
+            raise ValueError(f"{path}: {where} sweeps {sorted(sweeps)}; one sweep per method table")
+        if not sweeps:
             methods[name] = _validated(path, where, lambda n=name, t=table: Method.from_dict(n, t))
             continue
-        numbers = isinstance(sweep, list) and all(isinstance(p, (int, float)) and not isinstance(p, bool)
-                                                  for p in sweep)
+        (key, sweep), = sweeps.items()
+        numbers = isinstance(sweep, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                  for v in sweep)
         if not sweep or not numbers:
-            raise ValueError(f"{path}: {where} p_sweep must be a non-empty list of numbers, got {sweep!r}")
-        for p in sweep:
-            swept = f"{name}@p={p:g}"
-            methods[swept] = _validated(path, where, lambda n=swept, t=table, p=p: Method.from_dict(
-                n, {**t, "p": float(p)}))
+            raise ValueError(f"{path}: {where} {key}_sweep must be a non-empty list of numbers, "
+                             f"got {sweep!r}")
+        for value in sweep:
+            swept = f"{name}@{key}={value:g}"
+            methods[swept] = _validated(path, where, lambda n=swept, t=table, k=key, v=value:
+                                        Method.from_dict(n, {**t, k: float(v)}))
+    _check_bases(path, methods)
     return methods
+
+
+def _check_bases(path: Path, methods: Mapping[str, Method]) -> None:
+    """Each interpolating method's ``base`` is a method of the config that trains a dual encoder."""
+    for method in methods.values():
+        if method.base is None:
+            continue
+        base = methods.get(method.base)
+        if base is None or not base.trains:
+            what = "not a method of this config" if base is None else f"a {base.strategy!r} method"
+            table = method.name.split("@")[0]
+            raise ValueError(f"{path}: [methods.{table}] base = {method.base!r} is {what}; it must name "
+                             f"a method that trains (one of "
+                             f"{sorted(m.name for m in methods.values() if m.trains)})")
 
 
 def check_data_files(config: ExperimentConfig, data_dir: str | os.PathLike[str], path: Path) -> None:

@@ -6,7 +6,9 @@ rate ``p`` (constant, or rising linearly from ``p_start`` over training), and ho
 is pulled towards its code-switched copy (``align_weight``, the contrastive alignment term).
 ``strategy = "zero-shot"`` is the English-only baseline; ``"translate-test"`` needs no training (see
 :mod:`xcs.models.translate_test`); ``"off-the-shelf"`` evaluates the untouched model; ``"rerank"``
-trains the cross-encoder reranker.
+trains the cross-encoder reranker; ``"interpolate"`` evaluates WiSE-FT weights
+``(1 - alpha) * theta_0 + alpha * theta`` of the untouched model and the model another method
+(``base``) trained at the same seed (an alpha sweep costs evaluations only).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from xcs.training.config import STRICT
 
-Strategy = Literal["zero-shot", "code-switch", "translate-test", "off-the-shelf", "rerank"]
+Strategy = Literal["zero-shot", "code-switch", "translate-test", "off-the-shelf", "rerank", "interpolate"]
 Side = Literal["both", "query", "document"]
 LanguageUnit = Literal["word", "example"]
 STRATEGIES = get_args(Strategy)
@@ -33,7 +35,8 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 # Options added after runs were recorded, with the behaviour those runs had (translations as the
 # lexicon writes them, no stopword or name protection); see xcs.training.config.LEGACY_TRAIN_VALUES
 LEGACY_METHOD_VALUES: dict[str, Any] = {"keep_case": False, "skip_stopwords": False, "protect_names": False,
-                                        "language_per": "word"}
+                                        "language_per": "word", "example_p": 1.0, "base": None,
+                                        "alpha": 1.0}
 LexiconSpec = Annotated[str, Field(min_length=1)]  # "muse" or a path template
 
 
@@ -46,7 +49,8 @@ class Method:
     language for a bilingual pair). One language gives bilingual switching, several multilingual
     switching with draws weighted by ``weights`` (uniform when empty): a language per word
     (``language_per = "word"``, ML-CS), or one per training example, shared by its query and
-    documents (``"example"``, the paper's Wiki-CS). ``lexicon`` is
+    documents (``"example"``, the paper's Wiki-CS). ``example_p < 1`` switches only that share of
+    the training pairs (hybrid batches; the others stay English on both sides). ``lexicon`` is
     ``"muse"`` (``DATA/muse/en-XX.txt``) or a path template containing ``{lang}`` (e.g. Wikipedia
     title or CLDR entity-name lexicons built by ``xcs lexicon build``; ``~`` is expanded), or a list
     of these, merged per language (a source's candidates in list order: ``["muse",
@@ -56,6 +60,8 @@ class Method:
     :class:`~xcs.switching.switcher.CodeSwitcher`).
     ``strategy = "rerank"`` trains a cross-encoder with
     code-switching on both sides and reranks the baseline dual encoder's top ``rerank_k``.
+    ``strategy = "interpolate"`` mixes the weights of the method ``base``'s model (same seed) with
+    the untouched model's, ``alpha`` the weight of the fine-tuned one.
 
     Fields are type-checked without coercion and range-checked (pydantic strict mode, as
     :class:`~xcs.training.config.TrainConfig`).
@@ -69,6 +75,7 @@ class Method:
     weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = field(default_factory=list)
     sides: Side = "both"
     language_per: LanguageUnit = "word"
+    example_p: Probability = 1.0
     p: Probability = 0.5
     p_start: Probability | None = None
     align_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
@@ -80,6 +87,8 @@ class Method:
     max_candidates: Annotated[int, Field(ge=1)] | None = 10
     train: dict[str, Any] = field(default_factory=dict)
     rerank_k: Annotated[int, Field(ge=1)] = 20
+    base: str | None = None
+    alpha: Probability = 1.0
 
     def __post_init__(self) -> None:
         if self.strategy == "code-switch" and not (self.languages or self.query_languages
@@ -87,6 +96,9 @@ class Method:
             raise ValueError(f"method {self.name!r}: code-switching needs 'languages'")
         if self.strategy in ("translate-test", "rerank") and not self.languages:
             raise ValueError(f"method {self.name!r}: {self.strategy} needs 'languages'")
+        if (self.strategy == "interpolate") != (self.base is not None):
+            raise ValueError(f"method {self.name!r}: 'base' (the method whose model is interpolated) is "
+                             "for strategy = 'interpolate', which needs it")
         if self.weights:
             # one weight per language of every side that switches multilingually (see _make_switcher)
             for option, langs in (("languages", self.languages), ("query_languages", self.query_languages),

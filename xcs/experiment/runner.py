@@ -73,7 +73,7 @@ def _comparable(value: Any) -> Any:
 _RESULT_NEUTRAL_TRAIN_KEYS = {"checkpoint_every"}
 _RESULT_NEUTRAL_METHOD_KEYS = {"name"}
 # Switch-quality options only a code-switcher reads: they cannot change a run that switches nothing.
-_SWITCHER_ONLY_METHOD_KEYS = {"keep_case", "skip_stopwords", "protect_names", "language_per"}
+_SWITCHER_ONLY_METHOD_KEYS = {"keep_case", "skip_stopwords", "protect_names", "language_per", "example_p"}
 
 
 def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, method: Method, seed: int,
@@ -152,9 +152,9 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
             max_query_length=int(config.data.get("max_query_length", 64)),
             max_document_length=int(config.data.get("max_document_length", 128)),
             align=train_config.needs_originals)
-        # translate-test and the reranker reuse the baseline's model, so that one is always kept
-        reused = method.name == config.baseline and any(
-            m.strategy in ("translate-test", "rerank") for m in config.methods.values())
+        # translate-test and the reranker reuse the baseline's model, an interpolation its base's
+        reused = any((m.strategy in ("translate-test", "rerank") and method.name == config.baseline)
+                     or m.base == method.name for m in config.methods.values())
         result = train(encoder, pairs, builder, train_config, run_work, progress=progress,
                        save_model=config.keep_models or reused)
         record["train"] = {"config": asdict(train_config), "wall_s": result.total_wall_s,
@@ -169,6 +169,16 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
                                     f"at {base_dir} (run that method first, with keep_models = true)")
         reverse_lexicons = load_lexicons(method, method.languages, data_dir, reverse=True)
         evaluated = TranslateTestEncoder(Encoder(base_dir, device=device), reverse_lexicons)
+    elif method.strategy == "interpolate":
+        from xcs.models.interpolation import interpolate
+
+        base_dir = work_dir / method.base / f"seed{seed}" / "model"
+        if not base_dir.exists():
+            raise FileNotFoundError(f"{method.name}: interpolation needs the {method.base!r} model of seed "
+                                    f"{seed} at {base_dir} (run that method first)")
+        evaluated = interpolate(Encoder(config.model, device=device), Encoder(base_dir, device=device),
+                                method.alpha)
+        evaluated.model.eval()
     elif method.strategy == "rerank":
         return _run_rerank(config, method, seed, record, began, results_dir=run_results, work_dir=work_dir,
                            data_dir=data_dir, pairs=pairs, progress=progress, device=device)
@@ -236,7 +246,8 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
                    methods: Sequence[str] | None = None) -> dict[str, Any]:
     """Every seed x method, then the summary. Seed-major, so that a run cut short has every method
     for its first seeds; the baseline comes first within a seed (translate-test and rerank reuse its
-    model). The off-the-shelf model does not depend on the seed and is evaluated once. ``seeds``
+    model), then the bases of interpolations, the interpolations last. The off-the-shelf model does
+    not depend on the seed and is evaluated once. ``seeds``
     (default: the config's) and ``methods`` (names; default: all, the baseline always included) pick
     the runs to do now; the summary covers every finished run of the config."""
     unknown = sorted(set(methods or ()) - set(config.methods))
@@ -251,8 +262,12 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
         write_text_atomic(config_text, results_dir / "config.toml")
     began = time.perf_counter()
     pairs = None
-    order = [config.baseline] + [m for m in config.methods
-                                 if m != config.baseline and (methods is None or m in methods)]
+    chosen = [m for m in config.methods if m != config.baseline and (methods is None or m in methods)]
+    # an interpolation needs its base's model: the bases it names run first (also under --only)
+    bases = [m.base for m in map(config.methods.get, chosen) if m.base is not None]
+    order = [config.baseline] + [m for m in config.methods if m != config.baseline and m in bases] + [
+        m for m in chosen if m not in bases and config.methods[m].strategy != "interpolate"] + [
+        m for m in chosen if config.methods[m].strategy == "interpolate"]
     walls = {}
     for seed in seeds or config.seeds:
         for name in order:

@@ -38,8 +38,8 @@ class CodeSwitchDataCollator(SentenceTransformerDataCollator):
     as sentence-transformers does. Row ``i`` of column ``k`` (k-th text column) draws as example
     ``index + k * DOCUMENT_INDEX_OFFSET``: the index column's value when the dataset has one (the
     column is consumed, not tokenized), else a running count that never repeats across DataLoader
-    workers or epochs (see :mod:`xcs.switching.draws`); a switcher with ``language_per="example"``
-    switches all columns of a row into the language drawn from ``index``. Use
+    workers or epochs (see :mod:`xcs.switching.draws`); a switcher's per-example draws
+    (``language_per="example"``, ``example_p``) come from ``index``, alike for a row's columns. Use
     :class:`xcs.integrations.transformers.CodeSwitchEpochCallback` for a new pattern every epoch.
 
     Args:
@@ -83,15 +83,16 @@ class CodeSwitchDataCollator(SentenceTransformerDataCollator):
         return self._get_prompt_for_column(prompts, column) or ""
 
     def _switched(self, column: str, texts: list[Any], prompt: str, draws: np.ndarray,
-                  languages: np.ndarray) -> dict[str, Any]:
+                  pairs: np.ndarray) -> dict[str, Any]:
         """The preprocessed features of one switched column (the keys ``model.preprocess`` gives);
-        row ``i`` draws as ``draws[i]``, its language (per-example switchers) from ``languages[i]``."""
+        row ``i`` draws as ``draws[i]``, its per-example draws (language, switched at all) from
+        ``pairs[i]``."""
         key = (column, prompt)
         if key not in self._tokenizers:
             self._tokenizers[key] = SwitchingTokenizer(self.model.tokenizer, self.switchers[column],
                                                        max_length=self.model.max_seq_length, prompt=prompt)
         side = self._tokenizers[key]
-        encoded = side(texts, draws, epoch=self.epoch, language_indices=languages)
+        encoded = side(texts, draws, epoch=self.epoch, pair_indices=pairs)
         out: dict[str, Any] = {name: torch.from_numpy(value) for name, value in encoded.items()}
         out["modality"] = "text"
         if side.prompt_ids:
@@ -121,7 +122,7 @@ class CodeSwitchDataCollator(SentenceTransformerDataCollator):
             texts = [row[column] for row in features]
             prompt = self._prompt(prompts, column, position)
             if column in self.switchers:
-                # the row's columns share a language when the switcher draws one per example
+                # the row's columns share their per-example draws (language, switched at all)
                 preprocessed = self._switched(column, check_texts(texts, repr(column)), prompt,
                                               indices + position * DOCUMENT_INDEX_OFFSET, indices)
             else:

@@ -153,16 +153,16 @@ class CodeSwitchCollator:
             raise ValueError(f"at most {MAX_NEGATIVES} {negatives_key} per example, got {num_negatives}")
         indices = np.asarray(indices, dtype=np.int64)
         all_documents = documents + flat_negatives
-        # a switcher drawing a language per example gives a query and its documents one language
+        # per-example draws (language, switched at all) are the pair's: its query and documents alike
         sides = {"query": (queries, indices, indices),
                  "document": (all_documents, document_draw_indices(indices, num_negatives),
                               np.concatenate([indices, np.repeat(indices, num_negatives)]))}
         batch: dict[str, Any] = {}
-        for name, (texts, draws, languages) in sides.items():
+        for name, (texts, draws, pairs) in sides.items():
             side = self.sides[name]
             ids = side.tokenize(texts)  # once: the originals are the same ids, unswitched
             outputs = {name: side.encode(ids, draws, epoch=epoch, provenance=self.return_provenance,
-                                         language_indices=languages)}
+                                         pair_indices=pairs)}
             if self.return_originals:  # the queries and the positives (the first B documents)
                 outputs[f"{name}_original"] = side.encode(ids[:len(queries)], indices, epoch=epoch,
                                                           switch=False)

@@ -22,10 +22,10 @@ ONE53 = 1 << 53  # probabilities live on a 53-bit integer scale
 STREAM_COIN = 0
 STREAM_LANGUAGE = 1
 STREAM_CANDIDATE = 2
-# A language per example (CodeSwitcher(language_per="example")), drawn as unit 0 of its own
-# stream: unit * 4 + stream + 1 of the three engine streams is never a multiple of 4, so this draw
-# is independent of every per-unit draw.
-STREAM_EXAMPLE_LANGUAGE = 3
+# The per-example draws (CodeSwitcher's language_per="example" and example_p) use their own stream:
+# unit * 4 + stream + 1 of the three engine streams is never a multiple of 4, so these draws are
+# independent of every per-unit draw. Unit 0: the example's language; unit 1: whether it switches.
+STREAM_EXAMPLE = 3
 
 
 def mix64(z: int) -> int:
@@ -69,8 +69,13 @@ def language_thresholds(weights: list[float]) -> list[int]:
 def example_language(seed: int, epoch: int, example: int, cumulative: list[int]) -> int:
     """Index of the language drawn for a whole example from cumulative thresholds
     (:func:`language_thresholds`), by the engine's per-unit rule (first ``d < cumulative[k]``)."""
-    d = draw(example_key(seed, epoch, example), 0, STREAM_EXAMPLE_LANGUAGE) >> 11
+    d = draw(example_key(seed, epoch, example), 0, STREAM_EXAMPLE) >> 11
     return bisect.bisect_right(cumulative, d)
+
+
+def example_switches(seed: int, epoch: int, example: int, p: float) -> bool:
+    """Whether a whole example is code-switched, with probability ``p`` (the engine's coin rule)."""
+    return (draw(example_key(seed, epoch, example), 1, STREAM_EXAMPLE) >> 11) < probability_threshold(p)
 
 
 def uniform_index(d: int, m: int) -> int:

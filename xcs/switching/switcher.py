@@ -49,7 +49,7 @@ from xcs.ragged import (
 )
 from xcs.switching.compiled_lexicon import CompiledLexicon, stopword_set
 from xcs.switching.native import native_module
-from xcs.switching.rng import ONE53, example_language, language_thresholds
+from xcs.switching.rng import ONE53, example_language, example_switches, language_thresholds
 from xcs.switching.vocab import VocabTable
 
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ class CodeSwitcher:
             (a phrase key starting there may switch).
         language_per: multilingual mode draws a language per ``"word"`` unit (ML-CS) or once per
             ``"example"`` (:meth:`example_languages`; the example then switches bilingually).
+        example_p: probability that an example is code-switched at all (:meth:`switched_examples`);
+            below 1 the others stay English (hybrid batches of English and code-switched pairs).
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class CodeSwitcher:
         stopwords: Collection[str] | None = None,
         protect_names: bool = False,
         language_per: str = "word",
+        example_p: float = 1.0,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -136,6 +139,7 @@ class CodeSwitcher:
         self.p = p
         self.mode = mode
         self.language_per = language_per
+        self.example_p = _probability("example_p", example_p)
         self.epoch = 0
 
         weights = _language_weights(lexicons, mode, target_language, language_weights)
@@ -182,11 +186,7 @@ class CodeSwitcher:
 
     @p.setter
     def p(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"p must be a number, got {type(value).__name__} {value!r}")
-        if not 0.0 <= float(value) <= 1.0:
-            raise ValueError(f"p must be a probability in [0, 1], got {value!r}")
-        self._p = float(value)
+        self._p = _probability("p", value)
 
     def set_epoch(self, epoch: int) -> None:
         """Draws of later calls use ``epoch`` (a new switch pattern per training epoch)."""
@@ -207,18 +207,18 @@ class CodeSwitcher:
         epoch: int | None = None,
         max_length: int | None = None,
         provenance: bool = False,
-        language_index: np.ndarray | None = None,
+        pair_index: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """Code-switch a batch in CSR form (the fast path every other call goes through).
 
         ``ids``: int32 or int64 ``(n_tokens,)``; ``offsets``: int64 ``(batch + 1,)``;
-        ``example_index``: int64 ``(batch,)``; ``language_index``: int64 ``(batch,)``, what each
-        example's language is drawn from with ``language_per="example"`` (default ``example_index``;
-        the collators pass the training pair's index, so a query and its documents share a
-        language). Returns ``ids`` (int32) and ``offsets`` (int64),
-        plus with ``provenance`` per output token ``word_index`` (int32, the original unit),
-        ``language`` (int8, -1 original else index into ``self.languages``) and ``switched``
-        (uint8).
+        ``example_index``: int64 ``(batch,)``; ``pair_index``: int64 ``(batch,)``, what the
+        per-example draws come from (the language with ``language_per="example"``, whether the
+        example switches at all with ``example_p < 1``); default ``example_index``, the collators
+        pass the training pair's index so that a query and its documents draw alike. Returns ``ids``
+        (int32) and ``offsets`` (int64), plus with ``provenance`` per output token ``word_index``
+        (int32, the original unit), ``language`` (int8, -1 original else index into
+        ``self.languages``) and ``switched`` (uint8).
         """
         ids = np.asarray(ids)
         if ids.dtype not in (np.int32, np.int64):
@@ -232,46 +232,69 @@ class CodeSwitcher:
         check_batch_layout(ids, offsets, example_index)
         length = self.max_length if max_length is None else _length("max_length", max_length)
         epoch = self.epoch if epoch is None else _integer("epoch", epoch, 0, 2**64)
-        if self.language_per == "word" or len(self.languages) == 1:
-            return self._engine(ids, offsets, example_index, tuple(range(len(self.languages))),
-                                self.language_cumulative, epoch, length or 0, provenance)
-        if language_index is None:
-            language_index = example_index
+        every_language = tuple(range(len(self.languages)))
+        per_example_language = self.language_per == "example" and len(self.languages) > 1
+        if not per_example_language and self.example_p == 1.0:
+            return self._engine(ids, offsets, example_index, every_language, self.language_cumulative,
+                                self.p, epoch, length or 0, provenance)
+        if pair_index is None:
+            pair_index = example_index
         else:
-            language_index = integer_array("language_index", language_index)
-            if language_index.shape != example_index.shape:
-                raise ValueError(f"language_index has shape {language_index.shape}, expected "
-                                 f"{example_index.shape} (one per example)")
-        return self._switch_per_example(ids, offsets, example_index, self.example_languages(
-            language_index, epoch=epoch), epoch, length or 0, provenance)
+            pair_index = integer_array("pair_index", pair_index)
+            if pair_index.shape != example_index.shape:
+                raise ValueError(f"pair_index has shape {pair_index.shape}, expected {example_index.shape} "
+                                 "(one per example)")
+        # one engine call per group of rows: -1 stays in English (p = 0), k >= 0 switches into
+        # language k alone (per-example languages) or into every language (group 0 otherwise)
+        groups = (self.example_languages(pair_index, epoch=epoch) if per_example_language
+                  else np.zeros(pair_index.shape[0], dtype=np.int64))
+        if self.example_p < 1.0:
+            groups[~self.switched_examples(pair_index, epoch=epoch)] = -1
+        calls = {-1: ((0,), [ONE53], 0.0)}
+        for group in np.unique(groups[groups >= 0]).tolist():
+            calls[group] = (((group,), [ONE53], self.p) if per_example_language
+                            else (every_language, self.language_cumulative, self.p))
+        return self._switch_groups(ids, offsets, example_index, groups, calls, epoch, length or 0,
+                                   provenance)
 
-    def example_languages(self, language_index: Sequence[int] | np.ndarray, *,
+    def example_languages(self, pair_index: Sequence[int] | np.ndarray, *,
                           epoch: int | None = None) -> np.ndarray:
         """int64 ``(batch,)`` index into :attr:`languages` of the language each example switches into
-        with ``language_per="example"``, drawn from (seed, epoch, ``language_index[i]``) and the
+        with ``language_per="example"``, drawn from (seed, epoch, ``pair_index[i]``) and the
         language weights."""
         epoch = self.epoch if epoch is None else _integer("epoch", epoch, 0, 2**64)
-        indices = integer_array("language_index", language_index)
+        indices = integer_array("pair_index", pair_index)
         return np.array([example_language(self.seed, epoch, int(i), self.language_cumulative)
                          for i in indices], dtype=np.int64)
 
-    def _switch_per_example(self, ids: np.ndarray, offsets: np.ndarray, example_index: np.ndarray,
-                            chosen: np.ndarray, epoch: int, length: int,
-                            provenance: bool) -> dict[str, np.ndarray]:
-        """Switch the rows of each language of ``chosen`` (int64 ``(batch,)``) bilingually in one engine
-        call, and put the rows back in their order (``language`` provenance as indices of
-        :attr:`languages`)."""
+    def switched_examples(self, pair_index: Sequence[int] | np.ndarray, *,
+                          epoch: int | None = None) -> np.ndarray:
+        """bool ``(batch,)``: whether each example is code-switched at all (probability
+        :attr:`example_p`, drawn from (seed, epoch, ``pair_index[i]``)); the others stay English."""
+        epoch = self.epoch if epoch is None else _integer("epoch", epoch, 0, 2**64)
+        indices = integer_array("pair_index", pair_index)
+        return np.array([example_switches(self.seed, epoch, int(i), self.example_p) for i in indices],
+                        dtype=bool)
+
+    def _switch_groups(self, ids: np.ndarray, offsets: np.ndarray, example_index: np.ndarray,
+                       groups: np.ndarray, calls: Mapping[int, tuple[tuple[int, ...], list[int], float]],
+                       epoch: int, length: int, provenance: bool) -> dict[str, np.ndarray]:
+        """Switch the rows of each group of ``groups`` (int64 ``(batch,)``) in one engine call with
+        ``calls[group]`` = (lexicon indices, cumulative language thresholds, p), and put the rows
+        back in their order (``language`` provenance as indices of :attr:`languages`)."""
         lengths = np.zeros(example_index.shape[0], dtype=np.int64)
         parts = []
-        for lang in np.unique(chosen).tolist():
-            rows = np.flatnonzero(chosen == lang)
+        for group in np.unique(groups).tolist():
+            rows = np.flatnonzero(groups == group)
             starts, ends = offsets[rows], offsets[rows + 1]
             sub_ids = ids[np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])]
             sub_offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
-            out = self._engine(sub_ids, sub_offsets, example_index[rows], (lang,), [ONE53], epoch, length,
-                               provenance)
-            if provenance:
-                out["language"] = np.where(out["language"] >= 0, lang, -1).astype(np.int8)
+            languages, cumulative, p = calls[group]
+            out = self._engine(sub_ids, sub_offsets, example_index[rows], languages, cumulative, p, epoch,
+                               length, provenance)
+            if provenance:  # the engine numbers the languages of its call
+                out["language"] = np.where(out["language"] >= 0, np.asarray(languages)[
+                    np.maximum(out["language"], 0)], -1).astype(np.int8)
             lengths[rows] = np.diff(out["offsets"])
             parts.append((rows, out))
         result = {"offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)}
@@ -287,14 +310,14 @@ class CodeSwitcher:
         return result
 
     def _engine(self, ids: np.ndarray, offsets: np.ndarray, example_index: np.ndarray,
-                languages: tuple[int, ...], cumulative: list[int], epoch: int, length: int,
+                languages: tuple[int, ...], cumulative: list[int], p: float, epoch: int, length: int,
                 provenance: bool) -> dict[str, np.ndarray]:
         """One call of the backend on a validated CSR batch with the lexicons ``languages`` (indices of
-        :attr:`lexicons`) and their cumulative language thresholds."""
+        :attr:`lexicons`), their cumulative language thresholds and switch rate ``p``."""
         if self.backend == "native":
             return native_module().switch_batch(
                 ids, offsets, example_index, self.vocab.token_info, self.vocab.fingerprint64,
-                [self.lexicons[k].native for k in languages], self.p, self.seed, epoch, cumulative,
+                [self.lexicons[k].native for k in languages], p, self.seed, epoch, cumulative,
                 length, self.num_threads, provenance,
                 stopwords=None if self.stopword_set is None else self.stopword_set.native,
                 keep_case=self.keep_case, protect_names=self.protect_names,
@@ -306,7 +329,7 @@ class CodeSwitcher:
             self._packed[languages] = codeswitch_numba.PackedLexicons.pack(
                 [self.lexicons[k] for k in languages], self.stopword_set)
         return codeswitch_numba.switch_batch(
-            ids, offsets, example_index, self.vocab.token_info, self._packed[languages], p=self.p,
+            ids, offsets, example_index, self.vocab.token_info, self._packed[languages], p=p,
             seed=self.seed, epoch=epoch, language_cumulative=cumulative, max_length=length,
             provenance=provenance, keep_case=self.keep_case, protect_names=self.protect_names,
         )
@@ -322,7 +345,7 @@ class CodeSwitcher:
         epoch: int | None = None,
         max_length: int | None = None,
         return_provenance: bool = False,
-        language_indices: Sequence[int] | np.ndarray | None = None,
+        pair_indices: Sequence[int] | np.ndarray | None = None,
     ) -> list[list[int]] | dict[str, Any]:
         """Code-switch a batch.
 
@@ -333,7 +356,7 @@ class CodeSwitcher:
         ``input_ids`` int64, ``attention_mask`` int64, and the provenance arrays padded with
         -1, -1, 0). Example ``i`` draws as example ``example_indices[i]`` (default
         ``offset + i``), so splitting a dataset into batches does not change the result;
-        ``language_indices`` as :meth:`switch_flat`'s ``language_index``.
+        ``pair_indices`` as :meth:`switch_flat`'s ``pair_index``.
         """
         padded = attention_mask is not None or is_2d_array(batch)
         if padded:
@@ -349,7 +372,7 @@ class CodeSwitcher:
             if example_index.shape != (n,):
                 raise ValueError(f"example_indices has shape {example_index.shape}, expected ({n},)")
         result = self.switch_flat(ids, offsets, example_index, epoch=epoch, max_length=max_length,
-                                  provenance=return_provenance, language_index=language_indices)
+                                  provenance=return_provenance, pair_index=pair_indices)
         keys = ["ids"] + (["word_index", "language", "switched"] if return_provenance else [])
         if padded:
             fill = {"ids": self.pad_token_id, "word_index": -1, "language": -1, "switched": 0}
@@ -441,6 +464,14 @@ def _check_coverage(lang: str, lexicon: Lexicon | CompiledLexicon, compiled: Com
     if isinstance(lexicon, Lexicon) and compiled.num_keys < len(lexicon) / 2:
         warnings.warn(f"lexicons[{lang!r}]: {compiled.num_keys} keys for its {len(lexicon)} source words: "
                       "most of them cannot be matched with this tokenizer", stacklevel=3)
+
+
+def _probability(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    return float(value)
 
 
 def _integer(name: str, value: Any, low: int, high: int) -> int:

@@ -58,10 +58,10 @@ class SwitchingTokenizer:
 
     def __call__(self, texts: Sequence[str], draw_indices: np.ndarray, *, epoch: int, switch: bool = True,
                  provenance: bool = False,
-                 language_indices: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                 pair_indices: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """:meth:`encode` of :meth:`tokenize` of ``texts``."""
         return self.encode(self.tokenize(texts), draw_indices, epoch=epoch, switch=switch,
-                           provenance=provenance, language_indices=language_indices)
+                           provenance=provenance, pair_indices=pair_indices)
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of ``texts`` with their special tokens, generously truncated (switching changes
@@ -69,19 +69,19 @@ class SwitchingTokenizer:
         return self.tokenizer(list(texts), truncation=True, max_length=4 * self.body_length)["input_ids"]
 
     def encode(self, ids: list[list[int]], draw_indices: np.ndarray, *, epoch: int, switch: bool = True,
-               provenance: bool = False, language_indices: np.ndarray | None = None) -> dict[str, np.ndarray]:
+               provenance: bool = False, pair_indices: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """int64 ``(n, L)`` ``input_ids`` and ``attention_mask`` of tokenized rows (:meth:`tokenize`);
         with ``provenance`` also ``word_index``, ``language`` and ``switched`` (see
         :meth:`CodeSwitcher.switch_flat`; the prompt's tokens count as original). Row ``i`` draws as
-        example ``draw_indices[i]`` at ``epoch`` (its language, for a switcher with
-        ``language_per="example"``, from ``language_indices[i]``, default the same);
+        example ``draw_indices[i]`` at ``epoch`` (its per-example draws, see
+        :meth:`CodeSwitcher.switch_flat`, from ``pair_indices[i]``, default the same);
         ``switch=False`` gives the rows unswitched (e.g. the originals of an alignment term, from the
         same ids)."""
         switched = None
         if self.switcher is not None and switch:
             switched = self.switcher(ids, example_indices=draw_indices, epoch=epoch,
                                      max_length=self.body_length, return_provenance=provenance,
-                                     language_indices=language_indices)
+                                     pair_indices=pair_indices)
             ids = switched["input_ids"] if provenance else switched
         else:
             ids = [self._truncate(row) for row in ids]
