@@ -36,6 +36,10 @@ def test_shipped_configs_parse():
 @pytest.mark.parametrize(("text", "message"), [
     ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[trainn]\nsteps=1\n", "unknown top-level"),
     ("name='x'\n[methods.a]\nstrategy='zero-shot'\n", "baseline 'zero-shot' is not among"),
+    ("name='x'\nreference='plain'\n[methods.zero-shot]\nstrategy='zero-shot'\n",
+     "reference 'plain' is not among"),
+    ("name='x'\nreference='zero-shot'\n[methods.zero-shot]\nstrategy='zero-shot'\n",
+     "reference 'zero-shot' is the"),
     ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\nrate=1\n",
      r"\[methods.zero-shot\].*unknown option"),
     ("name='x'\n[train]\nstepz=3\n[methods.zero-shot]\nstrategy='zero-shot'\n", "unknown training option"),
@@ -193,6 +197,7 @@ def test_interpolation_sweep_spans_the_untouched_and_the_tuned_model(tmp_path, e
     config_path = write(tmp_path / "wise.toml", f"""
 name = "wise"
 model = "{model}"
+reference = "off-the-shelf"
 keep_models = false  # the base of an interpolation is kept anyway
 [train]
 steps = 2
@@ -225,6 +230,15 @@ alpha_sweep = [0.0, 0.5, 1.0]
         assert rows["wise@alpha=1"][metric]["mean"] == pytest.approx(rows["zero-shot"][metric]["mean"])
     assert rows["zero-shot"]["MoIR"]["mean"] != pytest.approx(rows["off-the-shelf"]["MoIR"]["mean"])
     assert (work / "zero-shot" / "seed0" / "model").exists()
+    # every method is also tested against the reference (the untouched model), the reference itself not
+    versus = rows["zero-shot"]["MoIR"]["vs_reference"]
+    gap = rows["zero-shot"]["MoIR"]["mean"] - rows["off-the-shelf"]["MoIR"]["mean"]
+    assert versus["delta"] == pytest.approx(gap)
+    assert "vs_reference" not in rows["off-the-shelf"]["MoIR"] and "p_value" in rows["off-the-shelf"]["MoIR"]
+    columns = len(rows["zero-shot"])  # MoIR, CLIR, en-de
+    assert summary["tests"].endswith(f"Bonferroni x{5 * columns * 2 - 2 * columns}")  # each vs 2, less self
+    assert "`▲` / `▼`: than `off-the-shelf`" in (results / "table.md").read_text()
+    assert (results / "pareto.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize(("table", "message"), [

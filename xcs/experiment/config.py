@@ -1,6 +1,7 @@
 """The experiment config: a TOML file parsed and checked at load time (errors name the file and key).
 
-Layout: top-level ``name``, ``seeds``, ``model``, ``baseline``, ``keep_models``, ``device``; tables
+Layout: top-level ``name``, ``seeds``, ``model``, ``baseline``, ``reference`` (optional: a second
+method every method is tested against, e.g. the untouched model), ``keep_models``, ``device``; tables
 ``[train]`` (fields of :class:`xcs.training.config.TrainConfig`), ``[data]``, ``[eval]`` (keyword
 arguments of :func:`xcs.evaluation.suite.evaluate`, plus ``tasks`` and ``pairs``) and
 ``[methods.NAME]`` (fields of :class:`xcs.experiment.methods.Method`; ``p_sweep = [...]`` expands one
@@ -45,6 +46,7 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [0])
     model: str = "default"
     baseline: str = "zero-shot"
+    reference: str | None = None
     train: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     eval: dict[str, Any] = field(default_factory=dict)
@@ -70,8 +72,8 @@ class ExperimentConfig:
         return list(self.eval.get("pairs", PAPER_PAIRS))
 
 
-_TOP_LEVEL = {"name", "seeds", "model", "baseline", "train", "data", "eval", "methods", "keep_models",
-              "device"}
+_TOP_LEVEL = {"name", "seeds", "model", "baseline", "reference", "train", "data", "eval", "methods",
+              "keep_models", "device"}
 
 
 @pydantic_dataclass(config=STRICT)
@@ -83,6 +85,7 @@ class TopLevel:
         default_factory=lambda: [0])
     model: Annotated[str, Field(min_length=1)] = "default"
     baseline: Annotated[str, Field(min_length=1)] = "zero-shot"
+    reference: Annotated[str, Field(min_length=1)] | None = None
     keep_models: bool = True
     device: str = "auto"
 
@@ -250,10 +253,14 @@ def load_config(path: str | os.PathLike[str],
     methods = _methods(path, raw.get("methods"))
     config = ExperimentConfig(
         name=top.name or path.stem, methods=methods, seeds=top.seeds, model=top.model, baseline=top.baseline,
-        train=tables["train"], data=tables["data"], eval=tables["eval"], keep_models=top.keep_models,
-        device=device)
-    if config.baseline not in methods:
-        raise ValueError(f"{path}: baseline {config.baseline!r} is not among the methods {sorted(methods)}")
+        reference=top.reference, train=tables["train"], data=tables["data"], eval=tables["eval"],
+        keep_models=top.keep_models, device=device)
+    for key in ("baseline", "reference"):
+        name = getattr(config, key)
+        if name is not None and name not in methods:
+            raise ValueError(f"{path}: {key} {name!r} is not among the methods {sorted(methods)}")
+    if config.reference == config.baseline:
+        raise ValueError(f"{path}: reference {config.reference!r} is the baseline; name another method")
     for method in methods.values():  # fail now, not after an hour of training
         _validated(path, f"[train] / [methods.{method.name}.train]",
                    lambda m=method: config.train_config(m, config.seeds[0]))

@@ -50,15 +50,21 @@ def markdown_table(summary: Mapping[str, Any], alpha: float = 0.05) -> str:
                 text += f" ±{100 * cell['std']:.1f}"
             if cell.get("p_bonferroni", 1.0) < alpha:
                 text += "*" if cell.get("delta", 0.0) > 0 else "-"
+            versus = cell.get("vs_reference", {})
+            if versus.get("p_bonferroni", 1.0) < alpha:
+                text += "▲" if versus["delta"] > 0 else "▼"
             cells.append(text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    note = (f"\nBaseline: `{summary['baseline']}`. `*` / `-`: significantly better / worse than the baseline "
-            f"({summary['tests']}, p < {alpha}). Values x100.\n")
+    reference = f"; `▲` / `▼`: than `{summary['reference']}`" if summary.get("reference") else ""
+    note = (f"\nBaseline: `{summary['baseline']}`. `*` / `-`: significantly better / worse than the baseline"
+            f"{reference} ({summary['tests']}, p < {alpha}). Values x100.\n")
     return "\n".join(lines) + "\n" + note
 
 
-def plots(summary: Mapping[str, Any], out_dir: Path, pairs: Sequence[str]) -> list[Path]:
-    """``pairs.png`` (grouped bars per CLIR pair) and, when methods sweep p, ``p_sweep.png``."""
+def plots(summary: Mapping[str, Any], out_dir: Path, pairs: Sequence[str],
+          untouched: str | None = None) -> list[Path]:
+    """``pairs.png`` (grouped bars per CLIR pair), ``p_sweep.png`` when methods sweep p, and
+    ``pareto.png`` when the untouched model (the method named ``untouched``) is among the rows."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -103,7 +109,43 @@ def plots(summary: Mapping[str, Any], out_dir: Path, pairs: Sequence[str]) -> li
         fig.tight_layout()
         written.append(_save_figure(fig, out_dir / "p_sweep.png"))
         plt.close(fig)
+    if untouched in methods:
+        written.append(pareto_plot(summary, out_dir / "pareto.png", untouched))
     return written
+
+
+def pareto_plot(summary: Mapping[str, Any], path: Path, untouched: str,
+                axes: Sequence[tuple[str, str]] = (("MoIR", "CLIR"), ("MoIR", "LAReQA"))) -> Path:
+    """One panel per (x, y) column pair: a point per method at its mean over seeds, error bars one
+    std over seeds, the untouched model a star with dashed lines through it (the region up and to
+    the right of it is better on both metrics). Values x100."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = summary["methods"]
+    fig, panels = plt.subplots(1, len(axes), figsize=(5.5 * len(axes), 4.5), squeeze=False)
+    for ax, (x_col, y_col) in zip(panels[0], axes, strict=True):
+        for name, entry in methods.items():
+            if x_col not in entry or y_col not in entry:
+                continue
+            x, y = 100 * entry[x_col]["mean"], 100 * entry[y_col]["mean"]
+            if name == untouched:
+                ax.plot([x], [y], marker="*", markersize=14, color="black", linestyle="none")
+                ax.axvline(x, color="grey", linestyle="--", linewidth=0.8)
+                ax.axhline(y, color="grey", linestyle="--", linewidth=0.8)
+            else:
+                ax.errorbar([x], [y], xerr=[100 * entry[x_col]["std"]], yerr=[100 * entry[y_col]["std"]],
+                            marker="o", markersize=5, capsize=3, linestyle="none")
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ax.set_xlabel(f"{x_col} (x100)")
+        ax.set_ylabel(f"{y_col} (x100)")
+        ax.set_title(f"{y_col} against {x_col}; star: {untouched}", fontsize=9)
+    fig.tight_layout()
+    _save_figure(fig, path)
+    plt.close(fig)
+    return path
 
 
 def _save_figure(fig: Any, path: Path) -> Path:

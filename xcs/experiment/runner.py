@@ -287,5 +287,6 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     write_json_atomic(summary, results_dir / "summary.json")
     table = markdown_table(summary) + rerank_table(summary["rerank"])
     write_text_atomic(f"# {config.name}\n\nModel: {config.model}\n\n" + table, results_dir / "table.md")
-    plots(summary, results_dir, config.pairs)
+    untouched = next((name for name, m in config.methods.items() if m.strategy == "off-the-shelf"), None)
+    plots(summary, results_dir, config.pairs, untouched)
     return summary

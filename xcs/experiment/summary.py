@@ -66,14 +66,16 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
     for name, by_seed in runs.items():
         columns[name] = {str(s): headline_metrics(m, config.pairs) for s, m in by_seed.items()}
 
-    # per-query scores averaged over the seeds both methods share, then paired t-test vs the baseline
-    comparisons = [(name, col) for name in runs if name != config.baseline
-                   for col in next(iter(columns[name].values()))]
-    n_tests = max(1, len(comparisons))
-    base_seeds = set(runs.get(config.baseline, {}))
+    # per-query scores averaged over the seeds both methods share, then paired t-tests against the
+    # baseline (and the reference), Bonferroni over every test of the table
+    against = [config.baseline] + ([config.reference] if config.reference else [])
+    comparisons = [(name, col) for name in runs for col in next(iter(columns[name].values()))]
+    n_tests = max(1, sum(name != other for name, _ in comparisons for other in against))
     summary: dict[str, Any] = {"name": config.name, "baseline": config.baseline, "model": config.model,
                                "seeds": config.seeds, "tests": "paired t-test on per-query scores "
                                "(averaged over shared seeds), Bonferroni x" + str(n_tests), "methods": {}}
+    if config.reference:
+        summary["reference"] = config.reference
     cache: dict[tuple[str, int], dict[str, np.ndarray]] = {}
 
     def scores(name: str, seed: int) -> dict[str, np.ndarray]:
@@ -81,23 +83,38 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
             cache[name, seed] = per_query(work_dir, name, seed, config.pairs)
         return cache[name, seed]
 
+    def paired(name: str, other: str, col: str) -> dict[str, float] | None:
+        """The test of ``name`` vs ``other`` on ``col``; a seed-independent ``other`` (the untouched
+        model, evaluated once) is compared with ``name`` averaged over all its seeds."""
+        if other not in runs:
+            return None
+        if config.methods[other].strategy == "off-the-shelf":
+            mine, theirs = sorted(runs[name]), sorted(runs[other])
+        else:
+            mine = theirs = sorted(set(runs[other]) & set(runs[name]))
+        if not mine or not theirs:
+            return None
+        try:
+            a = np.mean([scores(name, s)[col] for s in mine], axis=0)
+            b = np.mean([scores(other, s)[col] for s in theirs], axis=0)
+        except (FileNotFoundError, KeyError):
+            return None  # per-query scores were not kept for this column
+        p = float(paired_t_test(a, b).p_value)
+        return {"p_value": p, "p_bonferroni": float(bonferroni([p], n_tests)[0]),
+                "delta": float(a.mean() - b.mean())}
+
     for name, by_seed in columns.items():
         entry: dict[str, Any] = {}
         for col in next(iter(by_seed.values())):
             values = [by_seed[s][col] for s in sorted(by_seed)]
             cell: dict[str, Any] = {"mean": float(np.mean(values)), "std": float(np.std(values)),
                                     "seeds": {s: by_seed[s][col] for s in sorted(by_seed)}}
-            shared = sorted(base_seeds & set(runs[name])) if name != config.baseline else []
-            if shared:
-                try:
-                    a = np.mean([scores(name, int(s))[col] for s in shared], axis=0)
-                    b = np.mean([scores(config.baseline, int(s))[col] for s in shared], axis=0)
-                    p = float(paired_t_test(a, b).p_value)
-                    cell["p_value"] = p
-                    cell["p_bonferroni"] = float(bonferroni([p], n_tests)[0])
-                    cell["delta"] = float(a.mean() - b.mean())
-                except (FileNotFoundError, KeyError):
-                    pass  # per-query scores were not kept for this column
+            if name != config.baseline:
+                cell.update(paired(name, config.baseline, col) or {})
+            if config.reference and name != config.reference:
+                test = paired(name, config.reference, col)
+                if test is not None:
+                    cell["vs_reference"] = test
             entry[col] = cell
         summary["methods"][name] = entry
     return summary
