@@ -239,6 +239,21 @@ alpha_sweep = [0.0, 0.5, 1.0]
     assert summary["tests"].endswith(f"Bonferroni x{5 * columns * 2 - 2 * columns}")  # each vs 2, less self
     assert "`▲` / `▼`: than `off-the-shelf`" in (results / "table.md").read_text()
     assert (results / "pareto.png").stat().st_size > 0
+    # on a machine without the per-query scores (work directory gone), the recorded tests carry over
+    for path in work.rglob("per_query.npz"):
+        path.unlink()
+    again = experiment.summarize(config, results, work)["methods"]
+    cell, before = again["wise@alpha=0.5"]["MoIR"], rows["wise@alpha=0.5"]["MoIR"]
+    assert (cell["p_value"], cell["delta"]) == (before["p_value"], before["delta"])
+    assert cell["p_source"] == "summary.json"
+    versus = again["zero-shot"]["CLIR"]["vs_reference"]
+    assert versus["p_value"] == rows["zero-shot"]["CLIR"]["vs_reference"]["p_value"]
+    # a method whose runs changed since the recorded summary is not tested
+    recorded = json.loads((results / "summary.json").read_text())
+    recorded["methods"]["wise@alpha=1"]["MoIR"]["seeds"]["1"] = 0.5
+    (results / "summary.json").write_text(json.dumps(recorded))
+    changed = experiment.summarize(config, results, work)["methods"]
+    assert "p_value" not in changed["wise@alpha=1"]["MoIR"] and "p_value" in changed["wise@alpha=1"]["CLIR"]
 
 
 @pytest.mark.parametrize(("table", "message"), [

@@ -29,8 +29,16 @@ def summarize_rerank(config: ExperimentConfig, results_dir: Path, work_dir: Path
         runs = [read_json(files[s], "run record") for s in seeds]
         scores = []
         for s in seeds:
-            with np.load(work_dir / name / f"seed{s}" / "rerank_per_query.npz") as stored:
+            path = work_dir / name / f"seed{s}" / "rerank_per_query.npz"
+            if not path.exists():
+                break
+            with np.load(path) as stored:
                 scores.append({key: stored[key] for key in stored.files})
+        if len(scores) < len(seeds):  # per-query scores not on this machine: the recorded tests
+            earlier = _earlier_summary(results_dir).get("rerank", {}).get(name, {})
+            if earlier and all(cell.get("seeds") == seeds for cell in earlier.values()):
+                out[name] = {pair: {**cell, "p_source": "summary.json"} for pair, cell in earlier.items()}
+            continue
         entry = {}
         for pair in runs[0]["by_pair"]:
             before = np.mean([sc[f"before/{pair}"] for sc in scores], axis=0)
@@ -77,6 +85,7 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
     if config.reference:
         summary["reference"] = config.reference
     cache: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+    earlier = _earlier_summary(results_dir)
 
     def scores(name: str, seed: int) -> dict[str, np.ndarray]:
         if (name, seed) not in cache:
@@ -98,10 +107,25 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
             a = np.mean([scores(name, s)[col] for s in mine], axis=0)
             b = np.mean([scores(other, s)[col] for s in theirs], axis=0)
         except (FileNotFoundError, KeyError):
-            return None  # per-query scores were not kept for this column
+            return recorded(name, other, col)
         p = float(paired_t_test(a, b).p_value)
         return {"p_value": p, "p_bonferroni": float(bonferroni([p], n_tests)[0]),
                 "delta": float(a.mean() - b.mean())}
+
+    def recorded(name: str, other: str, col: str) -> dict[str, Any] | None:
+        """The test the earlier ``summary.json`` recorded, when this machine lacks the per-query scores
+        (they live in the work directory, not the results) and both methods still have the same
+        seeds: its p-value, corrected for this table's number of tests."""
+        methods = earlier.get("methods", {})
+        cell = methods.get(name, {}).get(col, {})
+        test = (cell if other == earlier.get("baseline")
+                else cell.get("vs_reference", {}) if other == earlier.get("reference") else {})
+        same_runs = all(sorted(methods.get(m, {}).get(col, {}).get("seeds", {})) == sorted(map(str, runs[m]))
+                        for m in (name, other))
+        if "p_value" not in test or not same_runs:
+            return None  # never tested, or the runs changed since
+        return {"p_value": test["p_value"], "p_bonferroni": float(bonferroni([test["p_value"]], n_tests)[0]),
+                "delta": test["delta"], "p_source": "summary.json"}
 
     for name, by_seed in columns.items():
         entry: dict[str, Any] = {}
@@ -118,3 +142,9 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
             entry[col] = cell
         summary["methods"][name] = entry
     return summary
+
+
+def _earlier_summary(results_dir: Path) -> dict[str, Any]:
+    """The ``summary.json`` an earlier invocation wrote (empty when there is none)."""
+    path = results_dir / "summary.json"
+    return read_json(path, "summary") if path.exists() else {}
