@@ -216,6 +216,14 @@ strategy = "off-the-shelf"
 strategy = "interpolate"
 base = "zero-shot"
 alpha_sweep = [0.0, 0.5, 1.0]
+[methods.hidden]
+strategy = "zero-shot"
+evaluate = false
+train = {{ lr = 1e-3 }}
+[methods.hidden-wise]
+strategy = "interpolate"
+base = "hidden"
+alpha = 0.5
 """)
     monkeypatch.setattr(experiment, "training_pairs", lambda *args, **kwargs: make_pairs())
     config = load_config(config_path)
@@ -223,8 +231,11 @@ alpha_sweep = [0.0, 0.5, 1.0]
     results, work = tmp_path / "results", tmp_path / "work"
     summary = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
                                         progress=False, methods=["wise@alpha=0", "wise@alpha=1",
-                                                                 "wise@alpha=0.5", "off-the-shelf"])
+                                                                 "wise@alpha=0.5", "off-the-shelf",
+                                                                 "hidden-wise"])
     rows = summary["methods"]
+    assert "hidden" not in rows and "hidden-wise" in rows  # trained for its interpolation, not reported
+    assert json.loads((results / "runs" / "hidden" / "seed0" / "run.json").read_text())["status"] == "done"
     for metric in ("MoIR", "CLIR"):  # alpha = 0 is the untouched model, 1 the fine-tuned one
         assert rows["wise@alpha=0"][metric]["mean"] == pytest.approx(rows["off-the-shelf"][metric]["mean"])
         assert rows["wise@alpha=1"][metric]["mean"] == pytest.approx(rows["zero-shot"][metric]["mean"])
@@ -236,7 +247,7 @@ alpha_sweep = [0.0, 0.5, 1.0]
     assert versus["delta"] == pytest.approx(gap)
     assert "vs_reference" not in rows["off-the-shelf"]["MoIR"] and "p_value" in rows["off-the-shelf"]["MoIR"]
     columns = len(rows["zero-shot"])  # MoIR, CLIR, en-de
-    assert summary["tests"].endswith(f"Bonferroni x{5 * columns * 2 - 2 * columns}")  # each vs 2, less self
+    assert summary["tests"].endswith(f"Bonferroni x{6 * columns * 2 - 2 * columns}")  # each vs 2, less self
     assert "`▲` / `▼`: than `off-the-shelf`" in (results / "table.md").read_text()
     assert (results / "pareto.png").stat().st_size > 0
     # on a machine without the per-query scores (work directory gone), the recorded tests carry over
@@ -263,6 +274,9 @@ alpha_sweep = [0.0, 0.5, 1.0]
     ("strategy = 'zero-shot'\nbase = 'zero-shot'", "'base' .* is for strategy = 'interpolate'"),
     ("strategy = 'interpolate'\nbase = 'zero-shot'\nalpha_sweep = [0.5]\np_sweep = [0.5]",
      "one sweep per method table"),
+    ("strategy = 'interpolate'\nbase = 'zero-shot'\nevaluate = false",
+     "evaluate = false is for a method that"),
+    ("strategy = 'zero-shot'\nevaluate = false", r"\[methods.wise\] evaluate = false, but no interpolation"),
 ])
 def test_interpolation_configs_name_the_problem(tmp_path, table, message):
     text = (f"name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n[methods.plain]\n"

@@ -181,8 +181,13 @@ def _methods(path: Path, tables: Any) -> dict[str, Method]:
 
 
 def _check_bases(path: Path, methods: Mapping[str, Method]) -> None:
-    """Each interpolating method's ``base`` is a method of the config that trains a dual encoder."""
+    """Each interpolating method's ``base`` is a method of the config that trains a dual encoder, and
+    a method that is not evaluated is some interpolation's base."""
+    bases = {m.base for m in methods.values()}
     for method in methods.values():
+        if not method.evaluate and method.name not in bases:
+            raise ValueError(f"{path}: [methods.{method.name}] evaluate = false, but no interpolation "
+                             "has it as its base: its model would be trained for nothing")
         if method.base is None:
             continue
         base = methods.get(method.base)
@@ -259,6 +264,8 @@ def load_config(path: str | os.PathLike[str],
         name = getattr(config, key)
         if name is not None and name not in methods:
             raise ValueError(f"{path}: {key} {name!r} is not among the methods {sorted(methods)}")
+        if name is not None and not methods[name].evaluate:
+            raise ValueError(f"{path}: the {key} {name!r} has evaluate = false; it needs its numbers")
     if config.reference == config.baseline:
         raise ValueError(f"{path}: reference {config.reference!r} is the baseline; name another method")
     for method in methods.values():  # fail now, not after an hour of training

@@ -36,7 +36,7 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 # lexicon writes them, no stopword or name protection); see xcs.training.config.LEGACY_TRAIN_VALUES
 LEGACY_METHOD_VALUES: dict[str, Any] = {"keep_case": False, "skip_stopwords": False, "protect_names": False,
                                         "language_per": "word", "example_p": 1.0, "base": None,
-                                        "alpha": 1.0}
+                                        "alpha": 1.0, "evaluate": True}
 LexiconSpec = Annotated[str, Field(min_length=1)]  # "muse" or a path template
 
 
@@ -61,7 +61,8 @@ class Method:
     ``strategy = "rerank"`` trains a cross-encoder with
     code-switching on both sides and reranks the baseline dual encoder's top ``rerank_k``.
     ``strategy = "interpolate"`` mixes the weights of the method ``base``'s model (same seed) with
-    the untouched model's, ``alpha`` the weight of the fine-tuned one.
+    the untouched model's, ``alpha`` the weight of the fine-tuned one. ``evaluate = false`` only
+    trains a method (for the interpolations built on its model): it has no row of its own.
 
     Fields are type-checked without coercion and range-checked (pydantic strict mode, as
     :class:`~xcs.training.config.TrainConfig`).
@@ -89,6 +90,7 @@ class Method:
     rerank_k: Annotated[int, Field(ge=1)] = 20
     base: str | None = None
     alpha: Probability = 1.0
+    evaluate: bool = True
 
     def __post_init__(self) -> None:
         if self.strategy == "code-switch" and not (self.languages or self.query_languages
@@ -96,6 +98,9 @@ class Method:
             raise ValueError(f"method {self.name!r}: code-switching needs 'languages'")
         if self.strategy in ("translate-test", "rerank") and not self.languages:
             raise ValueError(f"method {self.name!r}: {self.strategy} needs 'languages'")
+        if not self.evaluate and not self.trains:
+            raise ValueError(f"method {self.name!r}: evaluate = false is for a method that trains a model "
+                             f"(for an interpolation); {self.strategy!r} does not")
         if (self.strategy == "interpolate") != (self.base is not None):
             raise ValueError(f"method {self.name!r}: 'base' (the method whose model is interpolated) is "
                              "for strategy = 'interpolate', which needs it")

@@ -185,8 +185,9 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     else:  # off-the-shelf
         evaluated = Encoder(config.model, device=device)
     trained_s = time.perf_counter() - began
-    metrics = _evaluate(evaluated, config, data_dir, run_work / "eval")
-    write_json_atomic(metrics, run_results / "metrics.json")
+    if method.evaluate:
+        metrics = _evaluate(evaluated, config, data_dir, run_work / "eval")
+        write_json_atomic(metrics, run_results / "metrics.json")
     record.update(status="done", train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
                   wall_s=time.perf_counter() - began, description=getattr(evaluated, "description", ""))
     write_json_atomic(record, record_path)
