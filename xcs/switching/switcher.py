@@ -6,8 +6,9 @@ whether the unit is looked up; if so, the longest key starting there (phrase lex
 (BL-CS) the lexicon is that of ``target_language``; in multilingual mode (ML-CS) a language is
 drawn per unit from ``language_weights`` and a unit missing from that language's lexicon stays
 as it is; with ``language_per="example"`` the language is drawn once per example instead (the
-paper's Wiki-CS: each training example switches bilingually into one language). The output depends
-only on (seed, epoch, example index, input).
+paper's Wiki-CS: each training example switches bilingually into one language), and with
+``example_p < 1`` only that share of the examples switches at all (hybrid batches). The output
+depends only on (seed, epoch, example index, pair index, input).
 
 Switch quality (keyword-only options, identical in both backends):
 
