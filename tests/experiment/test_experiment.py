@@ -267,6 +267,30 @@ alpha = 0.5
     assert "p_value" not in changed["wise@alpha=1"]["MoIR"] and "p_value" in changed["wise@alpha=1"]["CLIR"]
 
 
+def test_run_order_puts_bases_first_and_interpolations_last(tmp_path):
+    config = load_config(write(tmp_path / "order.toml", """
+name = "order"
+baseline = "zero-shot"
+[methods.zero-shot]
+strategy = "interpolate"
+base = "en"
+[methods.cs-wise]
+strategy = "interpolate"
+base = "cs"
+[methods.plain]
+strategy = "off-the-shelf"
+[methods.cs]
+languages = ["de"]
+evaluate = false
+[methods.en]
+strategy = "zero-shot"
+evaluate = false
+"""))
+    assert experiment.run_order(config) == ["cs", "en", "zero-shot", "plain", "cs-wise"]
+    assert experiment.run_order(config, ["cs-wise"]) == ["cs", "en", "zero-shot", "cs-wise"]
+    assert experiment.run_order(config, ["plain"]) == ["en", "zero-shot", "plain"]
+
+
 @pytest.mark.parametrize(("table", "message"), [
     ("strategy = 'interpolate'\nbase = 'nope'", r"\[methods.wise\] base = 'nope' is not a method"),
     ("strategy = 'interpolate'\nbase = 'plain'", r"base = 'plain' is a 'off-the-shelf' method"),

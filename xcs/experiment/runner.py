@@ -241,14 +241,28 @@ def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dic
 
 
 # -------------------------------------------------------------------------------- summarising
+def run_order(config: ExperimentConfig, methods: Sequence[str] | None = None) -> list[str]:
+    """The methods to run within a seed, in order: ``methods`` (default all) and the baseline. An
+    interpolation needs its base's model, so the bases named come first (also when ``methods``
+    leaves them out), then the baseline (translate-test and rerank need its model), the others, the
+    interpolations last."""
+    chosen = [config.baseline] + [m for m in config.methods
+                                  if m != config.baseline and (methods is None or m in methods)]
+    named = {config.methods[m].base for m in chosen}
+    first = [m for m in config.methods if m in named]
+    first += [config.baseline] if config.baseline not in first else []
+    rest = [m for m in chosen if m not in first]
+    return first + [m for m in rest if config.methods[m].strategy != "interpolate"] + [
+        m for m in rest if config.methods[m].strategy == "interpolate"]
+
+
 def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Path, data_dir: Path,
                    progress: bool = True, config_text: str | None = None,
                    seeds: Sequence[int] | None = None,
                    methods: Sequence[str] | None = None) -> dict[str, Any]:
     """Every seed x method, then the summary. Seed-major, so that a run cut short has every method
-    for its first seeds; the baseline comes first within a seed (translate-test and rerank reuse its
-    model), then the bases of interpolations, the interpolations last. The off-the-shelf model does
-    not depend on the seed and is evaluated once. ``seeds``
+    for its first seeds; within a seed in :func:`run_order`. The off-the-shelf model does not depend
+    on the seed and is evaluated once. ``seeds``
     (default: the config's) and ``methods`` (names; default: all, the baseline always included) pick
     the runs to do now; the summary covers every finished run of the config."""
     unknown = sorted(set(methods or ()) - set(config.methods))
@@ -263,12 +277,7 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
         write_text_atomic(config_text, results_dir / "config.toml")
     began = time.perf_counter()
     pairs = None
-    chosen = [m for m in config.methods if m != config.baseline and (methods is None or m in methods)]
-    # an interpolation needs its base's model: the bases it names run first (also under --only)
-    bases = [m.base for m in map(config.methods.get, chosen) if m.base is not None]
-    order = [config.baseline] + [m for m in config.methods if m != config.baseline and m in bases] + [
-        m for m in chosen if m not in bases and config.methods[m].strategy != "interpolate"] + [
-        m for m in chosen if config.methods[m].strategy == "interpolate"]
+    order = run_order(config, methods)
     walls = {}
     for seed in seeds or config.seeds:
         for name in order:
