@@ -31,6 +31,11 @@ def test_shipped_configs_parse():
     assert swept == [0.25, 0.5, 0.75, 1.0]
     kinds = {m.strategy for m in paper.methods.values()}
     assert {"zero-shot", "code-switch", "translate-test"} <= kinds
+    for name in ("pareto", "pareto-dev"):  # issue 13: the recipe chosen on dev, reported on test
+        config = load_config(REPO / "configs" / f"{name}.toml")
+        assert config.eval["split"] == ("test" if name == "pareto" else "dev")
+        assert any(m.strategy == "interpolate" for m in config.methods.values())
+    assert quick.methods["ml-cs-wise"].base == "ml-cs" and quick.reference == "off-the-shelf"
 
 
 @pytest.mark.parametrize(("text", "message"), [
