@@ -101,6 +101,16 @@ def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, meth
                          f"({', '.join(differing)}); rename the method or move the run away to run it again")
 
 
+def kept_model(work_dir: Path, method: str, seed: int, needed_by: str) -> Path:
+    """The saved model of ``method`` at ``seed`` that ``needed_by`` reuses; a FileNotFoundError
+    saying which when it is missing."""
+    path = work_dir / method / f"seed{seed}" / "model"
+    if not path.exists():
+        raise FileNotFoundError(f"{needed_by} needs the {method!r} model of seed {seed} at {path} "
+                                "(run that method first, with keep_models = true)")
+    return path
+
+
 def evaluation_encoder(encoder: Any, document_encoder: Any | None = None) -> Any:
     """The trained tower(s) in eval mode (dropout off) as one encoder for ``evaluate``: ``encoder``
     itself with shared towers, else a :class:`xcs.models.dual_encoder.DualEncoder`."""
@@ -163,19 +173,13 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
                            "losses": result.losses, "train_pairs": len(pairs)}
         evaluated: Any = evaluation_encoder(encoder, result.extra.get("document_encoder"))
     elif method.strategy == "translate-test":
-        base_dir = work_dir / config.baseline / f"seed{seed}" / "model"
-        if not base_dir.exists():
-            raise FileNotFoundError(f"translate-test needs the {config.baseline!r} model of seed {seed} "
-                                    f"at {base_dir} (run that method first, with keep_models = true)")
+        base_dir = kept_model(work_dir, config.baseline, seed, "translate-test")
         reverse_lexicons = load_lexicons(method, method.languages, data_dir, reverse=True)
         evaluated = TranslateTestEncoder(Encoder(base_dir, device=device), reverse_lexicons)
     elif method.strategy == "interpolate":
         from xcs.models.interpolation import interpolate
 
-        base_dir = work_dir / method.base / f"seed{seed}" / "model"
-        if not base_dir.exists():
-            raise FileNotFoundError(f"{method.name}: interpolation needs the {method.base!r} model of seed "
-                                    f"{seed} at {base_dir} (run that method first)")
+        base_dir = kept_model(work_dir, method.base, seed, f"{method.name} (interpolation)")
         evaluated = interpolate(Encoder(config.model, device=device), Encoder(base_dir, device=device),
                                 method.alpha)
         evaluated.model.eval()
@@ -207,10 +211,7 @@ def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dic
     from xcs.models.encoder import Encoder
     from xcs.training.cross_encoder import train_cross_encoder
 
-    base_dir = work_dir / config.baseline / f"seed{seed}" / "model"
-    if not base_dir.exists():
-        raise FileNotFoundError(f"rerank needs the {config.baseline!r} model of seed {seed} at {base_dir} "
-                                f"(run that method first, with keep_models = true)")
+    base_dir = kept_model(work_dir, config.baseline, seed, "rerank")
     train_config = config.train_config(method, seed)
     cross = CrossEncoder(config.model, device=device, seed=seed)
     lexicons = load_lexicons(method, method.languages, data_dir)
