@@ -6,7 +6,9 @@ import gzip
 
 import pytest
 
+from xcs.lexicons.filters import cap_candidates
 from xcs.lexicons.lexicon import Lexicon, LexiconFormatError
+from xcs.lexicons.pivot import compose
 from xcs.switching.switcher import CodeSwitcher
 
 
@@ -46,6 +48,20 @@ def test_max_candidates_zero_is_refused(tmp_path):
     path.write_text("house\tHaus\n")
     with pytest.raises(ValueError, match="max_candidates must be an integer >= 1"):
         Lexicon.load(path, "en", "de", max_candidates=0)
+
+
+@pytest.mark.parametrize(("build", "name"), [
+    (lambda lex, cap: Lexicon.from_pairs([("house", "Haus")], "en", "de", max_candidates=cap),
+     "max_candidates"),
+    (lambda lex, cap: cap_candidates(lex, cap), "max_candidates"),
+    (lambda lex, cap: compose(lex, Lexicon("de", "fr"), max_candidates=cap), "max_candidates"),
+    (lambda lex, cap: compose(lex, Lexicon("de", "fr"), max_per_pivot=cap), "max_per_pivot"),
+])
+@pytest.mark.parametrize("cap", [0, -1, 2.5, True])
+def test_every_builder_refuses_a_bad_cap_by_name(build, name, cap):
+    # the cap is checked once per builder, even where no pair would reach Lexicon.add
+    with pytest.raises(ValueError, match=f"{name} must be an integer >= 1 or None, got {cap!r}"):
+        build(Lexicon("en", "de"), cap)
 
 
 def test_a_lexicon_that_switches_nothing_is_refused(e5_tokenizer, tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable
 
-from xcs.lexicons.lexicon import Lexicon
+from xcs.lexicons.lexicon import Lexicon, check_cap
 
 # Writing systems of the languages xcs meets (XTREME-R, MUSE). The script of a letter is the first
 # word of its Unicode character name ("CYRILLIC SMALL LETTER A" -> CYRILLIC), which is how the
@@ -175,8 +175,7 @@ def keep_frequent_sources(lex: Lexicon, k: int, lang: str | None = None) -> Lexi
 
 def cap_candidates(lex: Lexicon, max_candidates: int) -> Lexicon:
     """Keep at most the first ``max_candidates`` targets per source."""
-    if max_candidates < 1:
-        raise ValueError(f"max_candidates must be positive, got {max_candidates}")
+    check_cap("max_candidates", max_candidates)
     return Lexicon(lex.src_lang, lex.tgt_lang,
                    {s: ts[:max_candidates] for s, ts in lex.entries.items()})
 

@@ -22,6 +22,14 @@ class LexiconFormatError(ValueError):
     """A dictionary line could not be parsed; the message names the file and line."""
 
 
+def check_cap(name: str, value: int | None) -> int | None:
+    """``value`` if it is None or an integer >= 1 (a cap on candidates per source), else a
+    ValueError naming the argument ``name``; every builder that takes a cap checks it here."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}")
+    return value
+
+
 @dataclass
 class Lexicon:
     """A bilingual lexicon ``src_lang -> tgt_lang``.
@@ -49,6 +57,7 @@ class Lexicon:
         max_candidates: int | None = None,
     ) -> Lexicon:
         """Build a lexicon from ``(source, target)`` pairs, applying the basic filters."""
+        check_cap("max_candidates", max_candidates)
         lex = cls(src_lang, tgt_lang)
         for src, tgt in pairs:
             lex.add(src, tgt, lowercase=lowercase, drop_identical=drop_identical,
@@ -70,7 +79,8 @@ class Lexicon:
         drop_identical: bool = False,
         max_candidates: int | None = None,
     ) -> None:
-        """Add one pair; whitespace inside a phrase is normalised to single spaces."""
+        """Add one pair; whitespace inside a phrase is normalised to single spaces. ``max_candidates``
+        is not checked per pair: the builders check it once (:func:`check_cap`)."""
         source = " ".join(source.split())
         target = " ".join(target.split())
         if lowercase:
@@ -105,9 +115,7 @@ class Lexicon:
         """
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-        if max_candidates is not None and (isinstance(max_candidates, bool)
-                                           or not isinstance(max_candidates, int) or max_candidates < 1):
-            raise ValueError(f"max_candidates must be an integer >= 1 or None, got {max_candidates!r}")
+        check_cap("max_candidates", max_candidates)
         lex = cls(src_lang, tgt_lang)
         for lineno, fields in _read_pairs(Path(path)):
             if fields is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xcs.lexicons.lexicon import Lexicon
+from xcs.lexicons.lexicon import Lexicon, check_cap
 
 
 def compose(
@@ -25,9 +25,8 @@ def compose(
             f"cannot compose {first.src_lang}->{first.tgt_lang} with {second.src_lang}->{second.tgt_lang}:"
             f" the pivot languages differ ({first.tgt_lang!r} vs {second.src_lang!r})"
         )
-    for name, value in (("max_per_pivot", max_per_pivot), ("max_candidates", max_candidates)):
-        if value is not None and value < 1:
-            raise ValueError(f"{name} must be positive, got {value}")
+    check_cap("max_per_pivot", max_per_pivot)
+    check_cap("max_candidates", max_candidates)
     out = Lexicon(first.src_lang, second.tgt_lang)
     for src, pivots in first.entries.items():
         for pivot in pivots:
