@@ -19,6 +19,7 @@ from train_helpers import fresh_encoder, make_pairs, run, save_tiny_model
 from xcs.data.pairs import TrainPair
 from xcs.experiment.runner import evaluation_encoder
 from xcs.training.config import TrainConfig
+from xcs.training.cross_encoder import train_cross_encoder
 from xcs.training.devices import check_device_name, resolve_device
 from xcs.training.negatives import mine_negatives, paragraph_negatives
 from xcs.training.optimization import warmup_linear_decay
@@ -145,6 +146,7 @@ def test_frozen_embeddings_stay_put_and_the_rest_moves(tiny_model_dir, tmp_path)
     {"hard_negatives": "paragraph"},
     # the checkpoint of step 2 is a mining step: the resumed run must re-mine there too
     {"hard_negatives": "mined", "mine_every": 2, "freeze_embeddings": True},
+    {"hard_negatives": "paragraph", "lora_rank": 4},  # the checkpoint holds the adapters only
 ])
 def test_killed_run_resumes_with_identical_losses(tiny_dropout_model_dir, tmp_path, negatives):
     config = TrainConfig(steps=4, batch_size=4, lr=1e-3, warmup=1, checkpoint_every=2, seed=3, grad_accum=2,
@@ -285,6 +287,40 @@ def test_freeze_layers_trains_only_the_upper_blocks(tiny_model_dir, tmp_path):
     assert moved and all(n.startswith("encoder.layer.1.") for n in moved)
     with pytest.raises(ValueError, match="freeze_layers = 3 but the model has 2 blocks"):
         run(tiny_model_dir, tmp_path / "too-many", TrainConfig(steps=1, batch_size=4, freeze_layers=3))
+
+
+@pytest.mark.parametrize("shared_towers", [True, False])
+def test_lora_moves_only_the_adapted_projections_and_saves_a_plain_model(tiny_model_dir, tmp_path,
+                                                                        shared_towers):
+    """peft's default LoRA targets for BERT are the attention's query and value projections: after
+    merging, only those weights differ from the start, the saved model has the untouched model's
+    tensor names and loads to the trained encoder's embeddings, and the checkpoint stores adapters."""
+    config = TrainConfig(steps=3, batch_size=4, lr=1e-2, warmup=0, lora_rank=4, lora_alpha=8.0,
+                         checkpoint_every=100, shared_towers=shared_towers)
+    encoder, result = run(tiny_model_dir, tmp_path / "run", config, save_model=True)
+    untouched = fresh_encoder(tiny_model_dir).model.state_dict()
+    trained = encoder.model.state_dict()
+    assert set(trained) == set(untouched)
+    moved = {n for n in trained if not torch.equal(trained[n], untouched[n])}
+    assert moved and all(re.search(r"attention\.self\.(query|value)\.weight$", n) for n in moved)
+    saved = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert saved["trainable"] and all(".lora_" in n for n in saved["trainable"])
+    reloaded = fresh_encoder(tmp_path / "run" / "model")
+    texts = ["what is a tiny model", "a tiny model is small"]
+    assert np.allclose(reloaded.encode(texts), encoder.encode(texts), atol=1e-6)
+    if not shared_towers:  # the document tower is adapted and merged alike
+        documents = result.extra["document_encoder"].model.state_dict()
+        assert set(documents) == set(untouched)
+        assert (tmp_path / "run" / "model-documents").is_dir()
+
+
+def test_lora_refuses_what_it_cannot_do(tiny_model_dir, tmp_path):
+    with pytest.raises(ValueError, match="lora_rank and freeze_layers"):
+        TrainConfig(lora_rank=4, freeze_layers=1)
+    with pytest.raises(ValueError, match="lora_alpha"):
+        TrainConfig(lora_rank=4, lora_alpha=0.0)
+    with pytest.raises(ValueError, match="cross-encoder trains its full weights"):
+        train_cross_encoder(None, [], None, TrainConfig(lora_rank=4))
 
 
 def test_distillation_term_pulls_towards_the_starting_model(tiny_model_dir, tmp_path):

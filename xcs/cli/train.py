@@ -18,7 +18,7 @@ _TRAIN_FLAGS = (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr",
                 ("weight-decay", float), ("warmup", float), ("max-grad-norm", float), ("temperature", float),
                 ("hard-negatives", str), ("num-hard-negatives", int), ("mine-every", int),
                 ("checkpoint-every", int), ("seed", int), ("loss-impl", str), ("freeze-layers", int),
-                ("distill-weight", float))
+                ("distill-weight", float), ("lora-rank", int), ("lora-alpha", float))
 # --train-file options: flag -> keyword of xcs.data.pairs_file.load_pairs_file (unset: its default)
 _FILE_FLAGS = {"train-format": "format", "train-split": "split", "query-column": "query_column",
                "positive-column": "positive_column", "negative-columns": "negative_columns"}

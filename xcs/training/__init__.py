@@ -6,6 +6,7 @@
 - :mod:`xcs.training.sampling` — seeded per-epoch batches, seeding, optimizer and LR schedule.
 - :mod:`xcs.training.negatives` — paragraph and mined hard negatives.
 - :mod:`xcs.training.objective` — the towers and the per-step loss.
+- :mod:`xcs.training.adapters` — LoRA adapters (``peft``) trained in place of the weights.
 - :mod:`xcs.training.checkpoint` — checkpoints written atomically, validated on resume.
 - :mod:`xcs.training.loop` — :func:`~xcs.training.loop.train`.
 - :mod:`xcs.training.cross_encoder` — BCE training of the reranker's cross-encoder.

@@ -25,7 +25,8 @@ NonNegative = Annotated[int, Field(ge=0)]
 
 # Fields added after runs and checkpoints were recorded, with the value that reproduces what those
 # records did: a record without the field was made with that value.
-LEGACY_TRAIN_VALUES: dict[str, Any] = {"freeze_layers": 0, "distill_weight": 0.0}
+LEGACY_TRAIN_VALUES: dict[str, Any] = {"freeze_layers": 0, "distill_weight": 0.0, "lora_rank": 0,
+                                       "lora_alpha": 16.0}
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -56,7 +57,10 @@ class TrainConfig:
     blocks (and the embeddings) as they are, so fine-tuning moves the upper layers only.
     ``distill_weight`` adds that times a distillation term: the mean cosine distance between the
     trained model's and the untouched starting model's embeddings of the English (unswitched)
-    queries and positives, which keeps what the starting model could already do.
+    queries and positives, which keeps what the starting model could already do. ``lora_rank`` > 0
+    trains LoRA adapters of that rank (``peft``'s default target modules, scaled by
+    ``lora_alpha / lora_rank``) instead of the weights, and merges them in when training ends
+    (:mod:`xcs.training.adapters`); it excludes ``freeze_layers``.
 
     Every field is type-checked without coercion (pydantic strict mode: ``"false"``, ``40.5`` or
     ``16.0`` for an int field are errors, an int is accepted for a float field) and range-checked;
@@ -80,6 +84,8 @@ class TrainConfig:
     mine_every: NonNegative = 0
     align_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     distill_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    lora_rank: NonNegative = 0
+    lora_alpha: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 16.0
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     checkpoint_every: Count = 50
     loss_impl: Impl = "auto"
@@ -87,6 +93,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.hard_negatives != "none" and self.num_hard_negatives < 1:
             raise ValueError("num_hard_negatives must be >= 1 when hard negatives are used")
+        if self.lora_rank and self.freeze_layers:
+            raise ValueError("lora_rank and freeze_layers: LoRA already keeps every weight as it is; "
+                             "set one of them")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

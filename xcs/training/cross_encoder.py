@@ -43,6 +43,9 @@ def train_cross_encoder(cross: CrossEncoder, pairs: Sequence[TrainPair], build_b
     """BCE training: per query its positive (label 1), ``num_hard_negatives`` other sentences of its
     paragraph and the next query's positive (label 0), negatives equal to the positive skipped (see
     :func:`scored_rows`). Returns the per-step losses."""
+    if config.lora_rank:
+        raise ValueError(f"lora_rank = {config.lora_rank}: the reranker's cross-encoder trains its full "
+                         "weights; set lora_rank = 0 for it")
     seed_everything(config.seed)
     freeze(cross.encoder, config)
     named = [(n, p) for n, p in cross.named_parameters() if p.requires_grad]

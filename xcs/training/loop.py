@@ -2,9 +2,9 @@
 
 The loop is plain PyTorch: AdamW, linear warm-up then linear decay, gradient clipping and
 accumulation, optional freezing of the word-embedding matrix (about 80% of multilingual-e5-small's
-parameters), in-batch negatives plus optional hard negatives (another sentence of the same paragraph,
-or the highest-ranked wrong sentence under the current model), and an optional alignment term that
-pulls each text towards its code-switched copy.
+parameters) or LoRA adapters in place of the weights, in-batch negatives plus optional hard
+negatives (another sentence of the same paragraph, or the highest-ranked wrong sentence under the
+current model), and an optional alignment term that pulls each text towards its code-switched copy.
 
 Everything a run does is a deterministic function of ``(config, step)``: the batch of step ``s`` is
 drawn from a per-epoch permutation seeded by ``(seed, epoch)``, code-switching is counter-based in the
@@ -31,6 +31,7 @@ from torch import nn
 
 from xcs.data.pairs import TrainPair
 from xcs.io.atomic import remove_stale_temporaries, write_json_atomic
+from xcs.training.adapters import add_lora, merge_lora
 from xcs.training.batch import BatchBuilder, TokenBatch, TokenEncoder
 from xcs.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, rank_rng_states, save_checkpoint
 from xcs.training.config import TrainConfig, TrainResult
@@ -69,6 +70,8 @@ def _set_up(encoder: TokenEncoder, config: TrainConfig, device: torch.device, di
     for enc in (encoder, document_encoder):
         if enc is not None:
             freeze(enc.model, config)
+            if config.lora_rank:
+                enc.model = add_lora(enc.model, config)
     towers = DualTowers(encoder, document_encoder)
     towers.train()
     named = [(n, p) for n, p in towers.named_parameters() if p.requires_grad]
@@ -212,4 +215,8 @@ def train(
             on_step(done, run.losses[-1])
     if bar is not None:
         bar.close()
+    if config.lora_rank:  # the trained adapters become plain weights before anything is saved
+        for enc in (encoder, run.document_encoder):
+            if enc is not None:
+                enc.model = merge_lora(enc.model)
     return _finish(run, encoder, config, out, time.perf_counter() - began, rank, world_size, save_model)
