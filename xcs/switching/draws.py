@@ -98,15 +98,18 @@ class DrawIndex:
         return indices
 
     def _warn_on_repeat(self, indices: list[int]) -> None:
-        """Warn once when an example index comes back within one epoch: its switches would repeat."""
+        """Warn once when an example index comes back within one epoch: its switches would repeat.
+        The set of drawn indices holds one epoch at most, and is dropped once the warning is given."""
+        if self._warned:
+            return
         epoch = self.epoch
         if self._drawn[0] != epoch:
             self._drawn = (epoch, set())
         drawn = self._drawn[1]
         repeated = next((i for i in indices if i in drawn), None)
         drawn.update(indices)
-        if repeated is not None and not self._warned:
-            self._warned = True
+        if repeated is not None:
+            self._warned, self._drawn = True, (epoch, set())
             warnings.warn(
                 f"example index {repeated} was collated twice in epoch {epoch}: its code-switching repeats. "
                 "Call set_epoch(epoch) at every epoch (with transformers / sentence-transformers trainers: "

@@ -287,9 +287,10 @@ class CodeSwitcher:
         parts = []
         for group in np.unique(groups).tolist():
             rows = np.flatnonzero(groups == group)
-            starts, ends = offsets[rows], offsets[rows + 1]
-            sub_ids = ids[np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])]
-            sub_offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+            starts, sub_lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+            sub_offsets = np.concatenate([[0], np.cumsum(sub_lengths)]).astype(np.int64)
+            # the rows' tokens in one gather: token t of the group sits at starts[row] + (t - its start)
+            sub_ids = ids[np.repeat(starts - sub_offsets[:-1], sub_lengths) + np.arange(sub_offsets[-1])]
             languages, cumulative, p = calls[group]
             out = self._engine(sub_ids, sub_offsets, example_index[rows], languages, cumulative, p, epoch,
                                length, provenance)
