@@ -49,6 +49,16 @@ def test_negative_columns_default_to_the_given_negatives(tiny_model_dir, tmp_pat
     assert (config["hard_negatives"], config["num_hard_negatives"]) == ("given", 2)
 
 
+def test_lora_flags_train_adapters_and_save_a_plain_model(tiny_model_dir, tmp_path, capsys):
+    assert _train(tmp_path, tiny_model_dir, "--lora-rank", "4", "--lora-alpha", "8") == 0
+    config = json.loads((tmp_path / "run" / "train_log.json").read_text())["config"]
+    assert (config["lora_rank"], config["lora_alpha"]) == (4, 8.0)
+    from safetensors.torch import load_file
+
+    saved = load_file(str(tmp_path / "run" / "model" / "model.safetensors"))
+    assert saved and not any("lora" in name for name in saved)  # the adapters are merged in
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     (("--negative-columns", "hard", "--num-hard-negatives", "3"),
      "pairs.jsonl: every pair has 2 hard negative(s) (--negative-columns hard), but --num-hard-negatives "
@@ -57,6 +67,7 @@ def test_negative_columns_default_to_the_given_negatives(tiny_model_dir, tmp_pat
     (("--hard-negatives", "paragraph"), "draws from SQuAD paragraphs, which --train-file pairs do not have"),
     (("--negative-columns", "missing"), "pairs.jsonl, line 1: no column 'missing' (columns present: "
                                         "['question', 'answer', 'hard'])"),
+    (("--lora-rank", "2", "--freeze-layers", "1"), "lora_rank and freeze_layers"),
 ])
 def test_bad_flags_fail_before_the_model_is_loaded(tmp_path, capsys, extra, message):
     assert _train(tmp_path, tmp_path / "no-such-model", *extra) == 1
