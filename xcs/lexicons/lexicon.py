@@ -22,12 +22,11 @@ class LexiconFormatError(ValueError):
     """A dictionary line could not be parsed; the message names the file and line."""
 
 
-def check_cap(name: str, value: int | None) -> int | None:
-    """``value`` if it is None or an integer >= 1 (a cap on candidates per source), else a
-    ValueError naming the argument ``name``; every builder that takes a cap checks it here."""
+def check_cap(name: str, value: int | None) -> None:
+    """A ValueError naming the argument ``name`` unless ``value`` is None or an integer >= 1 (a cap
+    on candidates per source); every builder that takes a cap checks it here."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}")
-    return value
 
 
 @dataclass
