@@ -1,1 +1,0 @@
-"""Triton kernels of xcs, installed as ``xcs.kernels`` (one file per stage)."""
