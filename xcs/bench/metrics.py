@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from xcs.io.versions import versions
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("metrics", help="MRR@10 throughput: xcs vs ranx vs ir_measures")
@@ -74,7 +76,8 @@ def _time_ranx_kernel(scores: np.ndarray, relevant_doc: np.ndarray, repeats: int
 
 
 def run(args: argparse.Namespace) -> int:
-    print(json.dumps(measure(args.queries, args.candidates, args.subset, args.repeats, args.seed), indent=1))
+    report = measure(args.queries, args.candidates, args.subset, args.repeats, args.seed)
+    print(json.dumps({**report, "environment": versions()}, indent=1))
     return 0
 
 

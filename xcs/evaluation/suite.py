@@ -20,6 +20,8 @@ L2-normalised, so the inner product is the cosine) and an optional ``description
 Outputs in ``out_dir``: ``metrics.json`` ``{task: {metric: value, by_language / by_pair: ...}}``,
 ``per_query.npz`` (float32 per-query scores, keys ``task/metric/lang-or-pair``, queries in file
 order), ``run_info.json`` (model, data, options, wall times), ``report.md`` and ``clir_mrr10.png``.
+``metrics.json`` and ``run_info.json`` also hold ``"environment"``: the versions of python, torch,
+transformers, triton, numpy and xcs (:func:`xcs.io.versions.versions`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from xcs.evaluation.protocol import ALL_TASKS, resolve_tasks
 from xcs.evaluation.report import markdown_report, plot_clir_heatmap
 from xcs.evaluation.tasks import Pool, TextEncoder, TextTable, build_pool, tatoeba_task, xquadr_tasks
 from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
+from xcs.io.versions import versions
 
 # ---------------------------------------------------------------------------------------- encoding
 
@@ -87,10 +90,14 @@ def _add_tatoeba(inputs: _Inputs, directory: Path, languages: Sequence[str] | No
 def _write_outputs(out: Path, results: dict[str, Any], info: dict[str, Any],
                    per_query: dict[str, np.ndarray], query_ids: dict[str, np.ndarray]) -> None:
     """``metrics.json``, ``run_info.json``, ``per_query.npz`` (with ``query_ids.npz``, the query of
-    each score), ``report.md`` and the CLIR heatmap."""
+    each score), ``report.md`` and the CLIR heatmap. Both JSON files record the package versions
+    under ``"environment"`` (:func:`xcs.io.versions.versions`)."""
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(results, out / "metrics.json", indent=1, ensure_ascii=False)
-    write_json_atomic(info, out / "run_info.json", indent=1, ensure_ascii=False)
+    environment = versions()
+    write_json_atomic({**results, "environment": environment}, out / "metrics.json", indent=1,
+                      ensure_ascii=False)
+    write_json_atomic({**info, "environment": environment}, out / "run_info.json", indent=1,
+                      ensure_ascii=False)
     with atomic_path(out / "per_query.npz") as tmp:
         np.savez_compressed(tmp, **{k: v.astype(np.float32) for k, v in per_query.items()})
     with atomic_path(out / "query_ids.npz") as tmp:

@@ -9,7 +9,8 @@ expands one method into one per switch rate, named ``NAME@p=P``).
 Layout of a run ``results/NAME/``::
 
     config.toml            the config as run
-    runs/METHOD/seedS/     run.json (status, wall times, losses), metrics.json (the evaluation)
+    runs/METHOD/seedS/     run.json (status, wall times, losses), metrics.json (the evaluation);
+                           both record the package versions under "environment"
     summary.json           method -> setting -> metric: mean, std, per-seed values, p-value vs
                            the baseline (paired t-test on per-query scores, Bonferroni-corrected)
     table.md               the paper's layout: rows methods, columns MoIR / CLIR / MLIR averages,
@@ -41,6 +42,7 @@ from xcs.experiment.report import markdown_table, plots, rerank_table
 from xcs.experiment.summary import summarize, summarize_rerank
 from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from xcs.io.paths import read_json
+from xcs.io.versions import versions
 from xcs.training.config import LEGACY_TRAIN_VALUES
 
 
@@ -147,7 +149,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     run_results.mkdir(parents=True, exist_ok=True)
     run_work.mkdir(parents=True, exist_ok=True)
     record: dict[str, Any] = {"method": asdict(method), "seed": seed, "model": config.model,
-                              "status": "running", "command": " ".join(sys.argv)}
+                              "status": "running", "command": " ".join(sys.argv), "environment": versions()}
     began = time.perf_counter()
     if method.trains:
         train_config = config.train_config(method, seed)
@@ -191,7 +193,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     trained_s = time.perf_counter() - began
     if method.evaluate:
         metrics = _evaluate(evaluated, config, data_dir, run_work / "eval")
-        write_json_atomic(metrics, run_results / "metrics.json")
+        write_json_atomic({**metrics, "environment": record["environment"]}, run_results / "metrics.json")
     record.update(status="done", train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
                   wall_s=time.perf_counter() - began, description=getattr(evaluated, "description", ""))
     write_json_atomic(record, record_path)
@@ -232,7 +234,7 @@ def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dic
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "rerank_per_query.npz") as tmp:
         np.savez_compressed(tmp, **scores)
-    write_json_atomic(metrics, results_dir / "rerank.json")
+    write_json_atomic({**metrics, "environment": record["environment"]}, results_dir / "rerank.json")
     record.update(status="done", train={"config": asdict(train_config), "losses": losses,
                                         "first_loss": losses[0], "last_loss": losses[-1]},
                   train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
@@ -295,6 +297,7 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     summary["rerank"] = summarize_rerank(config, results_dir, work_dir)
     summary["wall_s_this_invocation"] = time.perf_counter() - began
     summary["run_wall_s"] = walls
+    summary["environment"] = versions()
     write_json_atomic(summary, results_dir / "summary.json")
     table = markdown_table(summary) + rerank_table(summary["rerank"])
     write_text_atomic(f"# {config.name}\n\nModel: {config.model}\n\n" + table, results_dir / "table.md")

@@ -31,6 +31,7 @@ from torch import nn
 
 from xcs.data.pairs import TrainPair
 from xcs.io.atomic import remove_stale_temporaries, write_json_atomic
+from xcs.io.versions import versions
 from xcs.training.adapters import add_lora, merge_lora
 from xcs.training.batch import BatchBuilder, TokenBatch, TokenEncoder
 from xcs.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, rank_rng_states, save_checkpoint
@@ -149,7 +150,7 @@ def _finish(run: _Run, encoder: TokenEncoder, config: TrainConfig, out: Path, wa
         write_json_atomic({"config": asdict(config), "losses": run.losses, "wall_s": wall,
                            "total_wall_s": result.total_wall_s,
                            "steps_per_s": result.steps_per_s, "resumed_from": run.start_step,
-                           "world_size": world_size}, out / "train_log.json")
+                           "world_size": world_size, "environment": versions()}, out / "train_log.json")
     result.extra["document_encoder"] = run.document_encoder
     return result
 
