@@ -6,5 +6,7 @@
 - :mod:`xcs.experiment.data` — the training pairs (SQuAD v1.1 dev minus XQuAD).
 - :mod:`xcs.experiment.runner` — one run, the reranker run, the whole experiment.
 - :mod:`xcs.experiment.summary` — means, stds and paired tests over finished runs.
+- :mod:`xcs.experiment.footprint` — the data files, texts and token ids a config's run uses (what a
+  machine that receives only a small bundle needs; ``benches/gpu/carry.py``).
 - :mod:`xcs.experiment.report` — Markdown tables and plots.
 """

