@@ -32,7 +32,7 @@ class KernelConfig:
         """The configuration for inputs of ``dtype``; tiny tiles under the CPU interpreter.
 
         The 16-bit configuration compiles for sm_90 without register spills, except the backward
-        kernel with false-negative ids (104 bytes per thread), as
+        kernel with false-negative ids (232 bytes per thread), as
         ``tests/test_loss_kernels_compile.py`` checks; none is tuned on hardware yet.
         """
         if os.environ.get("TRITON_INTERPRET") == "1":
@@ -58,6 +58,9 @@ class TritonBackend:
     ``backward="atomic"``: one tile kernel adds both gradient products with fp32 atomics;
     ``backward="gemm"``: a kernel writes the softmax weights for chunks of rows and cuBLAS multiplies.
     """
+
+    # dL/dS is formed whole in the kernels (one-hot term included) before its 16-bit rounding
+    folds_positive_gradient = True
 
     def __init__(self, config: KernelConfig | None = None, backward: str = "atomic") -> None:
         if backward not in ("atomic", "gemm"):
@@ -87,8 +90,10 @@ class TritonBackend:
         config, q, d, labels, positive_ids, doc_ids = self._prepare(q, d, labels, doc_ids)
         return launch_logsumexp(q, d, labels, positive_ids, doc_ids, inv_tau, margin, symmetric, config)
 
-    def softmax_gradients(self, q, d, labels, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad):
-        """``W @ d`` (B, dim), ``W.T @ q`` (N, dim) and ``sum_ij W[i, j] * S[i, j]`` (0-dim), float32."""
+    def softmax_gradients(self, q, d, labels, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad,
+                          positive_grad=None):
+        """``G @ d`` (B, dim), ``G.T @ q`` (N, dim) and ``sum_ij G[i, j] * S[i, j]`` (0-dim), float32,
+        for G = dL/dS: the softmax weights minus ``positive_grad`` (B,) at each (i, labels[i])."""
         config, q, d, labels, positive_ids, doc_ids = self._prepare(q, d, labels, doc_ids)
         f32 = lambda t: None if t is None else t.to(torch.float32).contiguous()
         launch = launch_softmax_gradients if self.backward == "atomic" else launch_softmax_gradients_gemm
@@ -104,5 +109,6 @@ class TritonBackend:
             f32(col_lse),
             f32(row_grad),
             f32(col_grad),
+            f32(positive_grad),
             config,
         )

@@ -4,14 +4,14 @@ One program per (BLOCK_M, BLOCK_N) tile of S (grouped along rows for L2 reuse of
 recomputes its logits from q, d and the saved LSEs, forms
 
     W[i, j] = row_grad[i] * exp(S[i, j] - row_lse[i]) + col_grad[j] * exp(S[i, j] - col_lse[j])
+    G[i, j] = W[i, j] - positive_grad[i] * [j == labels[i]]                  (= dL/dS, in fp32)
 
-and adds ``W @ d_tile`` to grad_q and ``W.T @ q_tile`` to grad_d with fp32 atomics (plus the
-row sums of ``W * S`` for the temperature gradient), streaming the
+and adds ``G @ d_tile`` to grad_q and ``G.T @ q_tile`` to grad_d with fp32 atomics (plus the
+row sums of ``G * S`` for the temperature gradient), streaming the
 embedding dimension in BLOCK_K slices so that any ``dim`` fits in registers. That is three GEMMs in
 total (one recompute, two gradient products); a deterministic two-pass variant (one pass over rows
 for grad_q, one over columns for grad_d) needs four and, at dim 384/768, cannot keep a full-width
-gradient row block in registers. The sparse -onehot(labels) part of the cross-entropy gradient and
-the 1/tau factor are applied by the caller in O((B + N) * dim).
+gradient row block in registers. The 1/tau factor is applied by the caller in O((B + N) * dim).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def softmax_gradient_kernel(
     col_lse_ptr,
     row_grad_ptr,
     col_grad_ptr,
+    positive_grad_ptr,
     grad_q_ptr,
     grad_d_ptr,
     weighted_logits_ptr,
@@ -66,8 +67,9 @@ def softmax_gradient_kernel(
     col_in = offs_n < num_docs
     weights = recompute_softmax_weights(
         q_ptr, d_ptr, labels_ptr, positive_ids_ptr, doc_ids_ptr, row_lse_ptr, col_lse_ptr, row_grad_ptr,
-        col_grad_ptr, weighted_logits_ptr, offs_m, offs_n, num_queries, num_docs, dim, stride_q, stride_d,
-        inv_tau, margin_scaled, HAS_IDS, SYMMETRIC, BLOCK_M, BLOCK_N, BLOCK_K, UPCAST, PRECISION,
+        col_grad_ptr, positive_grad_ptr, weighted_logits_ptr, offs_m, offs_n, num_queries, num_docs, dim,
+        stride_q, stride_d, inv_tau, margin_scaled, HAS_IDS, SYMMETRIC, BLOCK_M, BLOCK_N, BLOCK_K, UPCAST,
+        PRECISION,
     )  # fmt: skip
     # the gradient GEMMs run in the input dtype with fp32 accumulation (as flash-attention does)
     weights = weights.to(q_ptr.dtype.element_ty)
@@ -96,12 +98,15 @@ def softmax_gradient_kernel(
 
 
 def launch_softmax_gradients(
-    q, d, labels, positive_ids, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad, config
+    q, d, labels, positive_ids, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad, positive_grad,
+    config,
 ):
-    """``W @ d`` (B, dim), ``W.T @ q`` (N, dim) and ``sum_ij W[i, j] * S[i, j]`` (0-dim), float32.
+    """``G @ d`` (B, dim), ``G.T @ q`` (N, dim) and ``sum_ij G[i, j] * S[i, j]`` (0-dim), float32, for
+    G = dL/dS = W - positive_grad * onehot(labels) (the softmax weights W of the module docstring).
 
     ``row_lse``/``row_grad`` (B,) and ``col_lse``/``col_grad`` (N,) float32 contiguous (the column
-    pair None without the symmetric term); other arguments as in
+    pair None without the symmetric term), ``positive_grad`` (B,) float32 (the one-hot coefficient:
+    the summed upstream gradient of query i's row and column losses); other arguments as in
     :func:`xcs.kernels.contrastive_forward.launch_logsumexp`.
     """
     import torch
@@ -116,7 +121,7 @@ def launch_softmax_gradients(
         q,
         d,
         *index_arguments(labels, positive_ids, doc_ids),
-        *softmax_arguments(row_lse, col_lse, row_grad, col_grad),
+        *softmax_arguments(row_lse, col_lse, row_grad, col_grad, positive_grad),
         grad_q,
         grad_d,
         weighted_logits,

@@ -1,5 +1,6 @@
-"""Backward stage, cuBLAS variant: recompute the softmax weights W for a chunk of rows, store them
-in the input dtype, and leave the two gradient products to cuBLAS.
+"""Backward stage, cuBLAS variant: recompute the gradient W = dL/dS (softmax weights minus the
+one-hot term) for a chunk of rows, store it in the input dtype, and leave the two gradient products
+to cuBLAS.
 
 ``softmax_weights_kernel`` writes ``W[rows, :]`` (R, N) for R = ``rows_per_chunk`` queries (one
 recompute GEMM in Triton, no atomics); the launcher then runs ``W @ d`` and ``W.T @ q[rows]`` as
@@ -35,6 +36,7 @@ def softmax_weights_kernel(
     col_lse_ptr,
     row_grad_ptr,
     col_grad_ptr,
+    positive_grad_ptr,
     weights_ptr,
     weighted_logits_ptr,
     num_queries,
@@ -60,8 +62,9 @@ def softmax_weights_kernel(
     col_in = offs_n < num_docs
     weights = recompute_softmax_weights(
         q_ptr, d_ptr, labels_ptr, positive_ids_ptr, doc_ids_ptr, row_lse_ptr, col_lse_ptr, row_grad_ptr,
-        col_grad_ptr, weighted_logits_ptr, offs_m, offs_n, num_queries, num_docs, dim, stride_q, stride_d,
-        inv_tau, margin_scaled, HAS_IDS, SYMMETRIC, BLOCK_M, BLOCK_N, BLOCK_K, UPCAST, PRECISION,
+        col_grad_ptr, positive_grad_ptr, weighted_logits_ptr, offs_m, offs_n, num_queries, num_docs, dim,
+        stride_q, stride_d, inv_tau, margin_scaled, HAS_IDS, SYMMETRIC, BLOCK_M, BLOCK_N, BLOCK_K, UPCAST,
+        PRECISION,
     )  # fmt: skip
     tl.store(
         weights_ptr + offs_m[:, None] * num_docs + offs_n[None, :],
@@ -90,7 +93,8 @@ def rows_per_chunk(num_queries: int, num_docs: int, dim: int, block_m: int) -> i
 
 
 def launch_softmax_gradients_gemm(
-    q, d, labels, positive_ids, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad, config
+    q, d, labels, positive_ids, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad, positive_grad,
+    config,
 ):
     """Same contract as :func:`xcs.kernels.contrastive_backward.launch_softmax_gradients`."""
     import torch
@@ -103,7 +107,9 @@ def launch_softmax_gradients_gemm(
     symmetric = col_grad is not None
     options = tile_options(config, doc_ids is not None, config.block_k)
     labels, positive_ids, doc_ids = index_arguments(labels, positive_ids, doc_ids)
-    row_lse, col_lse, row_grad, col_grad = softmax_arguments(row_lse, col_lse, row_grad, col_grad)
+    row_lse, col_lse, row_grad, col_grad, positive_grad = softmax_arguments(
+        row_lse, col_lse, row_grad, col_grad, positive_grad
+    )
     chunk = rows_per_chunk(num_queries, num_docs, dim, config.block_m)
     weights = torch.empty(chunk, num_docs, dtype=q.dtype, device=q.device)
     for start in range(0, num_queries, chunk):
@@ -112,7 +118,8 @@ def launch_softmax_gradients_gemm(
         grid = (triton.cdiv(rows, config.block_m) * triton.cdiv(num_docs, config.block_n),)
         softmax_weights_kernel[grid](
             q[start:stop], d, labels[start:stop], positive_ids[start:stop], doc_ids, row_lse[start:stop],
-            col_lse, row_grad[start:stop], col_grad, weights, weighted_logits[start:stop],
+            col_lse, row_grad[start:stop], col_grad, positive_grad[start:stop], weights,
+            weighted_logits[start:stop],
             *shape_arguments(q[start:stop], d, inv_tau, margin),
             SYMMETRIC=symmetric, GROUP_M=config.group_m, **options,
         )  # fmt: skip

@@ -154,6 +154,7 @@ def grouped_tile_offsets(
 @triton.jit
 def softmax_weights(
     logits,  # (BLOCK_M, BLOCK_N) float32 from logits_tile
+    labels,  # (BLOCK_M,) int32 positive column of each row, -1 outside B
     offs_m,
     offs_n,
     num_queries,
@@ -162,10 +163,17 @@ def softmax_weights(
     col_lse_ptr,
     row_grad_ptr,
     col_grad_ptr,
+    positive_grad_ptr,
     SYMMETRIC: tl.constexpr,
 ):
-    """(BLOCK_M, BLOCK_N) float32 ``W = row_grad * exp(S - row_lse) [+ col_grad * exp(S - col_lse)]``
-    (0 where S is -inf) and the (BLOCK_M,) row sums of ``W * S`` for the temperature gradient."""
+    """(BLOCK_M, BLOCK_N) float32 ``G = row_grad * exp(S - row_lse) [+ col_grad * exp(S - col_lse)]
+    - positive_grad * onehot(labels)`` (0 where S is -inf), the whole of dL/dS, and the (BLOCK_M,)
+    row sums of ``G * S`` for the temperature gradient.
+
+    The one-hot term is subtracted here, in fp32, before the caller rounds G to the input dtype for
+    the gradient GEMMs: added afterwards (``W @ d - positive_grad * d[labels]``), a concentrated
+    softmax (W[i, labels[i]] near positive_grad) cancels, and the 16-bit rounding of the large weight
+    survives as an error several times eager's (seen on CUDA-shaped tests: one query, five documents)."""
     row_in = offs_m < num_queries
     row_lse = tl.load(row_lse_ptr + offs_m, mask=row_in, other=0.0)
     row_grad = tl.load(row_grad_ptr + offs_m, mask=row_in, other=0.0)
@@ -175,6 +183,8 @@ def softmax_weights(
         col_lse = tl.load(col_lse_ptr + offs_n, mask=col_in, other=0.0)
         col_grad = tl.load(col_grad_ptr + offs_n, mask=col_in, other=0.0)
         weights += col_grad[None, :] * tl.exp(logits - col_lse[None, :])
+    positive_grad = tl.load(positive_grad_ptr + offs_m, mask=row_in, other=0.0)
+    weights = tl.where(offs_n[None, :] == labels[:, None], weights - positive_grad[:, None], weights)
     # masked entries have W = 0 and S = -inf; their product must count as 0, not nan
     weighted = weights * tl.where(logits == float("-inf"), 0.0, logits)
     return weights, tl.sum(weighted, axis=1)
@@ -191,6 +201,7 @@ def recompute_softmax_weights(
     col_lse_ptr,
     row_grad_ptr,
     col_grad_ptr,
+    positive_grad_ptr,
     weighted_logits_ptr,
     offs_m,
     offs_n,
@@ -209,9 +220,10 @@ def recompute_softmax_weights(
     UPCAST: tl.constexpr,
     PRECISION: tl.constexpr,
 ):
-    """The (BLOCK_M, BLOCK_N) float32 softmax weights W of the tile (``offs_m``, ``offs_n``),
-    recomputed from q, d and the saved LSEs; atomically adds the tile's row sums of ``W * S`` into
-    weighted_logits (num_queries,) float32 on the way."""
+    """The (BLOCK_M, BLOCK_N) float32 gradient G = dL/dS of the tile (``offs_m``, ``offs_n``), softmax
+    weights minus the one-hot term (:func:`softmax_weights`), recomputed from q, d and the saved
+    LSEs; atomically adds the tile's row sums of ``G * S`` into weighted_logits (num_queries,)
+    float32 on the way."""
     labels, positive_ids = load_row_targets(labels_ptr, positive_ids_ptr, offs_m, num_queries, HAS_IDS)
     logits = logits_tile(
         q_ptr, d_ptr, doc_ids_ptr, labels, positive_ids, offs_m, offs_n, num_queries, num_docs, dim,
@@ -219,8 +231,8 @@ def recompute_softmax_weights(
         PRECISION,
     )  # fmt: skip
     weights, weighted_rows = softmax_weights(
-        logits, offs_m, offs_n, num_queries, num_docs, row_lse_ptr, col_lse_ptr, row_grad_ptr, col_grad_ptr,
-        SYMMETRIC,
+        logits, labels, offs_m, offs_n, num_queries, num_docs, row_lse_ptr, col_lse_ptr, row_grad_ptr,
+        col_grad_ptr, positive_grad_ptr, SYMMETRIC,
     )  # fmt: skip
     tl.atomic_add(weighted_logits_ptr + offs_m, weighted_rows, mask=offs_m < num_queries)
     return weights
@@ -239,13 +251,13 @@ def index_arguments(labels, positive_ids, doc_ids):
     return labels, positive_ids, doc_ids
 
 
-def softmax_arguments(row_lse, col_lse, row_grad, col_grad):
-    """The ``row_lse_ptr, col_lse_ptr, row_grad_ptr, col_grad_ptr`` kernel arguments: the column pair
-    None without the symmetric term, where the row pair stands in for it (SYMMETRIC=False never
-    reads it)."""
+def softmax_arguments(row_lse, col_lse, row_grad, col_grad, positive_grad):
+    """The ``row_lse_ptr, col_lse_ptr, row_grad_ptr, col_grad_ptr, positive_grad_ptr`` kernel
+    arguments: the column pair None without the symmetric term, where the row pair stands in for it
+    (SYMMETRIC=False never reads it)."""
     if col_grad is None:
-        return row_lse, row_lse, row_grad, row_grad
-    return row_lse, col_lse, row_grad, col_grad
+        return row_lse, row_lse, row_grad, row_grad, positive_grad
+    return row_lse, col_lse, row_grad, col_grad, positive_grad
 
 
 def shape_arguments(q, d, inv_tau, margin):

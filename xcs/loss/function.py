@@ -14,12 +14,19 @@ class LossBackend(Protocol):
     """The two stages a fused implementation provides (see :class:`xcs.loss.torch_backends.ChunkedBackend`):
     ``logsumexp`` -> (row LSE (B,), column LSE (N,) or None) and ``softmax_gradients`` ->
     (W @ d (B, dim), W.T @ q (N, dim), sum(W * S) 0-dim), all in the compute dtype. A backend used
-    with ``gradient_scale`` also provides ``loss_and_gradients`` (see ``ChunkedBackend``)."""
+    with ``gradient_scale`` also provides ``loss_and_gradients`` (see ``ChunkedBackend``).
+
+    ``folds_positive_gradient``: the backend takes ``positive_grad`` (B,) and subtracts it at each
+    (i, labels[i]) of W itself, so that W is the whole of dL/dS (the Triton kernels, which round W
+    to 16 bits, must: see :func:`xcs.kernels.contrastive_tile.softmax_weights`); otherwise the
+    Function adds that sparse term in O((B + N) dim)."""
+
+    folds_positive_gradient: bool
 
     def logsumexp(self, q, d, labels, doc_ids, inv_tau, margin, symmetric): ...
 
     def softmax_gradients(
-        self, q, d, labels, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad
+        self, q, d, labels, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad, positive_grad=None
     ): ...
 
 
@@ -120,24 +127,29 @@ class FusedContrastiveFunction(torch.autograd.Function):
             col_grad.index_add_(0, labels, col_grad_per_query)
         else:
             row_grad, col_grad_per_query, col_grad = grad_loss, torch.zeros_like(grad_loss), None
-        with torch.autocast(q.device.type, enabled=False):
-            grad_q, grad_d, weighted_logits = ctx.backend.softmax_gradients(
-                q, d, labels, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad
-            )
         # the -onehot part of the cross-entropy gradient: -(row_grad + col_grad) at each (i, labels[i])
         positive_grad = row_grad + col_grad_per_query
-        # in place on the compute-dtype buffers: the only (B, dim) temporaries are d[labels] and the
-        # scaled q, which keeps the backward's extra memory at O((B + N) * dim)
-        grad_q.addcmul_(positive_grad[:, None], d[labels], value=-1.0).mul_(inv_tau)
-        grad_d.index_add_(0, labels, positive_grad[:, None] * q, alpha=-1.0).mul_(inv_tau)
+        folds = ctx.backend.folds_positive_gradient
+        with torch.autocast(q.device.type, enabled=False):
+            grad_q, grad_d, weighted_logits = ctx.backend.softmax_gradients(
+                q, d, labels, doc_ids, inv_tau, margin, row_lse, col_lse, row_grad, col_grad,
+                positive_grad if folds else None,
+            )  # fmt: skip
+        if not folds:
+            # in place on the compute-dtype buffers: the only (B, dim) temporaries are d[labels] and
+            # the scaled q, which keeps the backward's extra memory at O((B + N) * dim)
+            grad_q.addcmul_(positive_grad[:, None], d[labels], value=-1.0)
+            grad_d.index_add_(0, labels, positive_grad[:, None] * q, alpha=-1.0)
+            # the backend summed W * S; G * S adds the one-hot part
+            weighted_logits = weighted_logits - (positive_grad * positive).sum()
+        grad_q.mul_(inv_tau)
+        grad_d.mul_(inv_tau)
 
         grad_temperature = None
         if ctx.needs_input_grad[2]:
-            # S = raw / tau, so dL/dtau = -(1/tau) sum_ij G_ij S_ij with G = dL/dS = W - onehot part;
-            # the backend sums W * S in fp32 from the recomputed tiles
-            grad_temperature = (-inv_tau * (weighted_logits - (positive_grad * positive).sum())).to(
-                *ctx.temperature_like
-            )
+            # S = raw / tau, so dL/dtau = -(1/tau) sum_ij G_ij S_ij with G = dL/dS; the backend sums
+            # the products in fp32 from the recomputed tiles
+            grad_temperature = (-inv_tau * weighted_logits).to(*ctx.temperature_like)
         return (
             grad_q.to(q.dtype) if ctx.needs_input_grad[0] else None,
             grad_d.to(d.dtype) if ctx.needs_input_grad[1] else None,

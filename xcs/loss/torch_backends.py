@@ -122,6 +122,9 @@ class ChunkedBackend:
     and the positive pairs' one-hot term ride on the GEMMs' alpha and beta.
     """
 
+    # W stays in the compute dtype (fp32 or fp64): the Function adds the one-hot term exactly
+    folds_positive_gradient = False
+
     def __init__(self, chunk_size: int | None = None) -> None:
         if chunk_size is not None and chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -173,6 +176,7 @@ class ChunkedBackend:
         col_lse: torch.Tensor | None,
         row_grad: torch.Tensor,
         col_grad: torch.Tensor | None,
+        positive_grad: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``W @ d`` (B, dim), ``W.T @ q`` (N, dim) and ``sum_ij W[i, j] * S[i, j]`` (0-dim, for the
         temperature gradient) in the compute dtype, for the softmax part of dL/dS
