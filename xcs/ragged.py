@@ -85,12 +85,39 @@ def flatten_padded(batch: Any, attention_mask: Any) -> tuple[np.ndarray, np.ndar
         raise ValueError(f"a padded batch must be 2-D (batch, seq), got shape {ids.shape}")
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"token ids must be integers, got {ids.dtype}")
-    mask = np.ones(ids.shape, dtype=bool) if attention_mask is None else to_numpy(attention_mask).astype(bool)
+    mask = np.ones(ids.shape, dtype=bool) if attention_mask is None else _padding_mask(attention_mask)
     if mask.shape != ids.shape:
         raise ValueError(f"attention_mask shape {mask.shape} does not match input_ids shape {ids.shape}")
     offsets = row_offsets(mask.sum(axis=1))
     flat = ids[mask]
     return flat.astype(np.int64 if flat.dtype not in (np.int32, np.int64) else flat.dtype), offsets
+
+
+def _padding_mask(attention_mask: Any) -> np.ndarray:
+    """A padding mask as bool: values 0 / 1 (bool, integer or float) only, and in each row the 1s
+    contiguous (right or left padding). A 0 between 1s (a hole) or any other value (0.4, NaN) is
+    a ValueError: the masked token would be dropped from the output, even at p = 0."""
+    mask = to_numpy(attention_mask)
+    if mask.dtype != bool:
+        if not (np.issubdtype(mask.dtype, np.integer) or np.issubdtype(mask.dtype, np.floating)):
+            raise TypeError(f"attention_mask must hold 0 / 1 (bool, integer or float), got {mask.dtype}")
+        bad = (mask != 0) & (mask != 1)
+        if bad.any():
+            position = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"attention_mask must hold only 0 and 1 (a padding mask), got "
+                             f"{mask[position].item()!r} at {position}")
+        mask = mask == 1
+    if mask.ndim == 2 and mask.shape[1] > 1:
+        # a hole: a 1 -> 0 step followed later by a 0 -> 1 step in the same row
+        rises = np.cumsum(mask[:, 1:] & ~mask[:, :-1], axis=1)
+        falls = mask[:, :-1] & ~mask[:, 1:]
+        hole = falls & (rises[:, -1:] > rises)
+        if hole.any():
+            row, column = (int(i) for i in np.argwhere(hole)[0])
+            raise ValueError(f"attention_mask row {row} has a 0 between 1s (position {column + 1}): only "
+                             "padding may be masked (right or left), a masked token inside the text would "
+                             "be dropped from the output")
+    return mask
 
 
 def pad_flat(flat: np.ndarray, offsets: np.ndarray, fill: int) -> np.ndarray:

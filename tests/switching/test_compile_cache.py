@@ -145,3 +145,84 @@ def test_lexicon_digest_covers_entries_and_languages(lexicon):
     assert digest == compile_cache.lexicon_digest(Lexicon.from_pairs(PAIRS, "en", "de"))
     assert digest != compile_cache.lexicon_digest(Lexicon.from_pairs(PAIRS, "de", "en"))
     assert digest != compile_cache.lexicon_digest(Lexicon.from_pairs(PAIRS[:-1], "en", "de"))
+
+
+# ---------------------------------------------------------------- issue 21.7: the cache never raises
+@pytest.mark.parametrize("place", ["under a file", "read-only parent"])
+def test_uncreatable_cache_dir_compiles_in_memory_with_one_warning(e5_tokenizer, lexicon, tmp_path,
+                                                                   monkeypatch, place):
+    """``$XCS_CACHE_DIR`` that cannot be created: one CacheWarning, the lexicon compiled in memory
+    (it raised NotADirectoryError / PermissionError from ``compile``)."""
+    import errno
+    import warnings
+    from pathlib import Path
+
+    monkeypatch.undo()  # the suite's conftest points the default at a temporary directory
+    if place == "under a file":
+        blocker = tmp_path / "file"
+        blocker.write_text("a file where the cache directory should be")
+        monkeypatch.setenv("XCS_CACHE_DIR", str(blocker / "xcs"))
+    else:  # chmod does not stop root: an immutable parent refuses mkdir as EACCES
+        parent = tmp_path / "readonly"
+        monkeypatch.setenv("XCS_CACHE_DIR", str(parent / "xcs"))
+        mkdir = Path.mkdir
+
+        def refusing(self, *args, **kwargs):
+            if parent in self.parents or self == parent:
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            return mkdir(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "mkdir", refusing)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled = CompiledLexicon.compile(lexicon, e5_tokenizer)
+    monkeypatch.undo()
+    cache_warnings = [w for w in caught if issubclass(w.category, CacheWarning)]
+    assert len(cache_warnings) == 1, [str(w.message) for w in caught]
+    assert "compiling in memory" in str(cache_warnings[0].message)
+    assert_same(compiled, CompiledLexicon.compile(lexicon, e5_tokenizer, cache=False))
+
+
+def test_atomic_temporaries_are_unique_per_thread(tmp_path):
+    """Threads writing one file get different temporaries (they shared ``.NAME.tmpPID``: one
+    thread's rename took the other's file away, which warned "could not write")."""
+    import threading
+
+    from xcs.io.atomic import atomic_path
+
+    names, barrier = [], threading.Barrier(2)
+
+    def write():
+        with atomic_path(tmp_path / "x.npz") as tmp:
+            names.append(tmp.name)
+            tmp.write_bytes(b"x")
+            barrier.wait(timeout=10)
+
+    threads = [threading.Thread(target=write) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(names)) == 2 and (tmp_path / "x.npz").read_bytes() == b"x"
+    assert not list(tmp_path.glob(".x.npz.tmp*"))
+
+
+def test_threads_compiling_one_lexicon_do_not_warn(e5_tokenizer, lexicon, tmp_path):
+    import threading
+    import warnings
+
+    results, barrier = [], threading.Barrier(4)
+
+    def compile_one():
+        barrier.wait(timeout=30)
+        results.append(CompiledLexicon.compile(lexicon, e5_tokenizer, cache=tmp_path))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        threads = [threading.Thread(target=compile_one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(results) == 4
+    assert len(list(tmp_path.glob("*.npz"))) == 1 and not list(tmp_path.glob(".*tmp*"))

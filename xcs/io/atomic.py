@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,9 +25,10 @@ from typing import Any
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path to write ``path``'s content to; it replaces ``path`` when the block
-    exits normally and is removed when it raises."""
+    exits normally and is removed when it raises. The temporary ``.NAME.tmpPID-TID.SUFFIX`` is
+    unique per process and thread, so threads writing one file never share it."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}{path.suffix}")
     try:
         yield tmp
         os.replace(tmp, path)
@@ -46,7 +48,7 @@ def _process_alive(pid: int) -> bool:
 
 def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     """Delete the temporaries :func:`atomic_path` left next to ``path`` when a writer was killed
-    mid-write (``.NAME.tmpPID...``) and whose process no longer runs; returns what was removed.
+    mid-write (``.NAME.tmpPID-TID...``) and whose process no longer runs; returns what was removed.
 
     A SIGKILL skips the ``finally`` that would remove them, and a checkpoint's temporary is as big as
     the checkpoint; a live writer's temporary is left alone."""
@@ -58,7 +60,8 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     for candidate in path.parent.iterdir():
         if not candidate.name.startswith(prefix):
             continue
-        pid = candidate.name[len(prefix):].removesuffix(path.suffix)
+        # .NAME.tmpPID-TID.SUFFIX (and the older .NAME.tmpPID.SUFFIX)
+        pid = candidate.name[len(prefix):].removesuffix(path.suffix).partition("-")[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
             candidate.unlink(missing_ok=True)
             removed.append(candidate)

@@ -15,10 +15,12 @@ so the SHA-256 of all of them names a file ``<src>-<tgt>-<hash>.npz`` in the cac
 (``cache_dir()/lexicons``, i.e. ``$XCS_CACHE_DIR/lexicons``, default ``~/.cache/xcs/lexicons``).
 Each file also records the vocabulary fingerprint and size, so that a hit needs no
 :class:`~xcs.switching.vocab.VocabTable`. Files are written atomically (:mod:`xcs.io.atomic`),
-uncompressed (loading is a copy). A file that
+uncompressed (loading is a copy), under a temporary name unique per process and thread (threads
+compiling one lexicon at once never share it). A file that
 cannot be read, whose metadata do not match its name, or whose arrays fail validation is ignored
-with a :class:`CacheWarning` and written again; a cache directory that cannot be written only
-warns. Nothing here raises on a bad cache.
+with a :class:`CacheWarning` and written again; a cache directory that cannot be created or written
+(``$XCS_CACHE_DIR`` under a file, in a read-only place) warns once per compile, which then runs in
+memory. Nothing here raises on a bad cache.
 """
 
 from __future__ import annotations
@@ -58,14 +60,22 @@ def default_directory() -> Path:
 
 def resolve_directory(cache: bool | str | os.PathLike[str]) -> Path | None:
     """The directory of the ``cache`` option: None for False, :func:`default_directory` for True,
-    else the given path."""
+    else the given path. A directory that cannot be created (``$XCS_CACHE_DIR`` under a file, in a
+    read-only place) is None with one :class:`CacheWarning`: the lexicon is compiled in memory."""
     if cache is False:
         return None
-    if cache is True:
-        return default_directory()
-    if isinstance(cache, (str, os.PathLike)):
-        return Path(cache)
-    raise TypeError(f"cache must be True, False or a directory path, got {type(cache).__name__} {cache!r}")
+    if cache is not True and not isinstance(cache, (str, os.PathLike)):
+        raise TypeError(f"cache must be True, False or a directory path, got {type(cache).__name__} "
+                        f"{cache!r}")
+    try:
+        directory = default_directory() if cache is True else Path(cache)
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = " ($XCS_CACHE_DIR)" if cache is True else ""
+        warnings.warn(f"could not write the lexicon cache: cannot create its directory{where} ({exc}); "
+                      "compiling in memory", CacheWarning, stacklevel=3)
+        return None
+    return directory
 
 
 def lexicon_digest(lexicon: Lexicon) -> str:
@@ -121,9 +131,9 @@ def cache_file(directory: Path, lexicon: Lexicon, key: str) -> Path:
 def read(path: Path, key: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
     """The arrays and metadata stored at ``path`` for ``key``; None when there is no such file, and
     None with a :class:`CacheWarning` when it cannot be read or was written for another key."""
-    if not path.is_file():
-        return None
     try:
+        if not path.is_file():  # may raise (PermissionError) on a directory that cannot be searched
+            return None
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files if name != _META}
             meta = json.loads(str(data[_META]))
@@ -142,7 +152,7 @@ def write(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> No
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             np.savez(tmp, **arrays, **{_META: np.array(json.dumps(dict(meta, format=FORMAT_VERSION)))})
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         warnings.warn(f"could not write the lexicon cache file {path}: {exc}", CacheWarning, stacklevel=3)
 
 

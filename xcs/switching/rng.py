@@ -58,6 +58,9 @@ def language_thresholds(weights: list[float]) -> list[int]:
     if not weights or not all(math.isfinite(w) and w >= 0 for w in weights) or not total > 0:
         raise ValueError(f"language weights must be finite, non-negative and have a positive sum, "
                          f"got {weights}")
+    if total == math.inf:  # finite weights whose sum overflows (1e308 + 1e308): scale them first
+        weights = [w / max(weights) for w in weights]
+        total = float(sum(weights))
     cumulative, running = [], 0.0
     for w in weights:
         running += w

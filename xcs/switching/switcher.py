@@ -124,8 +124,15 @@ class CodeSwitcher:
                              "language)")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if not isinstance(lexicons, Mapping):
+            raise TypeError(f"lexicons must be a mapping of language code -> Lexicon "
+                            f"(e.g. {{'de': lexicon}}), got {type(lexicons).__name__}")
         if not lexicons:
             raise ValueError("lexicons must map at least one language code to a lexicon")
+        for code in lexicons:
+            if not isinstance(code, str) or not code:
+                raise TypeError(f"lexicons: every key must be a language code (a non-empty string), got "
+                                f"{type(code).__name__} {code!r}")
         # every argument is checked here, once, for both backends (the native core re-checks)
         self.seed = _integer("seed", seed, 0, 2**64)
         self.max_length = _length("max_length", max_length)
@@ -448,7 +455,17 @@ def _language_weights(lexicons: Mapping[str, Any], mode: str, target_language: s
         return {target_language: 1.0}
     if target_language is not None:
         raise ValueError("target_language is for mode='bilingual'; use language_weights")
+    if language_weights is not None and not isinstance(language_weights, Mapping):
+        raise TypeError(f"language_weights must be a mapping of language code -> weight, got "
+                        f"{type(language_weights).__name__}")
     weights = dict(language_weights) if language_weights is not None else dict.fromkeys(known, 1.0)
+    for code, weight in weights.items():
+        if not isinstance(code, str):
+            raise TypeError(f"language_weights: every key must be a language code (a string), got "
+                            f"{type(code).__name__} {code!r}")
+        if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Real):
+            raise TypeError(f"language_weights[{code!r}] must be a number, got {type(weight).__name__} "
+                            f"{weight!r}")
     unknown = sorted(set(weights) - set(lexicons))
     if unknown:
         raise ValueError(f"unknown language code(s) {unknown} in language_weights; lexicons have {known}")
