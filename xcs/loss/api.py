@@ -23,9 +23,12 @@ sparse positive-pair terms and the temperature gradient in O((B + N) * dim). For
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -48,7 +51,81 @@ def _triton_usable(q: torch.Tensor) -> bool:
     return q.is_cuda or os.environ.get("TRITON_INTERPRET") == "1"
 
 
-def _check_inputs(q, d, temperature, labels, false_negative_ids, reduction, impl):
+# The smallest temperature accepted: 1/tau and the logits of unit vectors (<= 1/tau) stay far from
+# float32's overflow (3.4e38), so every implementation computes the same finite loss or none at all.
+MIN_TEMPERATURE = 1e-6
+
+
+def check_temperature(temperature: object) -> float:
+    """``temperature`` as a float: a real number (not a bool, not a string) or a 0-dim floating
+    tensor, finite and >= :data:`MIN_TEMPERATURE`; else a TypeError / ValueError naming it."""
+    if isinstance(temperature, torch.Tensor):
+        if temperature.dim() != 0 or not temperature.is_floating_point():
+            raise TypeError(f"temperature must be a real number or a 0-dim floating tensor, got a tensor of "
+                            f"dtype {temperature.dtype} and shape {tuple(temperature.shape)}")
+        tau = float(temperature.detach())
+    elif isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, numbers.Real):
+        raise TypeError(f"temperature must be a real number or a 0-dim floating tensor, got "
+                        f"{type(temperature).__name__} {temperature!r}")
+    else:
+        tau = float(temperature)
+    if not (math.isfinite(tau) and tau >= MIN_TEMPERATURE):
+        raise ValueError(f"temperature must be positive, finite and >= {MIN_TEMPERATURE:g} (so that 1/tau "
+                         f"and the logits stay finite in float32), got {tau!r}")
+    return tau
+
+
+def check_margin(margin: object) -> float:
+    """``margin`` as a float: a finite real number (not a bool or a string)."""
+    if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, numbers.Real):
+        raise TypeError(f"margin must be a real number, got {type(margin).__name__} {margin!r}")
+    if not math.isfinite(float(margin)):
+        raise ValueError(f"margin must be finite, got {margin!r}")
+    return float(margin)
+
+
+def _check_flag(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def _check_tensor(name: str, value: object, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if not isinstance(value, torch.Tensor):
+        kind = "a torch.Tensor or None" if optional else "a torch.Tensor"
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} "
+                        "(convert it with torch.as_tensor)")
+
+
+def _check_options(temperature, symmetric, margin, reduction, gather, impl) -> None:
+    """The non-tensor arguments shared by :func:`contrastive_loss` and :class:`ContrastiveLoss`."""
+    check_temperature(temperature)
+    _check_flag("symmetric", symmetric)
+    check_margin(margin)
+    _check_choice("reduction", reduction, _REDUCTIONS)
+    _check_flag("gather", gather)
+    _check_choice("impl", impl, _IMPLS)
+
+
+def _check_inputs(q, d, labels, false_negative_ids, chunk_size):
+    _check_tensor("q", q)
+    _check_tensor("d", d)
+    _check_tensor("labels", labels, optional=True)
+    _check_tensor("false_negative_ids", false_negative_ids, optional=True)
+    if chunk_size is not None and (isinstance(chunk_size, (bool, np.bool_))
+                                   or not isinstance(chunk_size, numbers.Integral)):
+        raise TypeError(f"chunk_size must be an integer or None, got {type(chunk_size).__name__} "
+                        f"{chunk_size!r}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if q.dim() != 2 or d.dim() != 2:
         raise ValueError(
             f"q and d must be 2-D (B, dim) and (N, dim), got shapes {tuple(q.shape)} and {tuple(d.shape)}"
@@ -61,13 +138,6 @@ def _check_inputs(q, d, temperature, labels, false_negative_ids, reduction, impl
         raise ValueError(f"q and d must share one floating dtype, got {q.dtype} and {d.dtype}")
     if q.device != d.device:
         raise ValueError(f"q and d must be on one device, got {q.device} and {d.device}")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    if impl not in _IMPLS:
-        raise ValueError(f"impl must be one of {_IMPLS}, got {impl!r}")
-    tau = float(temperature.detach()) if isinstance(temperature, torch.Tensor) else float(temperature)
-    if not tau > 0.0 or tau == float("inf"):
-        raise ValueError(f"temperature must be positive and finite, got {tau}")
     if labels is not None:
         # any integer dtype indexes a document (widened to int64 later); bool and float do not
         if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
@@ -77,6 +147,7 @@ def _check_inputs(q, d, temperature, labels, false_negative_ids, reduction, impl
                              f"got {tuple(labels.shape)}")
     if false_negative_ids is not None and (
         false_negative_ids.shape != (d.shape[0],) or false_negative_ids.is_floating_point()
+        or false_negative_ids.is_complex() or false_negative_ids.dtype == torch.bool
     ):
         raise ValueError(
             f"false_negative_ids must be an integer tensor of shape ({d.shape[0]},), got "
@@ -103,7 +174,9 @@ def contrastive_loss(
     Args:
         q, d: embeddings of one floating dtype (float32, float16, bfloat16; float64 on the torch paths).
             They are used as given: normalise them first for cosine similarity.
-        temperature: float, or a 0-dim tensor that may require a gradient (a learnable temperature).
+        temperature: a real number, or a 0-dim floating tensor that may require a gradient (a learnable
+            temperature); finite and >= ``MIN_TEMPERATURE`` (1e-6). A bool or a string is a TypeError
+            (never coerced), as are ``margin="0.1"`` and non-tensor ``q``, ``d``, ``labels``.
         labels: (B,) int index of each query's positive document; default ``arange(B)`` (needs N >= B).
         symmetric: also add the document->query loss of each positive pair (the column softmax over
             the B queries) and average the two directions.
@@ -127,7 +200,11 @@ def contrastive_loss(
         0-dim loss for "mean"/"sum", (B,) for "none"; float32 for 16-bit inputs on the fused paths,
         the input dtype on the eager path.
     """
-    _check_inputs(q, d, temperature, labels, false_negative_ids, reduction, impl)
+    _check_options(temperature, symmetric, margin, reduction, gather, impl)
+    _check_inputs(q, d, labels, false_negative_ids, chunk_size)
+    if not isinstance(temperature, torch.Tensor):
+        temperature = float(temperature)  # a numpy scalar must not change the dtype of the logits
+    margin, symmetric = float(margin), bool(symmetric)
     labels = _resolve_labels(labels, q.shape[0], d.shape[0], q.device)
     doc_ids = (
         None if false_negative_ids is None else false_negative_ids.to(device=q.device, dtype=torch.int64)
@@ -243,10 +320,10 @@ class ContrastiveLoss(nn.Module):
         impl: Impl = "auto",
     ) -> None:
         super().__init__()
-        if not temperature > 0.0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        log_tau = torch.tensor(float(temperature), dtype=torch.float64).log()
-        if learnable_temperature:
+        # checked here, not at the first forward (the same rules as contrastive_loss's)
+        _check_options(temperature, symmetric, margin, reduction, gather, impl)
+        log_tau = torch.tensor(check_temperature(temperature), dtype=torch.float64).log()
+        if _check_flag("learnable_temperature", learnable_temperature):
             self.log_temperature = nn.Parameter(log_tau)
         else:
             self.register_buffer("log_temperature", log_tau)
