@@ -9,7 +9,9 @@
 #
 # Environment: XCS_GPU_BUDGET_S (whole run, default 540 s), XCS_GPU_CARRY (the folder made by
 # `python benches/gpu/carry.py build`, default .gpu; optional: without it the quick phase is skipped
-# unless the packages, data and model are already there), XCS_GPU_SKIP (phases to skip, e.g. "quick").
+# unless the packages, data and model are already there), XCS_GPU_SKIP (phases to skip, e.g. "quick"),
+# XCS_GPU_FULL_EVAL (1, the default: the quick config without its evaluation subsampling; 0 keeps
+# the committed config as it is, which is what the CPU proof runs: the full evaluation takes an hour there).
 # The repository is used read-only: the build and every scratch file go under $XCS_GPU_WORK
 # (default a fresh mktemp -d).
 set -uo pipefail
@@ -101,7 +103,11 @@ fi
 # --- configs/quick.toml with the full evaluation (no subsampling) ----------------------------------
 quick() {
     set -e
-    sed '/^subsample *=/d' "$REPO/configs/quick.toml" >"$WORK/quick-full.toml"
+    if [[ "${XCS_GPU_FULL_EVAL:-1}" == 1 ]]; then
+        sed '/^subsample *=/d' "$REPO/configs/quick.toml" >"$WORK/quick-full.toml"
+    else
+        cp "$REPO/configs/quick.toml" "$WORK/quick-full.toml"
+    fi
     env -C "$OVERLAY" "$PY" -m xcs.cli experiment --config "$WORK/quick-full.toml" --results-dir "$WORK/quick" \
         --work-dir "$WORK/quick-work"
     cp "$WORK/quick/summary.json" "$OUT_DIR/quick_summary.json"
