@@ -33,6 +33,8 @@ with ``ir_measures`` even with tied scores.
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -191,26 +193,46 @@ class RelevanceJudgments:
     ) -> RelevanceJudgments:
         """Build from one entry per query: a sequence of relevant doc indices (grade 1) or a
         ``{doc_index: grade}`` mapping."""
+        if isinstance(judgments, (str, bytes, Mapping)) or not isinstance(judgments, Sequence):
+            raise TypeError(f"judgments must be a sequence with one entry per query, got "
+                            f"{type(judgments).__name__}")
         indptr = np.zeros(len(judgments) + 1, dtype=np.int64)
         docs: list[int] = []
         grades: list[float] = []
         for q, entry in enumerate(judgments):
-            items = sorted(entry.items()) if isinstance(entry, Mapping) else [(d, 1.0) for d in sorted(entry)]
+            if isinstance(entry, Mapping):
+                pairs = list(entry.items())
+            elif isinstance(entry, (str, bytes)) or not isinstance(entry, (Sequence, np.ndarray, set,
+                                                                             frozenset)):
+                raise TypeError(f"judgments[{q}] must be a list of document indices or a {{index: grade}} "
+                                f"mapping, got {type(entry).__name__}")
+            else:
+                pairs = [(d, 1.0) for d in entry]
+            for d, g in pairs:
+                # a float index would be truncated, a bool or string coerced
+                if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral):
+                    raise TypeError(f"judgments[{q}]: document index {d!r} is not an integer")
+                if d < 0:
+                    raise ValueError(f"judgments[{q}]: negative document index {d}")
+                if isinstance(g, (bool, np.bool_)) or not isinstance(g, numbers.Real):
+                    raise TypeError(f"judgments[{q}]: the grade of document {d} must be a number, got "
+                                    f"{type(g).__name__} {g!r}")
+                if not math.isfinite(float(g)):
+                    raise ValueError(f"judgments[{q}]: the grade of document {d} is {g!r}, not finite")
+            items = sorted((int(d), float(g)) for d, g in pairs)
             for (d, _), (d_next, _) in zip(items, items[1:], strict=False):
                 if d == d_next:
                     raise ValueError(f"query {q}: document {d} is judged twice")
             for d, g in items:
-                if d < 0:
-                    raise ValueError(f"query {q}: negative document index {d}")
-                docs.append(int(d))
-                grades.append(float(g))
+                docs.append(d)
+                grades.append(g)
             indptr[q + 1] = len(docs)
         return cls(indptr, np.asarray(docs, dtype=np.int64), np.asarray(grades, dtype=np.float64))
 
     @classmethod
     def from_dense(cls, relevance: np.ndarray) -> RelevanceJudgments:
         """Build from a dense (n_queries, n_docs) grade matrix (0 = not judged / not relevant)."""
-        relevance = np.asarray(relevance)
+        relevance = _grades("relevance", relevance)
         if relevance.ndim != 2:
             raise ValueError(f"relevance must be 2-d, got shape {relevance.shape}")
         rows, cols = np.nonzero(relevance)
@@ -245,7 +267,16 @@ def ranked_grades(retrieved: np.ndarray, judgments: RelevanceJudgments) -> np.nd
 
     A document listed twice for one query is an error (trec_eval counts it once; counting it twice
     would push AP, recall and nDCG above 1)."""
+    retrieved = np.asarray(retrieved)
+    if retrieved.dtype.kind not in "iu" and not (retrieved.size == 0 and retrieved.dtype.kind == "f"):
+        # a float index would be truncated, a bool one coerced
+        raise TypeError(f"retrieved must hold integer document indices, got dtype {retrieved.dtype}")
+    if retrieved.dtype.kind == "u" and retrieved.size and retrieved.max() > np.iinfo(np.int64).max:
+        raise ValueError("retrieved holds a document index beyond int64")
     retrieved = np.ascontiguousarray(retrieved, dtype=np.int64)
+    if retrieved.size and retrieved.min() < -1:
+        raise ValueError(f"retrieved must hold document indices >= 0 (or -1 for no document), got "
+                         f"{int(retrieved.min())}")
     if retrieved.ndim != 2 or retrieved.shape[0] != judgments.n_queries:
         raise ValueError(
             f"retrieved must have shape ({judgments.n_queries}, depth), got {retrieved.shape}"
@@ -264,21 +295,48 @@ def ranked_grades(retrieved: np.ndarray, judgments: RelevanceJudgments) -> np.nd
 # ---------------------------------------------------------------------------------------------
 
 
+def _grades(name: str, values: object) -> np.ndarray:
+    """``values`` as float64 grades: integer or float, finite (bool, strings and NaN are refused)."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "iuf" and not (array.size == 0 and array.dtype.kind == "O"):
+        raise TypeError(f"{name} must hold numeric relevance grades, got dtype {array.dtype}")
+    array = np.ascontiguousarray(array, dtype=np.float64)
+    if not np.isfinite(array).all():
+        position = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise ValueError(f"{name} must hold finite grades, got {array[position]} at {position}")
+    return array
+
+
 def _ranked(ranked: np.ndarray) -> np.ndarray:
-    ranked = np.ascontiguousarray(ranked, dtype=np.float64)
+    ranked = _grades("ranked", ranked)
     if ranked.ndim != 2:
         raise ValueError(f"ranked must be (n_queries, depth), got shape {ranked.shape}")
     return ranked
 
 
-def _counts(n_relevant: np.ndarray, n: int) -> np.ndarray:
-    n_relevant = np.ascontiguousarray(n_relevant, dtype=np.int64)
+def _counts(n_relevant: np.ndarray, ranked: np.ndarray) -> np.ndarray:
+    """``n_relevant`` as int64 (n,): integers, at least the relevant documents ``ranked`` holds
+    (fewer would push AP and recall above 1)."""
+    n = len(ranked)
+    array = np.asarray(n_relevant)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"n_relevant must hold integer counts, got dtype {array.dtype}")
+    n_relevant = np.ascontiguousarray(array, dtype=np.int64)
     if n_relevant.shape != (n,):
         raise ValueError(f"n_relevant must have shape ({n},), got {n_relevant.shape}")
+    shown = (ranked >= 1.0).sum(axis=1)
+    short = np.flatnonzero(n_relevant < shown)
+    if short.size:
+        q = int(short[0])
+        raise ValueError(f"n_relevant[{q}] = {n_relevant[q]}, but ranked holds {shown[q]} relevant documents "
+                         "for that query: n_relevant counts every relevant document of a query")
     return n_relevant
 
 
 def _cutoff(k: int) -> int:
+    """A cutoff ``k``: an integer >= 1 (a float such as 2.5 would be truncated, a bool coerced)."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"cutoff k must be an integer, got {type(k).__name__} {k!r}")
     if k < 1:
         raise ValueError(f"cutoff k must be >= 1, got {k}")
     return int(k)
@@ -292,26 +350,26 @@ def reciprocal_rank(ranked: np.ndarray, k: int = 10) -> np.ndarray:
 def average_precision(ranked: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """AP@k per query as trec_eval ``map_cut_k`` / ir_measures ``AP@k`` (divides by R)."""
     ranked = _ranked(ranked)
-    return _precision_sum_kernel(ranked, _cutoff(k), _counts(n_relevant, len(ranked)), False)
+    return _precision_sum_kernel(ranked, _cutoff(k), _counts(n_relevant, ranked), False)
 
 
 def lareqa_average_precision(ranked: np.ndarray, n_relevant: np.ndarray, k: int = 20) -> np.ndarray:
     """AP@k per query as LAReQA / XTREME-R (divides by min(R, k)); mean = the reported mAP@k."""
     ranked = _ranked(ranked)
-    return _precision_sum_kernel(ranked, _cutoff(k), _counts(n_relevant, len(ranked)), True)
+    return _precision_sum_kernel(ranked, _cutoff(k), _counts(n_relevant, ranked), True)
 
 
 def recall(ranked: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """R@k per query: relevant documents in the top k over all relevant documents."""
     ranked = _ranked(ranked)
-    return _recall_kernel(ranked, _cutoff(k), _counts(n_relevant, len(ranked)))
+    return _recall_kernel(ranked, _cutoff(k), _counts(n_relevant, ranked))
 
 
 def ndcg(ranked: np.ndarray, ideal_gains: np.ndarray, k: int) -> np.ndarray:
     """nDCG@k per query as trec_eval ``ndcg_cut_k`` (linear gains; see
     :meth:`RelevanceJudgments.ideal_gains` for ``ideal_gains``, (n_queries, >= k))."""
     ranked = _ranked(ranked)
-    ideal_gains = np.ascontiguousarray(ideal_gains, dtype=np.float64)
+    ideal_gains = _grades("ideal_gains", ideal_gains)
     if ideal_gains.ndim != 2 or ideal_gains.shape[0] != len(ranked):
         raise ValueError(f"ideal_gains must be ({len(ranked)}, k), got shape {ideal_gains.shape}")
     return _ndcg_kernel(ranked, _cutoff(k), ideal_gains)
@@ -336,7 +394,10 @@ def reciprocal_rank_from_scores(
         tie_rank: optional (n_docs,) int64 tie order (see :mod:`xcs.evaluation.retrieval`).
     """
     scores = np.asarray(scores)
-    relevance = np.asarray(relevance)
+    if scores.dtype.kind not in "iuf":
+        raise TypeError(f"scores must be numeric, got dtype {scores.dtype}")
+    relevance = _grades("relevance", relevance)
+    k = _cutoff(k)
     if scores.ndim != 2 or relevance.shape != scores.shape:
         raise ValueError(f"scores {scores.shape} and relevance {relevance.shape} must be equal 2-d shapes")
     if scores.dtype not in (np.float32, np.float64):
@@ -354,9 +415,13 @@ _METRIC_NAME = re.compile(r"^(mrr|map|ap|recall|ndcg|acc)@(\d+)$")
 def parse_metric(name: str) -> tuple[str, int]:
     """Split ``"mrr@10"`` into ``("mrr", 10)``; known families: mrr, map (LAReQA), ap (trec),
     recall, ndcg, acc (only ``acc@1``)."""
+    if not isinstance(name, str):
+        raise TypeError(f"a metric name must be a string such as 'mrr@10', got {type(name).__name__} "
+                        f"{name!r}")
     match = _METRIC_NAME.match(name)
-    if match is None or (match.group(1) == "acc" and match.group(2) != "1"):
-        raise ValueError(f"unknown metric {name!r}; expected mrr@k, map@k, ap@k, recall@k, ndcg@k or acc@1")
+    if match is None or (match.group(1) == "acc" and match.group(2) != "1") or int(match.group(2)) < 1:
+        raise ValueError(f"unknown metric {name!r}; expected mrr@k, map@k, ap@k, recall@k, ndcg@k (k >= 1) "
+                         "or acc@1")
     return match.group(1), int(match.group(2))
 
 
@@ -367,6 +432,8 @@ def evaluate_ranking(
 
     The depth must be at least the largest cutoff asked for, or the deeper ranks count as misses.
     """
+    if isinstance(metrics, str):
+        raise TypeError(f"metrics must be a list of metric names, got one string {metrics!r}")
     ranked = ranked_grades(retrieved, judgments)
     parsed = {name: parse_metric(name) for name in metrics}
     n_relevant = judgments.n_relevant

@@ -26,6 +26,7 @@ transformers, triton, numpy and xcs (:func:`xcs.io.versions.versions`).
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -107,6 +108,35 @@ def _write_outputs(out: Path, results: dict[str, Any], info: dict[str, Any],
         plot_clir_heatmap(results["clir"], out / "clir_mrr10.png")
 
 
+def _languages(name: str, value: Any) -> list[str] | None:
+    """A language option: None (every language) or a non-empty list of codes; an empty list (which
+    would evaluate nothing) or one bare string (``"de"`` read as ``["d", "e"]``) is refused."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise TypeError(f"{name} must be a list of language codes, got one string {value!r} "
+                        f"(write [{value!r}])")
+    if not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a list of language codes, got {type(value).__name__} {value!r}")
+    codes = list(value)
+    bad = [code for code in codes if not isinstance(code, str) or not code.strip()]
+    if bad:
+        raise TypeError(f"{name} must hold language codes (non-empty strings), got {bad[0]!r}")
+    if not codes:
+        raise ValueError(f"{name} is empty: give at least one language code, or None for every language")
+    return codes
+
+
+def _check_integer(name: str, value: Any, low: int, *, optional: bool = False) -> None:
+    """An integer option >= ``low`` (a float would be truncated, a bool coerced)."""
+    if optional and value is None:
+        return
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+
+
 def evaluate(
     encoder: TextEncoder,
     tasks: str | Iterable[str] = ALL_TASKS,
@@ -151,12 +181,24 @@ def evaluate(
 
     encoder = as_text_encoder(encoder)
     began = time.perf_counter()
+    if not isinstance(tasks, str):
+        if not isinstance(tasks, Iterable):
+            raise TypeError(f"tasks must be a comma list or a list of task names, got {tasks!r}")
+        tasks = list(tasks)
+        if not all(isinstance(t, str) for t in tasks):
+            raise TypeError(f"tasks must be a comma list or a list of task names, got {tasks!r}")
     task_list = resolve_tasks(tasks)
+    languages = _languages("languages", languages)
+    tatoeba_languages = _languages("tatoeba_languages", tatoeba_languages)
+    _check_integer("subsample", subsample, 1, optional=True)
+    _check_integer("seed", seed, 0)
+    if tatoeba_kind is not None and not isinstance(tatoeba_kind, str):
+        raise TypeError(f"tatoeba_kind must be a string (an encoder kind) or None, got {tatoeba_kind!r}")
+    if split is not None and split not in ("dev", "test"):
+        raise ValueError(f"split must be one of ('dev', 'test') or None, got {split!r}")
     needs_xquadr = any(t in task_list for t in ("lareqa", "moir", "clir", "mlir"))
     if (needs_xquadr and xquadr_dir is None) or ("tatoeba" in task_list and tatoeba_dir is None):
         data_dir = find_data_dir(data_dir)
-    if subsample is not None and subsample < 1:
-        raise ValueError(f"subsample must be >= 1, got {subsample}")
 
     inputs = _Inputs()
     if needs_xquadr:
