@@ -28,9 +28,11 @@ shell lines for ``eval``::
     /opt/torch/.venv/bin/python3 -m pip install -q --no-deps --no-build-isolation --no-index -e .
     /opt/torch/.venv/bin/python3 -m xcs.cli experiment --config configs/quick.toml ...
 
-The editable install (14 s there; the image has scikit-build-core, pybind11, cmake and ninja) is
-still needed: PYTHONPATH at the checkout alone lacks ``xcs._native`` and ``xcs.kernels`` (the build
-maps ``kernels/`` to ``xcs.kernels``), which the CUDA loss imports. Measured on the H200: unpack
+The package must be importable as built: PYTHONPATH at the checkout alone lacks ``xcs._native``
+and ``xcs.kernels`` (the build maps ``kernels/`` to ``xcs.kernels``), which the CUDA loss imports.
+``benches/gpu/run.sh`` builds the native engine with CMake into an overlay package (``xcs/``
+symlinked, ``kernels/`` as ``xcs/kernels``); by hand, the editable install above does it (14 s on
+the H200; the image has scikit-build-core, pybind11, cmake and ninja). Measured on the H200: unpack
 4 s, conversion of the pruned model 25 s, the whole quick experiment 84 s; the off-the-shelf row
 equals the full model's CPU numbers in results/quick to the last digit.
 
