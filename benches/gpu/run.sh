@@ -11,7 +11,8 @@
 # `python benches/gpu/carry.py build`, default .gpu; optional: without it the quick phase is skipped
 # unless the packages, data and model are already there), XCS_GPU_SKIP (phases to skip, e.g. "quick"),
 # XCS_GPU_FULL_EVAL (1, the default: the quick config without its evaluation subsampling; 0 keeps
-# the committed config as it is, which is what the CPU proof runs: the full evaluation takes an hour there).
+# the committed config as it is, which is what the CPU proof runs: the full evaluation takes an hour there),
+# XCS_GPU_QUICK_LIMIT_S (the quick phase's limit, default 600 s).
 # The repository is used read-only: the build and every scratch file go under $XCS_GPU_WORK
 # (default a fresh mktemp -d).
 set -uo pipefail
@@ -85,8 +86,9 @@ PYO=(env -C "$OVERLAY" "$PY")
 
 phase environment 60 "${PYO[@]}" "$REPO/benches/gpu/report.py" environment --out "$OUT_DIR/environment.json"
 
-# --- the CUDA tests and the ahead-of-time sm_90 compile test ---------------------------------------
-phase tests 240 "${PYO[@]}" -m pytest -q -rs -p no:cacheprovider --rootdir="$REPO" -c "$REPO/pyproject.toml" \
+# --- the CUDA tests and the ahead-of-time sm_90 compile test (-v: a time-out still leaves every
+# finished test's verdict in run.log; the JUnit XML is written only at the end) ----------------------
+phase tests 240 "${PYO[@]}" -m pytest -v --tb=short -rs -p no:cacheprovider --rootdir="$REPO" -c "$REPO/pyproject.toml" \
     --junitxml="$OUT_DIR/tests.xml" "$REPO/tests/loss/test_loss_cuda.py" \
     "$REPO/tests/loss/test_loss_kernels_compile.py"
 
@@ -114,7 +116,7 @@ quick() {
     cp "$WORK/quick/table.md" "$OUT_DIR/quick_table.md"
 }
 export -f quick
-phase quick 600 bash -c quick
+phase quick "${XCS_GPU_QUICK_LIMIT_S:-600}" bash -c quick
 
 # --- the summary: printed last (the device tool returns the end of the output) ---------------------
 "${PYO[@]}" "$REPO/benches/gpu/report.py" summary --phases "$PHASES" --out-dir "$OUT_DIR" | tee "$OUT_DIR/summary.md"
