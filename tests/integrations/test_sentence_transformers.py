@@ -117,3 +117,28 @@ def test_xtreme_r_evaluator_inside_training(tmp_path, st_model, switchers, pair_
     with pytest.raises(ValueError, match="primary_metric 'Tatoeba' is not among"):
         XtremeREvaluator("xquadr", data_dir=data_dir, subsample=5, languages=["en", "de"],
                          primary_metric="Tatoeba")(st_model)
+
+
+@pytest.mark.parametrize("as_class", [False, True])
+def test_xcs_collator_given_to_the_trainer_names_the_right_one(tmp_path, st_model, switchers, pair_rows,
+                                                               as_class):
+    """Issue 21.9: xcs.CodeSwitchCollator (an instance, or the class itself) given to the real
+    SentenceTransformerTrainer failed inside sentence-transformers with "'CodeSwitchCollator' object
+    has no attribute 'valid_label_columns'"; now the error names CodeSwitchDataCollator."""
+    import xcs
+
+    collator = (xcs.CodeSwitchCollator if as_class
+                else xcs.CodeSwitchCollator(st_model.tokenizer, query_switcher=switchers[0]))
+    before = [p.detach().clone() for p in st_model.parameters()]
+    right_one = r"needs xcs\.integrations\.sentence_transformers\.CodeSwitchDataCollator"
+    with pytest.raises(TypeError, match=right_one):
+        _train(tmp_path, st_model, datasets.Dataset.from_list(_rows(pair_rows)), collator)
+    assert all(torch.equal(a, b) for a, b in zip(before, st_model.parameters(), strict=True))  # no step ran
+    assert not hasattr(collator, "valid_label_columns")  # an AttributeError too: probes still answer False
+
+
+def test_collator_class_used_as_collate_fn_is_a_clear_error(pair_rows):
+    import xcs
+
+    with pytest.raises(TypeError, match="pass an instance"):
+        xcs.CodeSwitchCollator(pair_rows[:2])

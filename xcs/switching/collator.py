@@ -44,6 +44,31 @@ def document_draw_indices(indices: np.ndarray, num_negatives: int) -> np.ndarray
     return np.concatenate([indices, negatives]) + DOCUMENT_INDEX_OFFSET
 
 
+class WrongCollatorError(TypeError, AttributeError):
+    """:class:`CodeSwitchCollator` was given to sentence-transformers, whose trainer needs
+    :class:`xcs.integrations.sentence_transformers.CodeSwitchDataCollator` (an AttributeError too, so
+    that ``hasattr`` probes still answer False)."""
+
+
+_SENTENCE_TRANSFORMERS_HINT = (
+    "xcs.CodeSwitchCollator builds xcs's own (query, document) batches for xcs train, a plain DataLoader "
+    "or transformers' Trainer with DualEncoderForContrastiveTraining; sentence-transformers' "
+    "SentenceTransformerTrainer needs xcs.integrations.sentence_transformers.CodeSwitchDataCollator"
+    "(model, {column: switcher}) instead (see docs/recipes.md)")
+
+
+class _SentenceTransformersAttribute:
+    """A class attribute that sentence-transformers' trainer reads from its data collator
+    (``valid_label_columns``): reading it, on the class or an instance, raises
+    :class:`WrongCollatorError` naming the collator to use."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        raise WrongCollatorError(f"{_SENTENCE_TRANSFORMERS_HINT} (sentence-transformers read .{self.name})")
+
+
 class CodeSwitchCollator:
     """Collate ``[{"query": str, "document": str, "negatives": [str, ...]?, "index": int?}, ...]``.
 
@@ -92,6 +117,10 @@ class CodeSwitchCollator:
         return_provenance: bool = False,
         return_originals: bool = False,
     ):
+        if isinstance(tokenizer, (list, tuple)):  # the class itself used as a collate_fn
+            raise TypeError("CodeSwitchCollator(tokenizer, ...) was called with a batch of features: pass "
+                            "an instance, CodeSwitchCollator(tokenizer, query_switcher=..., ...), as the "
+                            "collate_fn / data_collator, not the class")
         for name, switcher in (("query_switcher", query_switcher), ("document_switcher", document_switcher)):
             if switcher is not None and not isinstance(switcher, CodeSwitcher):
                 raise TypeError(f"{name} must be a CodeSwitcher or None, got {type(switcher).__name__}")
@@ -106,6 +135,10 @@ class CodeSwitchCollator:
         self.draws = DrawIndex(index_key)
         self.return_provenance = return_provenance
         self.return_originals = return_originals
+
+    # sentence-transformers' trainer reads this from its data collator: a clear error naming
+    # CodeSwitchDataCollator instead of "no attribute 'valid_label_columns'"
+    valid_label_columns = _SentenceTransformersAttribute()
 
     @property
     def epoch(self) -> int:
