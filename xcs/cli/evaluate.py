@@ -10,6 +10,9 @@ from pathlib import Path
 
 from xcs.cli.arguments import non_negative_int, positive_int
 
+# what an `xcs eval` output directory written before the output marker existed holds
+EVAL_RUN_FILES = ("metrics.json", "run_info.json")
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ev = subparsers.add_parser(
@@ -29,7 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--languages", default=None, help="comma list of XQuAD-R languages (default: all files)")
     ev.add_argument(
         "--tatoeba-languages", default=None, help="comma list (default: the 41 XTREME-R languages)")
-    ev.add_argument("--out", required=True, help="output directory")
+    ev.add_argument("--out", required=True, help="output directory (new, empty, or an earlier xcs eval's)")
+    ev.add_argument("--overwrite", action="store_true",
+                    help="write into a non-empty --out that xcs eval did not create")
     ev.add_argument("--subsample", type=positive_int, default=None,
                     help="quick run: N questions per language (their paragraphs as candidates), "
                     "N Tatoeba pairs")
@@ -50,7 +55,11 @@ def run_eval(args: argparse.Namespace) -> int:
     from xcs.io.paths import output_directory
     from xcs.models.encoder import Encoder
 
-    output_directory(args.out, "--out")  # before the model loads and the evaluation runs
+    # before the model loads and the evaluation runs: never another command's output or an input
+    output_directory(args.out, "--out", command="xcs eval", overwrite=args.overwrite,
+                     inputs=[("--model", args.model), ("--data-dir", args.data_dir),
+                             ("--xquadr-dir", args.xquadr_dir), ("--tatoeba-dir", args.tatoeba_dir)],
+                     legacy=EVAL_RUN_FILES)
     encoder = Encoder(args.model, batch_size=args.batch_size)
     metrics = evaluate(
         encoder,

@@ -17,8 +17,15 @@ def _experiment_command(args: argparse.Namespace) -> int:
     config = load_config(args.config, data)  # every key, lexicon and data file checked before any work
     methods = [m.strip() for m in args.only.split(",") if m.strip()] if args.only else None
     seeds = args.seeds or None
-    results = output_directory(args.results_dir or Path("results") / config.name, "--results-dir")
-    work = output_directory(args.work_dir or cache_dir() / "experiments" / config.name, "--work-dir")
+    # an experiment resumes its own directories; another command's, the data or the model cache: never
+    # (the config may be the results' own config.toml, rewritten with the text just read)
+    inputs = [("--data-dir", data)]
+    results = output_directory(args.results_dir or Path("results") / config.name, "--results-dir",
+                               command="xcs experiment", overwrite=args.overwrite, inputs=inputs,
+                               legacy=("config.toml", "summary.json", "runs/*/seed*"))
+    work = output_directory(args.work_dir or cache_dir() / "experiments" / config.name, "--work-dir",
+                            command="xcs experiment", overwrite=args.overwrite, inputs=inputs,
+                            legacy=("*/seed*",))
     summary = run_experiment(config, results_dir=results, work_dir=work, data_dir=data,
                              progress=not args.no_progress, config_text=Path(args.config).read_text(),
                              seeds=seeds, methods=methods)
@@ -38,5 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", default=None, type=non_negative_int_list,
                         help="comma-separated seeds to run now (of the config's; the summary covers every "
                         "finished seed)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into a non-empty --results-dir / --work-dir that xcs experiment did not "
+                        "create")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=_experiment_command)

@@ -33,7 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     build = sub.add_parser("build", help="build a lexicon and write it as source<TAB>target lines")
     build.add_argument("--source", required=True, choices=SOURCES)
-    build.add_argument("--out", required=True, type=Path, help="output .tsv (or .tsv.gz)")
+    build.add_argument("--out", required=True, type=Path, help="output .tsv (or .tsv.gz); a new file")
+    build.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     build.add_argument("--src-lang", help="source language code (e.g. en)")
     build.add_argument("--tgt-lang", help="target language code (e.g. de)")
     build.add_argument("--input", type=Path,
@@ -103,7 +104,10 @@ def run_build(args: argparse.Namespace) -> int:
     from xcs.io.paths import output_file
     from xcs.lexicons import filters
 
-    output_file(args.out, "--out")  # before the lexicon is built
+    # before the lexicon is built: never an existing file without --overwrite, never an input
+    output_file(args.out, "--out", overwrite=args.overwrite,
+                inputs=[(f"--{name.replace('_', '-')}", getattr(args, name))
+                        for name in ("input", "seed", "src_vectors", "tgt_vectors", "first", "second")])
     lex = _build(args)
     if args.strip_marks:
         lex = filters.normalize_marks(lex)

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from xcs.data.pairs import TrainPair
     from xcs.training.config import TrainConfig
 
+# what an `xcs train` run directory written before the output marker existed holds
+TRAIN_RUN_FILES = ("checkpoint.pt", "train_log.json")
 # ``xcs train`` flags for TrainConfig fields: (flag, type); unset flags keep TrainConfig's defaults
 _TRAIN_FLAGS = (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
                 ("weight-decay", float), ("warmup", float), ("max-grad-norm", float), ("temperature", float),
@@ -70,6 +72,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--freeze-embeddings", action="store_true")
     parser.add_argument("--separate-towers", action="store_true", help="do not share query/document weights")
     parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into a non-empty --out that xcs train did not create (its checkpoint.pt, "
+                        "model/, train_log.json are replaced)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=_train_command)
 
@@ -142,7 +147,11 @@ def _train_command(args: argparse.Namespace) -> int:
     from xcs.training.devices import init_distributed_from_env, resolve_device
     from xcs.training.loop import train
 
-    output_directory(args.out, "--out")  # before data, model and lexicons load
+    # before data, model and lexicons load: a new or empty directory, or an earlier `xcs train` run
+    # (resumed), never another command's output, an input or the model cache
+    output_directory(args.out, "--out", command="xcs train", overwrite=args.overwrite,
+                     inputs=[("--model", args.model), ("--train-file", args.train_file)],
+                     legacy=TRAIN_RUN_FILES)
     rank_device = init_distributed_from_env(args.device)  # None outside torchrun
     device = rank_device if rank_device is not None else resolve_device(args.device)
     languages = [lang for lang in args.languages.split(",") if lang]

@@ -63,7 +63,7 @@ def headline_columns(arrays: Mapping[str, np.ndarray],
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:  # an object array is refused, never unpickled
             return {k: data[k] for k in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path} is not a readable .npz file ({exc}); re-run `xcs eval` for it") from None

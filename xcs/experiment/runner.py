@@ -125,6 +125,32 @@ def evaluation_encoder(encoder: Any, document_encoder: Any | None = None) -> Any
     return DualEncoder(encoder, document_encoder)
 
 
+def interpolated_encoder(config: ExperimentConfig, method: Method, seed: int, work_dir: Path,
+                         device: Any = None) -> Any:
+    """The WiSE-FT encoder of the interpolating ``method`` at ``seed``: every tower of its base's
+    trained model mixed with the untouched ``config.model`` at ``method.alpha``, in eval mode.
+
+    A base trained with separate towers (``shared_towers = false``) saved ``model-documents/`` beside
+    ``model/``: both are interpolated and evaluated as a :class:`~xcs.models.dual_encoder.DualEncoder`,
+    as the base itself was, so ``alpha = 1`` reproduces the base exactly and ``alpha = 0`` the
+    untouched model (whose two towers are one)."""
+    from xcs.models.encoder import Encoder
+    from xcs.models.interpolation import interpolate
+
+    needed_by = f"{method.name} (interpolation)"
+    base_dir = kept_model(work_dir, method.base, seed, needed_by)
+    towers = [base_dir]
+    if not config.train_config(config.methods[method.base], seed).shared_towers:
+        documents = base_dir.with_name("model-documents")
+        if not documents.exists():
+            raise FileNotFoundError(f"{needed_by} needs the document tower of the {method.base!r} model of "
+                                    f"seed {seed} at {documents} (it was trained with separate towers)")
+        towers.append(documents)
+    mixed = [interpolate(Encoder(config.model, device=device), Encoder(tower, device=device), method.alpha)
+             for tower in towers]
+    return evaluation_encoder(*mixed)
+
+
 def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir: Path, work_dir: Path,
             data_dir: Path, pairs: Sequence[Any], progress: bool = True) -> dict[str, Any]:
     """Train (if the method trains) and evaluate one (method, seed); write ``run.json`` and
@@ -179,12 +205,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
         reverse_lexicons = load_lexicons(method, method.languages, data_dir, reverse=True)
         evaluated = TranslateTestEncoder(Encoder(base_dir, device=device), reverse_lexicons)
     elif method.strategy == "interpolate":
-        from xcs.models.interpolation import interpolate
-
-        base_dir = kept_model(work_dir, method.base, seed, f"{method.name} (interpolation)")
-        evaluated = interpolate(Encoder(config.model, device=device), Encoder(base_dir, device=device),
-                                method.alpha)
-        evaluated.model.eval()
+        evaluated = interpolated_encoder(config, method, seed, work_dir, device)
     elif method.strategy == "rerank":
         return _run_rerank(config, method, seed, record, began, results_dir=run_results, work_dir=work_dir,
                            data_dir=data_dir, pairs=pairs, progress=progress, device=device)

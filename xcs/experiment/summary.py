@@ -32,7 +32,7 @@ def summarize_rerank(config: ExperimentConfig, results_dir: Path, work_dir: Path
             path = work_dir / name / f"seed{s}" / "rerank_per_query.npz"
             if not path.exists():
                 break
-            with np.load(path) as stored:
+            with np.load(path, allow_pickle=False) as stored:  # never unpickles an object array
                 scores.append({key: stored[key] for key in stored.files})
         if len(scores) < len(seeds):  # per-query scores not on this machine: the recorded tests
             earlier = _earlier_summary(results_dir).get("rerank", {}).get(name, {})

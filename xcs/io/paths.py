@@ -8,6 +8,7 @@ checkpoints and other derived artefacts live under ``XCS_CACHE_DIR`` (default ``
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,12 +46,111 @@ def cache_dir() -> Path:
     return path
 
 
-def output_directory(path: str | os.PathLike[str], option: str) -> Path:
-    """``path`` as an output directory, created and checked writable *before* any work, so a bad
-    ``option`` (``--out``, ``--results-dir``) fails in a second rather than after the run."""
+# The file that marks a directory as an xcs command's output (``{"command": "xcs train"}``): that
+# command may write into it again (resume a run, redo an evaluation); no command writes into a
+# non-empty directory without it (see :func:`output_directory`).
+OUTPUT_MARKER = ".xcs-output.json"
+
+
+def model_cache_dir() -> Path:
+    """``cache_dir()/models``, where the default model is converted to (not created here): no
+    command's output may overlap it."""
+    return Path(os.environ.get("XCS_CACHE_DIR") or Path.home() / ".cache" / "xcs") / "models"
+
+
+def _overlaps(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are the same path or one lies inside the other (after resolving links)."""
+    a, b = a.resolve(), b.resolve()
+    return a == b or a in b.parents or b in a.parents
+
+
+def check_not_an_input(path: str | os.PathLike[str], option: str,
+                       inputs: Iterable[tuple[str, str | os.PathLike[str] | None]] = ()) -> None:
+    """Raise ``ValueError`` when the output ``path`` is, lies inside or contains the model cache or
+    one of ``inputs`` (``(option, path)`` pairs; ``None`` and names that are not existing paths, e.g.
+    ``"default"``, are skipped): writing there would replace what the command reads, or the cached
+    default model that every later command uses. ``--overwrite`` does not lift this."""
+    path = Path(path)
+    cache = model_cache_dir()
+    if _overlaps(path, cache):
+        raise ValueError(f"{option} {path} overlaps the model cache {cache} (the converted default model); "
+                         "write somewhere else")
+    for name, source in inputs:
+        if source is None or not Path(source).exists():
+            continue
+        if _overlaps(path, Path(source)):
+            raise ValueError(f"{option} {path} overlaps the input {name} {source}: writing there would "
+                             "replace what this command reads; write somewhere else")
+
+
+def _owner(path: Path) -> str | None:
+    """The command recorded in ``path``'s :data:`OUTPUT_MARKER`, else None."""
+    import json
+
+    try:
+        record = json.loads((path / OUTPUT_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record.get("command") if isinstance(record, dict) else None
+
+
+def check_output_directory(path: str | os.PathLike[str], option: str, *, command: str,
+                           overwrite: bool = False,
+                           inputs: Iterable[tuple[str, str | os.PathLike[str] | None]] = (),
+                           legacy: Sequence[str] = ()) -> bool:
+    """Check, without creating anything, that ``command`` may write its output directory ``path``.
+
+    The rule every command follows: **no command writes into a non-empty directory it did not
+    create.** ``path`` may be missing, empty, or a directory ``command`` made before (its
+    :data:`OUTPUT_MARKER` names ``command``, or, for directories written before the marker existed,
+    it holds a file matching one of the glob patterns ``legacy``): a run resumes, an evaluation is
+    redone. Anything else is a ``ValueError`` naming the path, unless ``overwrite`` (the command's
+    ``--overwrite``). Never, even with ``overwrite``: a file where the directory should be, the model
+    cache, or a path overlapping one of ``inputs`` (:func:`check_not_an_input`).
+
+    Returns whether ``path`` is (to be) a fresh output of ``command`` (missing or empty), i.e. whether
+    :func:`mark_output_directory` should mark it.
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{option} {path} is a file, not a directory")
+    check_not_an_input(path, option, inputs)
+    if not path.is_dir() or not any(path.iterdir()):
+        return True
+    if _owner(path) == command or any(any(path.glob(pattern)) for pattern in legacy):
+        return False
+    if overwrite:
+        return False
+    made_by = _owner(path)
+    whose = f"`{made_by}` made it" if made_by else "no xcs command made it"
+    raise ValueError(f"{option} {path} is a non-empty directory that `{command}` did not create ({whose}); "
+                     "its files would be overwritten: give a new or empty directory, or pass --overwrite")
+
+
+def mark_output_directory(path: str | os.PathLike[str], command: str) -> None:
+    """Record in ``path`` (an existing directory) that ``command`` made it (:data:`OUTPUT_MARKER`)."""
+    from xcs.io.atomic import write_json_atomic
+
+    write_json_atomic({"command": command}, Path(path) / OUTPUT_MARKER)
+
+
+def output_directory(path: str | os.PathLike[str], option: str, *, command: str | None = None,
+                     overwrite: bool = False,
+                     inputs: Iterable[tuple[str, str | os.PathLike[str] | None]] = (),
+                     legacy: Sequence[str] = ()) -> Path:
+    """``path`` as an output directory, created and checked writable *before* any work, so a bad
+    ``option`` (``--out``, ``--results-dir``) fails in a second rather than after the run.
+
+    With ``command`` (every command line passes its own, e.g. ``"xcs train"``), ``path`` is first
+    checked by :func:`check_output_directory` (never a foreign non-empty directory without
+    ``overwrite``, never the model cache or an input) and, when fresh, marked as ``command``'s."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is a file, not a directory")
+    fresh = False
+    if command is not None:
+        fresh = check_output_directory(path, option, command=command, overwrite=overwrite, inputs=inputs,
+                                       legacy=legacy)
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".xcs-write-test-{os.getpid()}"
@@ -58,14 +158,25 @@ def output_directory(path: str | os.PathLike[str], option: str) -> Path:
         probe.unlink()
     except OSError as exc:
         raise ValueError(f"{option} {path} is not a writable directory ({exc.strerror or exc})") from None
+    if command is not None and fresh:
+        mark_output_directory(path, command)
     return path
 
 
-def output_file(path: str | os.PathLike[str], option: str) -> Path:
-    """``path`` as an output file: not a directory, in a writable directory (checked before work)."""
+def output_file(path: str | os.PathLike[str], option: str, *, overwrite: bool | None = None,
+                inputs: Iterable[tuple[str, str | os.PathLike[str] | None]] = ()) -> Path:
+    """``path`` as an output file: not a directory, in a writable directory (checked before work).
+
+    With ``overwrite`` given (a command's ``--overwrite``): an existing file is refused unless it is
+    true, and so (always) is a path overlapping the model cache or one of ``inputs``."""
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{option} {path} is a directory; give a file name")
+    if overwrite is not None:
+        check_not_an_input(path, option, inputs)
+        if path.exists() and not overwrite:
+            raise ValueError(f"{option} {path} already exists; give a new file name, or pass --overwrite "
+                             "to replace it")
     output_directory(path.parent if str(path.parent) else Path("."), f"{option}'s directory")
     return path
 

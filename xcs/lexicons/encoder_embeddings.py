@@ -110,8 +110,11 @@ def cached_word_vectors(
     folder = Path(directory) if directory is not None else cache_dir() / "word_vectors"
     path = folder / f"{lang}-{len(words)}-layer{layer}-{key}.npy"
     if path.is_file():
-        vectors = np.load(path)
-        if vectors.shape[0] == len(words):
+        try:  # never unpickles: a cache file holding an object array (or a corrupt one) is recomputed
+            vectors = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            vectors = None
+        if vectors is not None and vectors.shape[0] == len(words):
             return vectors
     vectors = encode_words(encoder, words, layers=(layer,), progress=progress)[layer]
     folder.mkdir(parents=True, exist_ok=True)
