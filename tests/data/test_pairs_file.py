@@ -201,5 +201,95 @@ def test_subsample_is_seeded_and_keeps_order():
 def test_text_that_is_not_utf8_is_an_error(tmp_path):
     path = tmp_path / "latin1.tsv"
     path.write_bytes("query\tpositive\nWo liegt Köln?\tAm Rhein.\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="latin1.tsv: not UTF-8 text"):
+    with pytest.raises(ValueError, match=r"latin1.tsv, line 2: not UTF-8 text \(byte 0xf6 at byte 11 of the "
+                                         r"line"):
+        load_pairs_file(path)
+
+
+# ---------------------------------------------------------------- issue 21.5 / 21.6
+def test_non_utf8_byte_names_file_and_line_past_the_decoder_buffer(tmp_path):
+    """The decoder used to report a position in its 8 KiB buffer and no line."""
+    lines = [json.dumps({"query": f"q{i}", "positive": f"p{i}"}) for i in range(3000)]
+    lines[2500] = lines[2500].replace("p2500", "p\u00e9")
+    path = tmp_path / "pairs.jsonl.gz"
+    path.write_bytes(gzip.compress("\n".join(lines).encode("utf-8").replace("p\u00e9".encode(), b"p\xe9")))
+    with pytest.raises(ValueError, match=r"pairs.jsonl.gz, line 2501: not UTF-8 text \(byte 0xe9"):
+        load_pairs_file(path)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "corrupt"])
+def test_a_corrupt_or_truncated_gzip_file_is_named(tmp_path, damage):
+    data = gzip.compress(b"".join(json.dumps({"query": f"q{i}", "positive": f"p {i} " * 20}).encode() + b"\n"
+                                  for i in range(400)))
+    if damage == "truncate":  # EOFError inside gzip
+        data = data[: len(data) // 2]
+    else:  # zlib.error: invalid data in the deflate stream
+        data = data[:20] + bytes(b ^ 0xFF for b in data[20:60]) + data[60:]
+    path = tmp_path / "pairs.jsonl.gz"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=r"pairs.jsonl.gz: corrupt or truncated gzip file after line \d+"):
+        load_pairs_file(path)
+
+
+def test_a_corrupt_arrow_file_names_the_dataset_directory(tmp_path):
+    columns = {"query": [r["query"] for r in ROWS], "positive": [r["positive"] for r in ROWS]}
+    path = _save_dataset(tmp_path / "ds", columns)
+    arrow = next(path.glob("*.arrow"))
+    arrow.write_bytes(arrow.read_bytes()[: arrow.stat().st_size // 2])
+    with pytest.raises(ValueError, match=rf"{path}: a corrupt or truncated saved dataset"):
+        load_pairs_file(path)
+
+
+def test_one_column_in_two_roles_is_refused(tmp_path):
+    path = _jsonl(tmp_path / "pairs.jsonl", ROWS)
+    with pytest.raises(ValueError, match=r"query_column and positive_column \(--query-column / "
+                                         r"--positive-column\) are both 'query'"):
+        load_pairs_file(path, positive_column="query")
+    with pytest.raises(ValueError, match="names 'positive', the positive column"):
+        load_pairs_file(path, negative_columns=["positive"])
+    with pytest.raises(ValueError, match="names 'neg' twice"):
+        load_pairs_file(path, negative_columns=["neg", "neg"])
+
+
+def test_a_split_is_refused_where_it_cannot_apply(tmp_path):
+    with pytest.raises(ValueError, match=r"--train-split 'bogus' applies to a saved DatasetDict only; "
+                                         r"a jsonl"):
+        load_pairs_file(_jsonl(tmp_path / "pairs.jsonl", ROWS), split="bogus")
+    columns = {"query": [r["query"] for r in ROWS], "positive": [r["positive"] for r in ROWS]}
+    with pytest.raises(ValueError, match="'bogus': this is a saved Dataset, which has no splits"):
+        load_pairs_file(_save_dataset(tmp_path / "ds", columns), split="bogus")
+    with pytest.raises(ValueError, match=r"no split 'bogus' in this DatasetDict \(splits: \['train'\]\)"):
+        load_pairs_file(_save_dataset(tmp_path / "dd", columns, split="train"), split="bogus")
+
+
+def test_a_key_twice_in_one_json_object_is_refused(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"query": "a", "positive": "b"}\n{"query": "a", "positive": "b", "query": "c"}\n')
+    with pytest.raises(ValueError, match="pairs.jsonl, line 2: key 'query' appears twice in one object"):
+        load_pairs_file(path)
+
+
+@pytest.mark.parametrize("record", ['Who?,a"b', 'Who?,"a"b', 'Who?,"a" b'])
+def test_a_csv_quote_outside_rfc_4180_is_refused(tmp_path, record):
+    path = tmp_path / "pairs.csv"
+    path.write_text(f'query,positive\r\n"fine, quoted ""x""",ok\r\n{record}\r\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="pairs.csv, line 3: malformed CSV"):
+        load_pairs_file(path)
+
+
+@pytest.mark.parametrize("suffix", ["tsv", "csv"])
+def test_long_fields_are_read_up_to_the_documented_bound(tmp_path, suffix, monkeypatch):
+    import csv
+
+    from xcs.data import pairs_file
+
+    sep = "\t" if suffix == "tsv" else ","
+    path = tmp_path / f"pairs.{suffix}"
+    long = "word " * 40_000  # 200,000 characters: past csv's default 131,072
+    path.write_text(f"query{sep}positive\nWho?{sep}{long}\n", encoding="utf-8")
+    before = csv.field_size_limit()
+    assert load_pairs_file(path) == [TrainPair("Who?", long)]
+    assert csv.field_size_limit() == before  # the process-wide limit is put back
+    monkeypatch.setattr(pairs_file, "MAX_FIELD_CHARS", 150_000)
+    with pytest.raises(ValueError, match=rf"pairs.{suffix}, line 2: a field longer than 150,000 characters"):
         load_pairs_file(path)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import pytest
 
@@ -46,3 +47,18 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
     assert remove_stale_temporaries(target) == [stale]
     assert not stale.exists() and live.exists() and other.exists()
     assert remove_stale_temporaries(tmp_path / "missing" / "checkpoint.pt") == []
+
+
+@pytest.mark.parametrize(("value", "key"), [
+    ({"losses": [0.1, float("nan")]}, "losses[1]"),
+    ({"clir": {"mrr@10": float("inf")}}, "clir.mrr@10"),
+    ({"p": [{"q": -float("inf")}]}, "p[0].q"),
+])
+def test_json_is_always_valid_json_and_a_nan_names_file_and_key(tmp_path, value, key):
+    """Issue 21.3: json.dumps writes NaN / Infinity, which no JSON parser reads."""
+    target = tmp_path / "log.json"
+    with pytest.raises(ValueError, match=rf"log.json: not written: {re.escape(key)} is not a finite number"):
+        write_json_atomic(value, target)
+    assert not target.exists() and not list(tmp_path.iterdir())
+    write_json_atomic({"losses": [0.1, None]}, target)  # undefined: null
+    assert json.loads(target.read_text()) == {"losses": [0.1, None]}

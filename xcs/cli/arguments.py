@@ -27,6 +27,20 @@ def non_negative_int(text: str) -> int:
     return _integer(text, 0)
 
 
+def probability(text: str) -> float:
+    """A finite number in [0, 1]: validated by the config's own type
+    (:data:`xcs.experiment.methods.Probability`), so the command line and a config accept the same
+    values (``xcs model interpolate --alpha`` and a method's ``alpha``)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from xcs.experiment.methods import Probability
+
+    try:
+        return TypeAdapter(Probability).validate_python(float(text))
+    except (ValueError, ValidationError):
+        raise argparse.ArgumentTypeError(f"must be a finite number in [0, 1], got {text!r}") from None
+
+
 def number_list(text: str) -> list[float]:
     """Comma-separated finite numbers (``"1,2.5"``); empty text is the empty list."""
     values = []

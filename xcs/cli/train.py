@@ -21,6 +21,11 @@ _TRAIN_FLAGS = (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr",
                 ("hard-negatives", str), ("num-hard-negatives", int), ("mine-every", int),
                 ("checkpoint-every", int), ("seed", int), ("loss-impl", str), ("freeze-layers", int),
                 ("distill-weight", float), ("lora-rank", int), ("lora-alpha", float))
+# code-switching flags: each needs --languages (without it the run is zero-shot and would ignore them);
+# flag -> Method field (unset: the Method default)
+_SWITCH_FLAGS = {"weights": "weights", "sides": "sides", "language-per": "language_per",
+                 "example-p": "example_p", "p": "p", "p-start": "p_start", "lexicon": "lexicon",
+                 "skip-stopwords": "skip_stopwords", "protect-names": "protect_names"}
 # --train-file options: flag -> keyword of xcs.data.pairs_file.load_pairs_file (unset: its default)
 _FILE_FLAGS = {"train-format": "format", "train-split": "split", "query-column": "query_column",
                "positive-column": "positive_column", "negative-columns": "negative_columns"}
@@ -42,19 +47,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "every rank takes cuda:LOCAL_RANK (nccl), else the CPU (gloo)")
     parser.add_argument("--languages", default="", help="code-switching targets, e.g. de or de,ar,ru,zh "
                         "(several: ML-CS); empty: zero-shot (English only)")
-    parser.add_argument("--weights", default=[], type=number_list,
+    parser.add_argument("--weights", default=None, type=number_list,
                         help="ML-CS language weights, comma-separated, one per "
                         "language (default: uniform)")
-    parser.add_argument("--sides", default="both", choices=["both", "query", "document"])
-    parser.add_argument("--language-per", default="word", choices=["word", "example"],
+    parser.add_argument("--sides", default=None, choices=["both", "query", "document"],
+                        help="which texts are switched (default: both)")
+    parser.add_argument("--language-per", default=None, choices=["word", "example"],
                         help="with several --languages: draw a language per word (ML-CS) or once per "
-                             "training example, shared by its query and documents (Wiki-CS)")
-    parser.add_argument("--example-p", type=float, default=1.0,
+                             "training example, shared by its query and documents (Wiki-CS; default: word)")
+    parser.add_argument("--example-p", type=float, default=None,
                         help="share of training pairs code-switched at all; the others stay English "
-                             "(hybrid batches)")
-    parser.add_argument("--p", type=float, default=0.5, help="switch rate (end value with --p-start)")
+                             "(hybrid batches; default 1)")
+    parser.add_argument("--p", type=float, default=None,
+                        help="switch rate (end value with --p-start; default 0.5)")
     parser.add_argument("--p-start", type=float, default=None, help="switch rate at step 0 (linear schedule)")
-    parser.add_argument("--lexicon", default="muse", help="'muse' or a path template with {lang}")
+    parser.add_argument("--lexicon", default=None, help="'muse' (default) or a path template with {lang}")
     parser.add_argument("--align-weight", type=float, default=0.0)
     parser.add_argument("--no-keep-case", action="store_true",
                         help="translations as the lexicon writes them (default: the source word's case)")
@@ -138,6 +145,20 @@ def _train_config(args: argparse.Namespace, pairs: list[TrainPair]) -> TrainConf
                        shared_towers=not args.separate_towers, align_weight=args.align_weight)
 
 
+def _switch_options(args: argparse.Namespace, languages: list[str]) -> dict[str, object]:
+    """The ``Method`` fields of the code-switching flags given; refused without ``--languages``."""
+    options = {field: getattr(args, flag.replace("-", "_")) for flag, field in _SWITCH_FLAGS.items()}
+    options = {field: value for field, value in options.items() if value is not None and value is not False}
+    if args.no_keep_case:
+        options["keep_case"] = False
+    if options and not languages:
+        flags = [f"--{flag}" for flag, field in _SWITCH_FLAGS.items() if field in options]
+        flags += ["--no-keep-case"] if args.no_keep_case else []
+        raise ValueError(f"{', '.join(flags)}: code-switching options, which need --languages (without "
+                         "it the run is zero-shot, English only, and would ignore them)")
+    return options
+
+
 def _train_command(args: argparse.Namespace) -> int:
     """``xcs train``: works under ``torchrun`` too (documents gathered across ranks in the loss)."""
     from xcs.experiment.batches import method_batch_builder
@@ -156,10 +177,7 @@ def _train_command(args: argparse.Namespace) -> int:
     device = rank_device if rank_device is not None else resolve_device(args.device)
     languages = [lang for lang in args.languages.split(",") if lang]
     method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
-                    weights=args.weights, sides=args.sides, language_per=args.language_per,
-                    example_p=args.example_p, p=args.p, p_start=args.p_start,
-                    lexicon=args.lexicon, align_weight=args.align_weight, keep_case=not args.no_keep_case,
-                    skip_stopwords=args.skip_stopwords, protect_names=args.protect_names)
+                    align_weight=args.align_weight, **_switch_options(args, languages))
     data = data_dir(args.data_dir, required=args.train_file is None or bool(languages))  # SQuAD, lexicons
     pairs = _training_pairs(args, data)
     config = _train_config(args, pairs)
@@ -172,9 +190,10 @@ def _train_command(args: argparse.Namespace) -> int:
         align=config.needs_originals)
     result = train(encoder, pairs, builder, config, args.out, resume=not args.no_resume,
                    progress=not args.no_progress)
+    speed = None if result.steps_per_s is None else round(result.steps_per_s, 3)  # None: no step trained
     print(json.dumps({"out": str(result.out_dir), "steps": len(result.losses), "first_loss": result.losses[0],
                       "last_loss": result.losses[-1], "wall_s": round(result.wall_s, 1),
-                      "steps_per_s": round(result.steps_per_s, 3), "train_pairs": len(pairs),
+                      "steps_per_s": speed, "train_pairs": len(pairs),
                       "train_file": args.train_file, "hard_negatives": config.hard_negatives,
-                      "device": str(device)}))
+                      "device": str(device)}, allow_nan=False))
     return 0

@@ -51,7 +51,8 @@ def compare_runs(run_a: str | Path, run_b: str | Path, *, permutations: int = 10
         t = paired_t_test(a[column], b[column])
         r = paired_randomization_test(a[column], b[column], n_permutations=permutations)
         rows.append({"column": column, "n": t.n, "mean_a": t.mean_a, "mean_b": t.mean_b, "delta": t.delta,
-                     "t": t.statistic, "p_t": t.p_value, "p_randomization": r.p_value})
+                     "t": t.statistic if np.isfinite(t.statistic) else None,  # +-inf: no spread
+                     "p_t": t.p_value, "p_randomization": r.p_value})
     for row, corrected in zip(rows, bonferroni([row["p_t"] for row in rows]), strict=True):
         row["p_t_bonferroni"] = float(corrected)
     return rows

@@ -17,7 +17,8 @@ from xcs.io.atomic import atomic_path
 
 def headline_metrics(metrics: Mapping[str, Any], pairs: Sequence[str] = PAPER_PAIRS) -> dict[str, float]:
     """The paper-table columns of one ``metrics.json``: MoIR / CLIR / MLIR MRR@10 averages, the given
-    CLIR pairs, LAReQA mAP@20 and Tatoeba acc@1 (only the tasks present)."""
+    CLIR pairs, LAReQA mAP@20 and Tatoeba acc@1 (only the tasks present, and only defined values: an
+    average over no pair is ``null``)."""
     out: dict[str, float] = {}
     if "moir" in metrics:
         out["MoIR"] = metrics["moir"]["mrr@10"]
@@ -33,7 +34,7 @@ def headline_metrics(metrics: Mapping[str, Any], pairs: Sequence[str] = PAPER_PA
         out["LAReQA"] = metrics["lareqa"]["map@20"]
     if "tatoeba" in metrics:
         out["Tatoeba"] = metrics["tatoeba"]["acc@1"]
-    return out
+    return {column: value for column, value in out.items() if value is not None}  # None: undefined
 
 
 def headline_columns(arrays: Mapping[str, np.ndarray],

@@ -95,9 +95,11 @@ def _judgments(question_ids: list[str], targets: Sequence[str], pool: Pool, glob
     return RelevanceJudgments.from_lists(rows)
 
 
-def _mean(values: Iterable[float]) -> float:
+def _mean(values: Iterable[float]) -> float | None:
+    """The average, or ``None`` (``null`` in ``metrics.json``) when there is nothing to average (CLIR
+    with a single language has no pair): undefined, never NaN, which JSON cannot hold."""
     values = list(values)
-    return float(np.mean(values)) if values else float("nan")
+    return float(np.mean(values)) if values else None
 
 
 def xquadr_tasks(tasks: list[str], pool: Pool, table: TextTable, per_query: dict[str, np.ndarray],

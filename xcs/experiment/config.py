@@ -163,7 +163,13 @@ def _methods(path: Path, tables: Any) -> dict[str, Method]:
         sweeps = {key: table.pop(f"{key}_sweep") for key in SWEPT_KEYS if f"{key}_sweep" in table}
         if len(sweeps) > 1:
             raise ValueError(f"{path}: {where} sweeps {sorted(sweeps)}; one sweep per method table")
+        for key in sweeps:
+            if key in table:
+                raise ValueError(f"{path}: {where} sets both {key} and {key}_sweep; the sweep would override "
+                                 f"{key} = {table[key]!r}: set one of them")
         if not sweeps:
+            if name in methods:
+                raise ValueError(f"{path}: {where} has the name of a swept method of another table")
             methods[name] = _validated(path, where, lambda n=name, t=table: Method.from_dict(n, t))
             continue
         (key, sweep), = sweeps.items()
@@ -174,6 +180,10 @@ def _methods(path: Path, tables: Any) -> dict[str, Method]:
                              f"got {sweep!r}")
         for value in sweep:
             swept = f"{name}@{key}={value:g}"
+            if swept in methods:
+                raise ValueError(f"{path}: {where} {key}_sweep {sweep!r}: two values are both named "
+                                 f"{swept!r} (values are named to 6 significant digits); one would replace "
+                                 "the other: drop the repeat")
             methods[swept] = _validated(path, where, lambda n=swept, t=table, k=key, v=value:
                                         Method.from_dict(n, {**t, k: float(v)}))
     _check_bases(path, methods)

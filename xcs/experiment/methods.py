@@ -31,13 +31,19 @@ STRATEGIES = get_args(Strategy)
 SIDES = get_args(Side)
 # ISO 639-1 (or -3) codes as the data files name them: "de", "zh", "ast"
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+# a probability or mixing weight in [0, 1] (NaN and infinity refused); the command line checks
+# ``xcs model interpolate --alpha`` with this same type (xcs.cli.arguments.probability)
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 # Options added after runs were recorded, with the behaviour those runs had (translations as the
 # lexicon writes them, no stopword or name protection); see xcs.training.config.LEGACY_TRAIN_VALUES
 LEGACY_METHOD_VALUES: dict[str, Any] = {"keep_case": False, "skip_stopwords": False, "protect_names": False,
                                         "language_per": "word", "example_p": 1.0, "base": None,
                                         "alpha": 1.0, "evaluate": True}
 LexiconSpec = Annotated[str, Field(min_length=1)]  # "muse" or a path template
+# options that act for some strategies only: set for another, they would train (or evaluate) the same
+# model under different names, so a config table that sets them there is refused
+STRATEGY_OPTIONS: dict[str, tuple[str, ...]] = {
+    "p": ("code-switch", "rerank"), "p_start": ("code-switch", "rerank"), "alpha": ("interpolate",)}
 
 
 @pydantic_dataclass(config=STRICT)
@@ -101,6 +107,9 @@ class Method:
         if not self.evaluate and not self.trains:
             raise ValueError(f"method {self.name!r}: evaluate = false is for a method that trains a model "
                              f"(for an interpolation); {self.strategy!r} does not")
+        if self.strategy != "interpolate" and self.alpha != 1.0:
+            raise ValueError(f"method {self.name!r}: alpha is for strategy = 'interpolate'; a "
+                             f"{self.strategy!r} method ignores it")
         if (self.strategy == "interpolate") != (self.base is not None):
             raise ValueError(f"method {self.name!r}: 'base' (the method whose model is interpolated) is "
                              "for strategy = 'interpolate', which needs it")
@@ -121,6 +130,11 @@ class Method:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"method {name!r}: unknown option(s) {unknown}; known: {sorted(known)}")
+        strategy = values.get("strategy", "code-switch")
+        for option, strategies in STRATEGY_OPTIONS.items():
+            if option in values and strategy not in strategies:
+                raise ValueError(f"method {name!r}: {option!r} (or {option}_sweep) is for strategy = "
+                                 f"{' / '.join(map(repr, strategies))}; a {strategy!r} method ignores it")
         return cls(name=name, **dict(values))
 
     @property

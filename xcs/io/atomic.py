@@ -12,6 +12,7 @@ into place, an existing one moved aside first when it is to be replaced.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -103,7 +104,36 @@ def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def _non_finite_key(obj: Any, where: str = "") -> str | None:
+    """The key path (``losses[1]``, ``clir.mrr@10``) of the first NaN or infinity in ``obj``."""
+    if isinstance(obj, float):
+        return None if math.isfinite(obj) else where or "(the value itself)"
+    if isinstance(obj, dict):
+        items: Any = ((f"{where}.{key}" if where else str(key), value) for key, value in obj.items())
+    elif isinstance(obj, (list, tuple)):
+        items = ((f"{where}[{i}]", value) for i, value in enumerate(obj))
+    else:
+        return None
+    for key, value in items:
+        found = _non_finite_key(value, key)
+        if found is not None:
+            return found
+    return None
+
+
 def write_json_atomic(obj: Any, path: str | os.PathLike[str], *, indent: int = 2,
                       ensure_ascii: bool = True) -> None:
-    """``obj`` as indented JSON (non-JSON values via ``str``), written atomically."""
-    write_text_atomic(json.dumps(obj, indent=indent, default=str, ensure_ascii=ensure_ascii) + "\n", path)
+    """``obj`` as indented JSON (non-JSON values via ``str``), written atomically.
+
+    Only valid JSON is written: a NaN or infinite float (which ``json`` would write as the non-JSON
+    literals ``NaN`` / ``Infinity``) is a ``ValueError`` naming the file and the key, and nothing is
+    written. A value that is undefined is written as ``null`` (``None``) by its caller."""
+    try:
+        text = json.dumps(obj, indent=indent, default=str, ensure_ascii=ensure_ascii, allow_nan=False)
+    except ValueError as exc:
+        key = _non_finite_key(obj)
+        if key is None:
+            raise
+        raise ValueError(f"{path}: not written: {key} is not a finite number (JSON has no NaN or "
+                         f"infinity; write null for an undefined value)") from exc
+    write_text_atomic(text + "\n", path)

@@ -125,13 +125,15 @@ class TrainResult:
     """Per optimizer step mean loss (global, averaged over ranks), and where things were written.
 
     ``wall_s`` is the training time of this invocation; ``total_wall_s`` adds the time the
-    checkpointed segments before a resume took (up to their last checkpoint).
+    checkpointed segments before a resume took (up to their last checkpoint). ``steps_per_s`` is
+    ``None`` when this invocation trained no step (resumed from the last one): undefined, and JSON
+    (``train_log.json``, ``run.json``) has no NaN.
     """
 
     losses: list[float]
     out_dir: Path
     wall_s: float
-    steps_per_s: float
+    steps_per_s: float | None
     total_wall_s: float = 0.0
     resumed_from: int = 0
     extra: dict[str, Any] = field(default_factory=dict)

@@ -19,6 +19,7 @@ ranks with batch ``B`` each train exactly like one process with batch ``2B``.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +42,11 @@ from xcs.training.negatives import given_negatives, mine_negatives, paragraph_ne
 from xcs.training.objective import DualTowers, step_loss
 from xcs.training.optimization import apply_gradients, freeze, optimizer_and_schedule
 from xcs.training.sampling import batch_indices, seed_everything
+
+
+class NonFiniteLossError(ValueError):
+    """The loss of an optimizer step was NaN or infinite (the run diverged: too high a learning rate,
+    say); training stops before that step updates the weights, and no model is saved."""
 
 
 @dataclass
@@ -117,7 +123,9 @@ def _micro_batch(pairs: Sequence[TrainPair], build_batch: BatchBuilder, run: _Ru
 
 def _optimizer_step(run: _Run, pairs: Sequence[TrainPair], build_batch: BatchBuilder, config: TrainConfig,
                     step: int, rank: int, world_size: int, device: torch.device) -> float:
-    """One optimizer step over ``grad_accum`` micro-batches; returns the loss (mean over ranks)."""
+    """One optimizer step over ``grad_accum`` micro-batches; returns the loss (mean over ranks). A
+    non-finite loss leaves the weights, optimizer and schedule as they were (every rank sees the same
+    reduced loss, so all of them skip the update alike)."""
     run.optimizer.zero_grad(set_to_none=True)
     step_total = 0.0
     for micro in range(config.grad_accum):
@@ -127,12 +135,21 @@ def _optimizer_step(run: _Run, pairs: Sequence[TrainPair], build_batch: BatchBui
                          teacher=run.teacher) / config.grad_accum
         loss.backward()
         step_total += loss.detach()
-    apply_gradients(run.parameters, run.optimizer, run.scheduler, config.max_grad_norm)
     value = torch.as_tensor(step_total, dtype=torch.float64)
     if world_size > 1:
         dist.all_reduce(value)
         value /= world_size
+    if math.isfinite(float(value)):
+        apply_gradients(run.parameters, run.optimizer, run.scheduler, config.max_grad_norm)
     return float(value)
+
+
+def _diverged(step: int, loss: float, checkpoint: Path, saved_step: int | None) -> NonFiniteLossError:
+    kept = (f"the last good checkpoint, {checkpoint} (step {saved_step}), is kept" if saved_step
+            else "this run had written no checkpoint yet")
+    return NonFiniteLossError(
+        f"training diverged: the loss of step {step} is {loss} (not a finite number); stopped without "
+        f"saving a model ({kept}). Lower the learning rate (lr / --lr) or raise the warm-up")
 
 
 def _finish(run: _Run, encoder: TokenEncoder, config: TrainConfig, out: Path, wall: float, rank: int,
@@ -140,7 +157,7 @@ def _finish(run: _Run, encoder: TokenEncoder, config: TrainConfig, out: Path, wa
     """The result; on rank 0 also the model directories and ``train_log.json``."""
     trained = config.steps - run.start_step
     result = TrainResult(losses=run.losses, out_dir=out, wall_s=wall, total_wall_s=run.earlier_wall + wall,
-                         steps_per_s=trained / wall if trained and wall > 0 else float("nan"),
+                         steps_per_s=trained / wall if trained and wall > 0 else None,
                          resumed_from=run.start_step)
     if rank == 0:
         if save_model:
@@ -175,6 +192,10 @@ def train(
     uninterrupted run). ``on_step(step, loss)`` is called after every optimizer step (1-based).
     Returns the per-step losses of the whole run (those before the resume point come from the
     checkpoint).
+
+    A step whose loss is not finite stops the run with :class:`NonFiniteLossError` naming the step:
+    that step does not update the weights, no checkpoint is written after it (the last one, of the
+    last finite step at or before it, stays) and no model or ``train_log.json`` is saved.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -185,8 +206,10 @@ def train(
     checkpoint_path = out / CHECKPOINT_NAME
     if rank == 0:
         remove_stale_temporaries(checkpoint_path)  # a killed run's half-written checkpoint
+    saved_step = None  # the step of the checkpoint on disk
     if resume and checkpoint_path.exists():
         _resume(run, checkpoint_path, config, rank, device)
+        saved_step = run.start_step
     bar = None
     if progress and rank == 0:
         from tqdm.auto import tqdm
@@ -200,7 +223,12 @@ def train(
                 run.mined is None or (config.mine_every and step % config.mine_every == 0 and step > 0)):
             run.mined = mine_negatives(encoder, pairs, config.hard_negatives_per_query,
                                        document_encoder=run.document_encoder)
-        run.losses.append(_optimizer_step(run, pairs, build_batch, config, step, rank, world_size, device))
+        loss = _optimizer_step(run, pairs, build_batch, config, step, rank, world_size, device)
+        if not math.isfinite(loss):
+            if bar is not None:
+                bar.close()
+            raise _diverged(step + 1, loss, checkpoint_path, saved_step)
+        run.losses.append(loss)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{run.losses[-1]:.4f}", lr=f"{run.scheduler.get_last_lr()[0]:.2e}")
@@ -212,6 +240,7 @@ def train(
                                 scheduler=run.scheduler, rng_states=rng_states, losses=run.losses,
                                 mined=run.mined, config=asdict(config),
                                 train_wall_s=run.earlier_wall + time.perf_counter() - began)
+            saved_step = done
         if on_step is not None:
             on_step(done, run.losses[-1])
     if bar is not None:
