@@ -46,7 +46,8 @@ def test_a_diverging_cli_run_exits_1_without_a_model(tiny_model_dir, tmp_path, c
                  str(tmp_path / "run"), "--lr", "1e30", "--steps", "4", "--batch-size", "2",
                  "--max-pairs", "8", "--freeze-embeddings", "--device", "cpu", "--no-progress"])
     captured = capsys.readouterr()
-    assert code == 1 and "xcs train: error: training diverged: the loss of step 2 is nan" in captured.err
+    assert code == 1 and "diverged: the loss of step 2 is nan" in captured.err
+    assert f"xcs train: error: training in {tmp_path / 'run'} diverged" in captured.err
     assert "NaN" not in captured.out and not (tmp_path / "run" / "model").exists()
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -168,6 +169,10 @@ def _timed_runs(clock: _Clock, step, repeats: int, budget_s: float, warmup: bool
     return sorted(times)[len(times) // 2], len(times), int(warmup)
 
 
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def _relative_error(value, reference) -> float:
     import torch
 
@@ -261,16 +266,20 @@ class LossSweep:
         return row
 
     def _value_check(self, impl: str, loss, q, d, reference: dict) -> dict:
+        """The loss and, against the size's reference implementation, the relative errors; a NaN or
+        infinite value (a broken kernel) is recorded as null with ``values_ok`` false, since the JSON
+        written after every case holds no NaN."""
         values = {"loss": loss.detach().float(), "grad_q": q.grad, "grad_d": d.grad}
-        out = {"loss": float(values["loss"])}
+        out = {"loss": _finite_or_none(float(values["loss"]))}
         if not reference:
             reference.update(values, impl=impl)
             out["value_reference"] = impl
             return out
         errors = {f"{name}_rel_err": _relative_error(values[name], reference[name]) for name in values}
         tolerance = VALUE_TOLERANCE[DTYPE_NAMES[self.dtype]]
-        out.update({"value_reference": reference["impl"], **{k: float(f"{v:.3g}") for k, v in errors.items()},
-                    "values_ok": all(v <= tolerance for v in errors.values())})
+        out.update({"value_reference": reference["impl"],
+                    **{k: _finite_or_none(float(f"{v:.3g}")) for k, v in errors.items()},
+                    "values_ok": out["loss"] is not None and all(v <= tolerance for v in errors.values())})
         return out
 
 

@@ -148,8 +148,9 @@ def _diverged(step: int, loss: float, checkpoint: Path, saved_step: int | None) 
     kept = (f"the last good checkpoint, {checkpoint} (step {saved_step}), is kept" if saved_step
             else "this run had written no checkpoint yet")
     return NonFiniteLossError(
-        f"training diverged: the loss of step {step} is {loss} (not a finite number); stopped without "
-        f"saving a model ({kept}). Lower the learning rate (lr / --lr) or raise the warm-up")
+        f"training in {checkpoint.parent} diverged: the loss of step {step} is {loss} (not a finite "
+        f"number); stopped without saving a model ({kept}). Lower the learning rate (lr / --lr) or "
+        "raise the warm-up")
 
 
 def _finish(run: _Run, encoder: TokenEncoder, config: TrainConfig, out: Path, wall: float, rank: int,
