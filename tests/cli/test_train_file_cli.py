@@ -74,6 +74,7 @@ def test_bad_flags_fail_before_the_model_is_loaded(tmp_path, capsys, extra, mess
     assert message in capsys.readouterr().err
 
 
-def test_file_options_need_train_file(capsys):
-    assert main(["train", "--out", "unused", "--negative-columns", "a,b", "--train-split", "dev"]) == 1
+def test_file_options_need_train_file(capsys, tmp_path):
+    assert main(["train", "--out", str(tmp_path / "unused"), "--negative-columns", "a,b", "--train-split",
+                 "dev"]) == 1
     assert "--train-split, --negative-columns: only with --train-file" in capsys.readouterr().err
