@@ -117,3 +117,11 @@ def test_convert_never_writes_the_model_cache_or_a_foreign_directory(tmp_path, m
     assert main(["model", "convert", "--out", str(foreign)]) == 1
     assert "non-empty directory that `xcs model convert` did not create" in capsys.readouterr().err
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+
+
+def test_bench_evalsuite_refuses_a_foreign_directory(tmp_path, capsys):
+    foreign = _foreign(tmp_path / "mine")
+    assert main(["bench", "evalsuite", "--model", str(tmp_path / "no-model"), "--out", str(foreign)]) == 1
+    assert ("non-empty directory that `xcs bench evalsuite` did not create"
+            in capsys.readouterr().err)
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]

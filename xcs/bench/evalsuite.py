@@ -26,7 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--subsample", type=int, default=None, help="quick run (see `xcs eval --subsample`)")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--out", default=None, help="keep the run's outputs here (default: a temp dir)")
+    parser.add_argument("--out", default=None, help="keep the run's outputs here (default: a temp dir); "
+                        "new, empty or an earlier evalsuite run's")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into a non-empty --out that xcs bench evalsuite did not create")
     parser.set_defaults(func=run)
 
 
@@ -35,6 +38,13 @@ def run(args: argparse.Namespace) -> int:
     from xcs.evaluation.suite import evaluate
     from xcs.models.encoder import Encoder
 
+    if args.out is not None:  # the rule of every command: never a foreign non-empty directory
+        from xcs.cli.evaluate import EVAL_RUN_FILES
+        from xcs.io.paths import output_directory
+
+        output_directory(args.out, "--out", command="xcs bench evalsuite", overwrite=args.overwrite,
+                         inputs=[("--model", args.model), ("--data-dir", args.data_dir)],
+                         legacy=EVAL_RUN_FILES)
     load_before = list(os.getloadavg())
     began = time.perf_counter()
     encoder = Encoder(args.model, batch_size=args.batch_size)
