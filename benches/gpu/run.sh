@@ -12,7 +12,8 @@
 # unless the packages, data and model are already there), XCS_GPU_SKIP (phases to skip, e.g. "quick"),
 # XCS_GPU_FULL_EVAL (1, the default: the quick config without its evaluation subsampling; 0 keeps
 # the committed config as it is, which is what the CPU proof runs: the full evaluation takes an hour there),
-# XCS_GPU_QUICK_LIMIT_S (the quick phase's limit, default 600 s).
+# XCS_GPU_QUICK_LIMIT_S (the quick phase's limit, default 600 s), XCS_GPU_QUICK_CONFIG (default
+# configs/quick.toml; the CPU proof gives a shortened copy).
 # The repository is used read-only: the build and every scratch file go under $XCS_GPU_WORK
 # (default a fresh mktemp -d).
 set -uo pipefail
@@ -106,15 +107,17 @@ fi
 quick() {
     set -e
     if [[ "${XCS_GPU_FULL_EVAL:-1}" == 1 ]]; then
-        sed '/^subsample *=/d' "$REPO/configs/quick.toml" >"$WORK/quick-full.toml"
+        sed '/^subsample *=/d' "$QUICK_CONFIG" >"$WORK/quick-full.toml"
     else
-        cp "$REPO/configs/quick.toml" "$WORK/quick-full.toml"
+        cp "$QUICK_CONFIG" "$WORK/quick-full.toml"
     fi
     env -C "$OVERLAY" "$PY" -m xcs.cli experiment --config "$WORK/quick-full.toml" --results-dir "$WORK/quick" \
         --work-dir "$WORK/quick-work"
     cp "$WORK/quick/summary.json" "$OUT_DIR/quick_summary.json"
     cp "$WORK/quick/table.md" "$OUT_DIR/quick_table.md"
 }
+QUICK_CONFIG=${XCS_GPU_QUICK_CONFIG:-$REPO/configs/quick.toml}
+export QUICK_CONFIG
 export -f quick
 phase quick "${XCS_GPU_QUICK_LIMIT_S:-600}" bash -c quick
 
