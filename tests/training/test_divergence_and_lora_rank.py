@@ -71,3 +71,49 @@ def test_lora_rank_above_the_adapted_matrices_is_refused_before_peft(tiny_model_
     with pytest.raises(ValueError, match="lora_rank <= 16"):  # 100000 used to grow to 23.5 GB
         run(tiny_model_dir, tmp_path / "run", TrainConfig(steps=1, batch_size=2, lora_rank=100000))
     assert not any("lora" in n for n, _ in model.named_parameters())  # nothing was wrapped
+
+
+@pytest.mark.parametrize("max_grad_norm", [1.0, 0.0])
+def test_a_non_finite_gradient_stops_the_run_before_it_reaches_the_weights(tiny_model_dir, tmp_path,
+                                                                           max_grad_norm):
+    """A finite loss whose gradient is not (an overflow in the backward pass): no step is taken, so no
+    checkpoint ever holds NaN weights."""
+    from train_helpers import make_pairs
+
+    from xcs.experiment.batches import method_batch_builder
+    from xcs.experiment.methods import Method
+    from xcs.training.loop import train
+
+    encoder = fresh_encoder(tiny_model_dir)
+    before = {n: p.detach().clone() for n, p in encoder.model.named_parameters()}
+    poisoned = encoder.model.encoder.layer[1].output.dense.weight
+    poisoned.register_hook(lambda grad: grad * float("inf"))
+    config = TrainConfig(steps=3, batch_size=2, warmup=0, checkpoint_every=1, max_grad_norm=max_grad_norm)
+    builder = method_batch_builder(encoder.tokenizer, Method("zero-shot", strategy="zero-shot"),
+                                   total_steps=3, max_query_length=32, max_document_length=48)
+    with pytest.raises(NonFiniteLossError, match=r"diverged: the gradient of step 1 \(loss [0-9.]+\) is "
+                                                  r"\(not a finite number\).*this run had written no "
+                                                  r"checkpoint yet"):
+        train(encoder, make_pairs(), builder, config, tmp_path / "run", progress=False)
+    after = dict(encoder.model.named_parameters())
+    assert all(torch.equal(before[n], after[n]) for n in before)  # the update was not applied
+    assert not (tmp_path / "run" / "checkpoint.pt").exists() and not (tmp_path / "run" / "model").exists()
+
+
+def test_a_diverging_reranker_stops_naming_the_step(tiny_model_dir, e5_tokenizer, monkeypatch):
+    from train_helpers import make_pairs
+    from transformers import AutoTokenizer
+
+    from xcs.experiment.batches import method_batch_builder
+    from xcs.experiment.methods import Method
+    from xcs.models.cross_encoder import CrossEncoder
+    from xcs.training.cross_encoder import train_cross_encoder
+
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", lambda *args, **kwargs: e5_tokenizer)
+    cross = CrossEncoder(tiny_model_dir, seed=0)
+    builder = method_batch_builder(cross.tokenizer, Method("zero-shot", strategy="zero-shot"), total_steps=4,
+                                   max_query_length=32, max_document_length=48)
+    config = TrainConfig(steps=4, batch_size=2, lr=1e30, warmup=0, hard_negatives="paragraph")
+    with pytest.raises(NonFiniteLossError, match=r"reranker training diverged: the (loss|gradient) of step "
+                                                  r"[2-4]"):
+        train_cross_encoder(cross, make_pairs(), builder, config, progress=False)

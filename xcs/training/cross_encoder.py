@@ -10,6 +10,7 @@ optimizer recipe is :mod:`xcs.training.optimization`. It has no checkpoint/resum
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from xcs.models.cross_encoder import CrossEncoder
 from xcs.training.batch import BatchBuilder, Tokens
 from xcs.training.config import TrainConfig
 from xcs.training.negatives import paragraph_negatives
-from xcs.training.optimization import apply_gradients, freeze, optimizer_and_schedule
+from xcs.training.optimization import NonFiniteLossError, apply_gradients, freeze, optimizer_and_schedule
 from xcs.training.sampling import batch_indices, seed_everything
 
 
@@ -42,7 +43,8 @@ def train_cross_encoder(cross: CrossEncoder, pairs: Sequence[TrainPair], build_b
                         config: TrainConfig, *, progress: bool = True) -> list[float]:
     """BCE training: per query its positive (label 1), ``num_hard_negatives`` other sentences of its
     paragraph and the next query's positive (label 0), negatives equal to the positive skipped (see
-    :func:`scored_rows`). Returns the per-step losses."""
+    :func:`scored_rows`). Returns the per-step losses; a non-finite loss or gradient raises
+    :class:`~xcs.training.optimization.NonFiniteLossError` naming the step."""
     if config.lora_rank:
         raise ValueError(f"lora_rank = {config.lora_rank}: the reranker's cross-encoder trains its full "
                          "weights; set lora_rank = 0 for it")
@@ -63,9 +65,18 @@ def train_cross_encoder(cross: CrossEncoder, pairs: Sequence[TrainPair], build_b
         negatives = paragraph_negatives(pairs, ids, k, config.seed, step)
         loss = _bce_step(cross, pairs, build_batch, ids, negatives, epoch, step)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        apply_gradients([p for _, p in named], optimizer, scheduler, config.max_grad_norm)
-        losses.append(float(loss.detach()))
+        value = float(loss.detach())
+        if math.isfinite(value):
+            loss.backward()
+        if not (math.isfinite(value) and apply_gradients([p for _, p in named], optimizer, scheduler,
+                                                         config.max_grad_norm)):
+            if bar is not None:
+                bar.close()
+            what = f"loss of step {step + 1} is {value}" if not math.isfinite(value) else (
+                f"gradient of step {step + 1} (loss {value:.4g}) is")
+            raise NonFiniteLossError(f"reranker training diverged: the {what} (not a finite number); "
+                                     "stopped. Lower the learning rate (lr) or raise the warm-up")
+        losses.append(value)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")

@@ -40,13 +40,8 @@ from xcs.training.config import TrainConfig, TrainResult
 from xcs.training.devices import world
 from xcs.training.negatives import given_negatives, mine_negatives, paragraph_negatives
 from xcs.training.objective import DualTowers, step_loss
-from xcs.training.optimization import apply_gradients, freeze, optimizer_and_schedule
+from xcs.training.optimization import NonFiniteLossError, apply_gradients, freeze, optimizer_and_schedule
 from xcs.training.sampling import batch_indices, seed_everything
-
-
-class NonFiniteLossError(ValueError):
-    """The loss of an optimizer step was NaN or infinite (the run diverged: too high a learning rate,
-    say); training stops before that step updates the weights, and no model is saved."""
 
 
 @dataclass
@@ -122,10 +117,11 @@ def _micro_batch(pairs: Sequence[TrainPair], build_batch: BatchBuilder, run: _Ru
 
 
 def _optimizer_step(run: _Run, pairs: Sequence[TrainPair], build_batch: BatchBuilder, config: TrainConfig,
-                    step: int, rank: int, world_size: int, device: torch.device) -> float:
-    """One optimizer step over ``grad_accum`` micro-batches; returns the loss (mean over ranks). A
-    non-finite loss leaves the weights, optimizer and schedule as they were (every rank sees the same
-    reduced loss, so all of them skip the update alike)."""
+                    step: int, rank: int, world_size: int, device: torch.device) -> tuple[float, bool]:
+    """One optimizer step over ``grad_accum`` micro-batches; returns the loss (mean over ranks) and
+    whether the step was taken. A non-finite loss or gradient leaves the weights, optimizer and
+    schedule as they were (every rank sees the same reduced loss and all-reduced gradients, so all of
+    them skip the update alike)."""
     run.optimizer.zero_grad(set_to_none=True)
     step_total = 0.0
     for micro in range(config.grad_accum):
@@ -139,18 +135,19 @@ def _optimizer_step(run: _Run, pairs: Sequence[TrainPair], build_batch: BatchBui
     if world_size > 1:
         dist.all_reduce(value)
         value /= world_size
-    if math.isfinite(float(value)):
-        apply_gradients(run.parameters, run.optimizer, run.scheduler, config.max_grad_norm)
-    return float(value)
+    stepped = math.isfinite(float(value)) and apply_gradients(run.parameters, run.optimizer, run.scheduler,
+                                                              config.max_grad_norm)
+    return float(value), stepped
 
 
 def _diverged(step: int, loss: float, checkpoint: Path, saved_step: int | None) -> NonFiniteLossError:
     kept = (f"the last good checkpoint, {checkpoint} (step {saved_step}), is kept" if saved_step
             else "this run had written no checkpoint yet")
+    what = (f"the loss of step {step} is {loss}" if not math.isfinite(loss)
+            else f"the gradient of step {step} (loss {loss:.4g}) is")
     return NonFiniteLossError(
-        f"training in {checkpoint.parent} diverged: the loss of step {step} is {loss} (not a finite "
-        f"number); stopped without saving a model ({kept}). Lower the learning rate (lr / --lr) or "
-        "raise the warm-up")
+        f"training in {checkpoint.parent} diverged: {what} (not a finite number); stopped without "
+        f"saving a model ({kept}). Lower the learning rate (lr / --lr) or raise the warm-up")
 
 
 def _finish(run: _Run, encoder: TokenEncoder, config: TrainConfig, out: Path, wall: float, rank: int,
@@ -194,7 +191,8 @@ def train(
     Returns the per-step losses of the whole run (those before the resume point come from the
     checkpoint).
 
-    A step whose loss is not finite stops the run with :class:`NonFiniteLossError` naming the step:
+    A step whose loss or gradient is not finite stops the run with :class:`NonFiniteLossError` naming
+    the step:
     that step does not update the weights, no checkpoint is written after it (the last one, of the
     last finite step at or before it, stays) and no model or ``train_log.json`` is saved.
     """
@@ -224,8 +222,8 @@ def train(
                 run.mined is None or (config.mine_every and step % config.mine_every == 0 and step > 0)):
             run.mined = mine_negatives(encoder, pairs, config.hard_negatives_per_query,
                                        document_encoder=run.document_encoder)
-        loss = _optimizer_step(run, pairs, build_batch, config, step, rank, world_size, device)
-        if not math.isfinite(loss):
+        loss, stepped = _optimizer_step(run, pairs, build_batch, config, step, rank, world_size, device)
+        if not stepped:
             if bar is not None:
                 bar.close()
             raise _diverged(step + 1, loss, checkpoint_path, saved_step)

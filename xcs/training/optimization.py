@@ -12,6 +12,11 @@ from torch import nn
 from xcs.training.config import TrainConfig
 
 
+class NonFiniteLossError(ValueError):
+    """A training step's loss or gradient was NaN or infinite (the run diverged: too high a learning
+    rate, say); training stops before that step updates the weights, and no model is saved."""
+
+
 def warmup_linear_decay(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
     """LR multiplier: 0 -> 1 linearly over ``warmup_steps``, then 1 -> 0 linearly at ``total_steps``."""
 
@@ -73,10 +78,17 @@ def optimizer_and_schedule(params: list[tuple[str, nn.Parameter]], config: Train
 
 
 def apply_gradients(parameters: Sequence[nn.Parameter], optimizer: torch.optim.Optimizer,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler, max_grad_norm: float) -> None:
+                    scheduler: torch.optim.lr_scheduler.LRScheduler, max_grad_norm: float) -> bool:
     """Clip the gradients of ``parameters`` to ``max_grad_norm`` (0: no clipping), step the optimizer
-    and the schedule."""
+    and the schedule; returns True. A NaN or infinite gradient steps nothing (weights, optimizer state
+    and schedule stay as they were) and returns False: the caller stops the run."""
+    parameters = list(parameters)
     if max_grad_norm > 0:
-        torch.nn.utils.clip_grad_norm_(list(parameters), max_grad_norm)
+        norm = torch.nn.utils.clip_grad_norm_(parameters, max_grad_norm)
+    else:
+        norm = torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None])
+    if not torch.isfinite(norm):
+        return False
     optimizer.step()
     scheduler.step()
+    return True
