@@ -276,7 +276,8 @@ class Encoder:
         with atomic_directory(path, overwrite=overwrite) as tmp:
             self.model.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
-            (tmp / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+            (tmp / SETTINGS_FILE).write_text(json.dumps(settings, indent=2, allow_nan=False) + "\n",
+                                             encoding="utf-8")
             if incompatibility is None:
                 write_sentence_transformers_files(tmp, settings, self.model.config)
         if incompatibility is not None:

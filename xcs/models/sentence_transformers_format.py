@@ -196,4 +196,4 @@ def _check_transformer(transformer: Any) -> None:
 
 def _write_json(path: Path, obj: Any) -> None:
     """``obj`` as indented JSON (the caller's directory write is the atomic step)."""
-    path.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")  # valid JSON only
