@@ -26,11 +26,18 @@ def is_2d_array(batch: Any) -> bool:
     return hasattr(batch, "shape") and len(batch.shape) == 2
 
 
-def to_numpy(array: Any) -> np.ndarray:
-    """``array`` as a numpy array (a torch tensor is detached and copied to the CPU)."""
+def to_numpy(array: Any, name: str | None = None) -> np.ndarray:
+    """``array`` as a numpy array (a torch tensor is detached and copied to the CPU); with ``name``,
+    rows of different lengths (no array) are a ValueError naming it."""
     if hasattr(array, "detach"):  # torch.Tensor
         array = array.detach().cpu().numpy()
-    return np.asarray(array)
+    if name is None:
+        return np.asarray(array)
+    try:
+        return np.asarray(array)
+    except ValueError:  # numpy: "setting an array element with a sequence ... inhomogeneous shape"
+        raise ValueError(f"{name} must be a rectangular (batch, seq) array; its rows have different lengths "
+                         "(pass token-id lists without an attention_mask, or pad them)") from None
 
 
 def row_offsets(lengths: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -80,7 +87,7 @@ def _first_non_integer(batch: Sequence[Sequence[Any]]) -> tuple[int | None, Any]
 def flatten_padded(batch: Any, attention_mask: Any) -> tuple[np.ndarray, np.ndarray]:
     """A padded ``(batch, seq)`` id array and its mask (None: every position) -> CSR ``(ids, offsets)``;
     ids keep an int32 / int64 dtype, other integer dtypes become int64."""
-    ids = to_numpy(batch)
+    ids = to_numpy(batch, "a padded batch")
     if ids.ndim != 2:
         raise ValueError(f"a padded batch must be 2-D (batch, seq), got shape {ids.shape}")
     if not np.issubdtype(ids.dtype, np.integer):
@@ -97,7 +104,7 @@ def _padding_mask(attention_mask: Any) -> np.ndarray:
     """A padding mask as bool: values 0 / 1 (bool, integer or float) only, and in each row the 1s
     contiguous (right or left padding). A 0 between 1s (a hole) or any other value (0.4, NaN) is
     a ValueError: the masked token would be dropped from the output, even at p = 0."""
-    mask = to_numpy(attention_mask)
+    mask = to_numpy(attention_mask, "attention_mask")
     if mask.dtype != bool:
         if not (np.issubdtype(mask.dtype, np.integer) or np.issubdtype(mask.dtype, np.floating)):
             raise TypeError(f"attention_mask must hold 0 / 1 (bool, integer or float), got {mask.dtype}")
@@ -151,7 +158,11 @@ def offsets_valid(offsets: np.ndarray, total: int) -> bool:
 def integer_array(name: str, values: Any) -> np.ndarray:
     """``values`` as a 1-D int64 array; floats (which would be truncated), bools and integers beyond
     int64 are errors naming ``name``."""
-    array = np.asarray(values)
+    try:
+        array = to_numpy(values)
+    except ValueError:  # rows of different lengths
+        raise ValueError(f"{name} must be a 1-D sequence of integers, got nested rows of different "
+                         "lengths") from None
     if array.size == 0 and array.dtype.kind == "f":  # np.asarray([]) is float64
         array = array.astype(np.int64)
     if array.dtype.kind not in "iu":

@@ -35,6 +35,7 @@ def _inputs():
     ({"margin": "0.1"}, TypeError, "margin must be a real number, got str"),
     ({"margin": True}, TypeError, "margin must be a real number, got bool"),
     ({"margin": math.nan}, ValueError, "margin must be finite"),
+    ({"margin": 5.7e36}, ValueError, r"margin must be finite and in \[-1000, 1000\]"),  # the loss was inf
     ({"symmetric": "yes"}, TypeError, "symmetric must be True or False"),
     ({"symmetric": 1}, TypeError, "symmetric must be True or False"),
     ({"gather": 0}, TypeError, "gather must be True or False"),

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from xcs.evaluation.ranking import check_finite, check_tie_rank, ranks_before
+from xcs.evaluation.ranking import as_array, check_finite, check_tie_rank, ranks_before
 
 # ---------------------------------------------------------------------------------------------
 # Numba kernels (low level). All take ranked grades (n, depth) float64 and return (n,) float64.
@@ -267,7 +267,7 @@ def ranked_grades(retrieved: np.ndarray, judgments: RelevanceJudgments) -> np.nd
 
     A document listed twice for one query is an error (trec_eval counts it once; counting it twice
     would push AP, recall and nDCG above 1)."""
-    retrieved = np.asarray(retrieved)
+    retrieved = as_array("retrieved", retrieved)
     if retrieved.dtype.kind not in "iu" and not (retrieved.size == 0 and retrieved.dtype.kind == "f"):
         # a float index would be truncated, a bool one coerced
         raise TypeError(f"retrieved must hold integer document indices, got dtype {retrieved.dtype}")
@@ -297,7 +297,7 @@ def ranked_grades(retrieved: np.ndarray, judgments: RelevanceJudgments) -> np.nd
 
 def _grades(name: str, values: object) -> np.ndarray:
     """``values`` as float64 grades: integer or float, finite (bool, strings and NaN are refused)."""
-    array = np.asarray(values)
+    array = as_array(name, values)
     if array.dtype.kind not in "iuf" and not (array.size == 0 and array.dtype.kind == "O"):
         raise TypeError(f"{name} must hold numeric relevance grades, got dtype {array.dtype}")
     array = np.ascontiguousarray(array, dtype=np.float64)
@@ -318,12 +318,13 @@ def _counts(n_relevant: np.ndarray, ranked: np.ndarray) -> np.ndarray:
     """``n_relevant`` as int64 (n,): integers, at least the relevant documents ``ranked`` holds
     (fewer would push AP and recall above 1)."""
     n = len(ranked)
-    array = np.asarray(n_relevant)
+    array = as_array("n_relevant", n_relevant)
     if array.dtype.kind not in "iu":
         raise TypeError(f"n_relevant must hold integer counts, got dtype {array.dtype}")
     n_relevant = np.ascontiguousarray(array, dtype=np.int64)
     if n_relevant.shape != (n,):
-        raise ValueError(f"n_relevant must have shape ({n},), got {n_relevant.shape}")
+        raise ValueError(f"n_relevant must have shape ({n},) (one count per row of ranked), got "
+                         f"{n_relevant.shape}")
     shown = (ranked >= 1.0).sum(axis=1)
     short = np.flatnonzero(n_relevant < shown)
     if short.size:
@@ -339,7 +340,7 @@ def _cutoff(k: int) -> int:
         raise TypeError(f"cutoff k must be an integer, got {type(k).__name__} {k!r}")
     if k < 1:
         raise ValueError(f"cutoff k must be >= 1, got {k}")
-    return int(k)
+    return min(int(k), 2**62)  # a cutoff beyond the depth is the depth: the kernels take an int64
 
 
 def reciprocal_rank(ranked: np.ndarray, k: int = 10) -> np.ndarray:
@@ -371,7 +372,8 @@ def ndcg(ranked: np.ndarray, ideal_gains: np.ndarray, k: int) -> np.ndarray:
     ranked = _ranked(ranked)
     ideal_gains = _grades("ideal_gains", ideal_gains)
     if ideal_gains.ndim != 2 or ideal_gains.shape[0] != len(ranked):
-        raise ValueError(f"ideal_gains must be ({len(ranked)}, k), got shape {ideal_gains.shape}")
+        raise ValueError(f"ideal_gains must be ({len(ranked)}, k) (one row per row of ranked), got shape "
+                         f"{ideal_gains.shape}")
     return _ndcg_kernel(ranked, _cutoff(k), ideal_gains)
 
 
@@ -393,7 +395,7 @@ def reciprocal_rank_from_scores(
         relevance: (n_queries, n_docs) integer or float grades; >= 1 is relevant.
         tie_rank: optional (n_docs,) int64 tie order (see :mod:`xcs.evaluation.retrieval`).
     """
-    scores = np.asarray(scores)
+    scores = as_array("scores", scores)
     if scores.dtype.kind not in "iuf":
         raise TypeError(f"scores must be numeric, got dtype {scores.dtype}")
     relevance = _grades("relevance", relevance)

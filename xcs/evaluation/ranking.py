@@ -33,10 +33,23 @@ def check_finite(name: str, array: np.ndarray) -> np.ndarray:
     return array
 
 
+def as_array(name: str, values: object) -> np.ndarray:
+    """``np.asarray(values)``; nested rows of different lengths are a ValueError naming ``name``."""
+    try:
+        return np.asarray(values)
+    except ValueError:  # numpy: "setting an array element with a sequence ... inhomogeneous shape"
+        raise ValueError(f"{name} must be an array; its rows have different lengths") from None
+
+
 def check_tie_rank(tie_rank: np.ndarray | None, n_docs: int) -> np.ndarray:
     if tie_rank is None:
         return np.arange(n_docs, dtype=np.int64)
-    tie_rank = np.ascontiguousarray(tie_rank, dtype=np.int64)
+    array = as_array("tie_rank", tie_rank)
+    if array.dtype.kind not in "iu" or (array.dtype.kind == "u" and array.size
+                                        and array.max() > np.iinfo(np.int64).max):
+        # a float rank would be truncated, a bool or a string coerced
+        raise TypeError(f"tie_rank must hold integers (int64), got dtype {array.dtype}")
+    tie_rank = np.ascontiguousarray(array, dtype=np.int64)
     if tie_rank.shape != (n_docs,):
         raise ValueError(f"tie_rank must have shape ({n_docs},), got {tie_rank.shape}")
     return tie_rank

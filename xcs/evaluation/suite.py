@@ -116,9 +116,11 @@ def _languages(name: str, value: Any) -> list[str] | None:
     if isinstance(value, str):
         raise TypeError(f"{name} must be a list of language codes, got one string {value!r} "
                         f"(write [{value!r}])")
-    if not isinstance(value, Iterable):
-        raise TypeError(f"{name} must be a list of language codes, got {type(value).__name__} {value!r}")
-    codes = list(value)
+    try:
+        codes = list(value)
+    except TypeError:  # not iterable (a number, a 0-d tensor)
+        raise TypeError(f"{name} must be a list of language codes, got {type(value).__name__} "
+                        f"{value!r}") from None
     bad = [code for code in codes if not isinstance(code, str) or not code.strip()]
     if bad:
         raise TypeError(f"{name} must hold language codes (non-empty strings), got {bad[0]!r}")
@@ -182,9 +184,10 @@ def evaluate(
     encoder = as_text_encoder(encoder)
     began = time.perf_counter()
     if not isinstance(tasks, str):
-        if not isinstance(tasks, Iterable):
-            raise TypeError(f"tasks must be a comma list or a list of task names, got {tasks!r}")
-        tasks = list(tasks)
+        try:
+            tasks = list(tasks)
+        except TypeError:  # not iterable (a number, a 0-d tensor)
+            raise TypeError(f"tasks must be a comma list or a list of task names, got {tasks!r}") from None
         if not all(isinstance(t, str) for t in tasks):
             raise TypeError(f"tasks must be a comma list or a list of task names, got {tasks!r}")
     task_list = resolve_tasks(tasks)
@@ -194,7 +197,7 @@ def evaluate(
     _check_integer("seed", seed, 0)
     if tatoeba_kind is not None and not isinstance(tatoeba_kind, str):
         raise TypeError(f"tatoeba_kind must be a string (an encoder kind) or None, got {tatoeba_kind!r}")
-    if split is not None and split not in ("dev", "test"):
+    if split is not None and (not isinstance(split, str) or split not in ("dev", "test")):
         raise ValueError(f"split must be one of ('dev', 'test') or None, got {split!r}")
     needs_xquadr = any(t in task_list for t in ("lareqa", "moir", "clir", "mlir"))
     if (needs_xquadr and xquadr_dir is None) or ("tatoeba" in task_list and tatoeba_dir is None):

@@ -75,12 +75,17 @@ def check_temperature(temperature: object) -> float:
     return tau
 
 
+# The largest margin magnitude accepted: margin / tau <= 1e9 keeps the logits finite in float32
+# (a margin is a similarity offset, LaBSE's is 0.3).
+MAX_MARGIN = 1e3
+
+
 def check_margin(margin: object) -> float:
-    """``margin`` as a float: a finite real number (not a bool or a string)."""
+    """``margin`` as a float: a real number (not a bool or a string), finite, ``|margin| <= MAX_MARGIN``."""
     if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, numbers.Real):
         raise TypeError(f"margin must be a real number, got {type(margin).__name__} {margin!r}")
-    if not math.isfinite(float(margin)):
-        raise ValueError(f"margin must be finite, got {margin!r}")
+    if not (math.isfinite(float(margin)) and abs(float(margin)) <= MAX_MARGIN):
+        raise ValueError(f"margin must be finite and in [-{MAX_MARGIN:g}, {MAX_MARGIN:g}], got {margin!r}")
     return float(margin)
 
 
@@ -237,7 +242,7 @@ def _resolve_labels(labels: torch.Tensor | None, num_queries: int, num_docs: int
         if num_docs < num_queries:
             raise ValueError(
                 f"labels=None pairs query i with document i, so it needs N >= B; "
-                f"got B={num_queries}, N={num_docs}"
+                f"got B={num_queries} (rows of q), N={num_docs} (rows of d)"
             )
         labels = torch.arange(num_queries, device=device)
     labels = labels.to(device=device, dtype=torch.int64)

@@ -115,15 +115,12 @@ class CodeSwitcher:
         language_per: str = "word",
         example_p: float = 1.0,
     ):
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if language_per not in LANGUAGE_UNITS:
-            raise ValueError(f"language_per must be one of {LANGUAGE_UNITS}, got {language_per!r}")
+        _choice("mode", mode, MODES)
+        _choice("language_per", language_per, LANGUAGE_UNITS)
         if language_per == "example" and mode != "multilingual":
             raise ValueError("language_per='example' is for mode='multilingual' (bilingual mode has one "
                              "language)")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        _choice("backend", backend, BACKENDS)
         if not isinstance(lexicons, Mapping):
             raise TypeError(f"lexicons must be a mapping of language code -> Lexicon "
                             f"(e.g. {{'de': lexicon}}), got {type(lexicons).__name__}")
@@ -154,7 +151,10 @@ class CodeSwitcher:
         self.languages: list[str] = list(weights)
         if len(self.languages) > MAX_LANGUAGES:  # provenance stores a language as int8
             raise ValueError(f"at most {MAX_LANGUAGES} languages per switcher, got {len(self.languages)}")
-        self.language_cumulative = language_thresholds([float(w) for w in weights.values()])
+        try:
+            self.language_cumulative = language_thresholds([float(w) for w in weights.values()])
+        except ValueError as exc:
+            raise ValueError(f"language_weights: {exc}") from None
         self.lexicons: list[CompiledLexicon] = []
         for lang in self.languages:
             lex = lexicons[lang]
@@ -443,6 +443,9 @@ def _language_weights(lexicons: Mapping[str, Any], mode: str, target_language: s
                       language_weights: Mapping[str, float] | None) -> dict[str, float]:
     """Language code -> weight of the languages a switcher draws from (bilingual: the target alone)."""
     known = sorted(lexicons)
+    if target_language is not None and not isinstance(target_language, str):
+        raise TypeError(f"target_language must be a language code (a string) or None, got "
+                        f"{type(target_language).__name__} {target_language!r}")
     if mode == "bilingual":
         if language_weights is not None:
             raise ValueError("language_weights is for mode='multilingual'")
@@ -451,7 +454,8 @@ def _language_weights(lexicons: Mapping[str, Any], mode: str, target_language: s
                 raise ValueError(f"bilingual mode needs target_language (one of {known})")
             target_language = known[0]
         if target_language not in lexicons:
-            raise ValueError(f"unknown language code {target_language!r}; lexicons have {known}")
+            raise ValueError(f"target_language: unknown language code {target_language!r}; lexicons have "
+                             f"{known}")
         return {target_language: 1.0}
     if target_language is not None:
         raise ValueError("target_language is for mode='bilingual'; use language_weights")
@@ -506,6 +510,14 @@ def _integer(name: str, value: Any, low: int, high: int) -> int:
 def _length(name: str, value: Any) -> int | None:
     """A length option: None (no limit) or an integer >= 1."""
     return None if value is None else _integer(name, value, 1, 2**31)
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """``value`` of the option ``name``: one of the strings ``choices`` (compared as a string only:
+    an array or a list is no choice)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
 
 
 def _flag(name: str, value: Any) -> bool:
