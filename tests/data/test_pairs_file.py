@@ -293,3 +293,18 @@ def test_long_fields_are_read_up_to_the_documented_bound(tmp_path, suffix, monke
     monkeypatch.setattr(pairs_file, "MAX_FIELD_CHARS", 150_000)
     with pytest.raises(ValueError, match=rf"pairs.{suffix}, line 2: a field longer than 150,000 characters"):
         load_pairs_file(path)
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_every_line_ending_is_a_line_and_numbered(tmp_path, end):
+    """Lines are decoded one by one (to name a bad byte's line): \\r alone still ends one, as it does
+    for open(newline="")."""
+    rows = [json.dumps({"query": f"q{i}", "positive": f"p{i}"}) for i in range(3)]
+    csv_text = end.join(["query,positive", '"a\rb",x', "c,y"])
+    for name, text in (("p.jsonl", end.join(rows)), ("p.csv", csv_text)):
+        path = tmp_path / name
+        path.write_bytes((text + end).encode("utf-8"))
+        assert len(load_pairs_file(path)) == (3 if name == "p.jsonl" else 2)
+    path.write_bytes(end.join(["query,positive", "a,x", "b,\xff"]).encode("latin-1"))
+    with pytest.raises(ValueError, match=r"p.csv, line 3: not UTF-8 text"):
+        load_pairs_file(path)

@@ -43,6 +43,7 @@ MAX_FIELD_CHARS = 1 << 24
 # with "" for a quote inside
 _CSV_FIELD = r'(?:[^",\r\n]*|"[^"]*(?:""[^"]*)*")'
 _CSV_RECORD = re.compile(rf"{_CSV_FIELD}(?:,{_CSV_FIELD})*(?:\r\n|\n|\r)?")
+_AFTER_BARE_CR = re.compile(rb"(?<=\r)(?!\n)")  # a line break of old Mac files (a byte UTF-8 never reuses)
 
 _T = TypeVar("_T")
 
@@ -188,25 +189,34 @@ def _check_columns(present: Sequence[str], wanted: Sequence[str], where: str) ->
 
 
 def _text_lines(path: Path) -> Iterator[str]:
-    """The lines of ``path`` as UTF-8 text (a leading BOM dropped; line ends kept, untranslated),
-    decompressed if it is gzip. Each line is decoded on its own, so a byte that is not UTF-8 is
-    reported with its line; a corrupt or truncated gzip stream names the file (both ``ValueError``)."""
+    r"""The lines of ``path`` as UTF-8 text (a leading BOM dropped; line ends kept, untranslated; ``\n``,
+    ``\r\n`` and ``\r`` end a line, as for ``open(..., newline="")``), decompressed if it is gzip.
+    Each line is decoded on its own, so a byte that is not UTF-8 is reported with its line; a corrupt
+    or truncated gzip stream names the file (both ``ValueError``)."""
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == _GZIP_MAGIC
     opener: Any = gzip.open if gzipped else open
     number = 0
     try:
         with opener(path, "rb") as stream:
-            for number, line in enumerate(stream, 1):  # noqa: B007  (read by the except clause)
-                try:
-                    text = line.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise ValueError(f"{path}, line {number}: not UTF-8 text (byte 0x{line[exc.start]:02x} "
-                                     f"at byte {exc.start + 1} of the line: {exc.reason})") from None
-                yield text.removeprefix("\ufeff") if number == 1 else text
+            for chunk in stream:
+                lines = _AFTER_BARE_CR.split(chunk) if b"\r" in chunk else [chunk]
+                for line in filter(None, lines):
+                    number += 1
+                    yield _decoded(line, number, path)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise ValueError(f"{path}: corrupt or truncated gzip file after line {number} "
                          f"({type(exc).__name__}: {exc})") from None
+
+
+def _decoded(line: bytes, number: int, path: Path) -> str:
+    """Line ``number`` of ``path`` as text (the first without a BOM)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}, line {number}: not UTF-8 text (byte 0x{line[exc.start]:02x} at byte "
+                         f"{exc.start + 1} of the line: {exc.reason})") from None
+    return text.removeprefix("\ufeff") if number == 1 else text
 
 
 class _DuplicateKey(ValueError):
