@@ -77,3 +77,10 @@ def test_cli_and_config_accept_the_same_alphas():
         except argparse.ArgumentTypeError:
             cli_ok = False
         assert cli_ok == config_ok, text
+
+
+@pytest.mark.parametrize("extra", [("--p", "0.5"), ("--p", "1.5"), ("--train-split", "bogus"),
+                                   ("--positive-column", "query")])
+def test_flag_refusals_come_before_anything_is_created(tmp_path, capsys, extra):
+    assert _train(tmp_path, *extra) == 1
+    assert not (tmp_path / "run").exists()

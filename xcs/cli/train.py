@@ -104,19 +104,34 @@ def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
                        "of texts; then --hard-negatives defaults to 'given' (each pair's own negatives)")
 
 
+def _file_options(args: argparse.Namespace) -> dict[str, object]:
+    """The ``load_pairs_file`` keywords of the ``--train-file`` options given."""
+    options = {keyword: getattr(args, flag.replace("-", "_")) for flag, keyword in _FILE_FLAGS.items()}
+    return {keyword: value for keyword, value in options.items() if value is not None}
+
+
+def _check_file_options(args: argparse.Namespace) -> None:
+    """What can be checked of ``--train-file`` and its options without reading it (none without it)."""
+    from xcs.data.pairs_file import check_pairs_file_options
+
+    options = _file_options(args)
+    if args.train_file is None:
+        if options:
+            flags = [f"--{flag}" for flag, keyword in _FILE_FLAGS.items() if keyword in options]
+            raise ValueError(f"{', '.join(flags)}: only with --train-file")
+        return
+    if Path(args.train_file).exists():  # a missing file is reported where it is read, after --out's checks
+        check_pairs_file_options(args.train_file, **options)
+
+
 def _training_pairs(args: argparse.Namespace, data: Path | None) -> list[TrainPair]:
     """SQuAD dev pairs minus XQuAD, or the pairs of ``--train-file``; ``--max-pairs`` subsamples either."""
     from xcs.data.pairs_file import load_pairs_file, subsample
     from xcs.experiment.data import training_pairs
 
-    options = {keyword: getattr(args, flag.replace("-", "_")) for flag, keyword in _FILE_FLAGS.items()}
-    options = {keyword: value for keyword, value in options.items() if value is not None}
-    if args.train_file is None:
-        if options:
-            flags = [f"--{flag}" for flag, keyword in _FILE_FLAGS.items() if keyword in options]
-            raise ValueError(f"{', '.join(flags)}: only with --train-file")
+    if args.train_file is None:  # file options without it were refused by _check_file_options
         return training_pairs(data, {"max_pairs": args.max_pairs})
-    return subsample(load_pairs_file(args.train_file, **options), args.max_pairs)
+    return subsample(load_pairs_file(args.train_file, **_file_options(args)), args.max_pairs)
 
 
 def _train_config(args: argparse.Namespace, pairs: list[TrainPair]) -> TrainConfig:
@@ -168,6 +183,11 @@ def _train_command(args: argparse.Namespace) -> int:
     from xcs.training.devices import init_distributed_from_env, resolve_device
     from xcs.training.loop import train
 
+    # the flags first: a bad or ignored one is refused before anything is created or loaded
+    languages = [lang for lang in args.languages.split(",") if lang]
+    method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
+                    align_weight=args.align_weight, **_switch_options(args, languages))
+    _check_file_options(args)
     # before data, model and lexicons load: a new or empty directory, or an earlier `xcs train` run
     # (resumed), never another command's output, an input or the model cache
     output_directory(args.out, "--out", command="xcs train", overwrite=args.overwrite,
@@ -175,9 +195,6 @@ def _train_command(args: argparse.Namespace) -> int:
                      legacy=TRAIN_RUN_FILES)
     rank_device = init_distributed_from_env(args.device)  # None outside torchrun
     device = rank_device if rank_device is not None else resolve_device(args.device)
-    languages = [lang for lang in args.languages.split(",") if lang]
-    method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
-                    align_weight=args.align_weight, **_switch_options(args, languages))
     data = data_dir(args.data_dir, required=args.train_file is None or bool(languages))  # SQuAD, lexicons
     pairs = _training_pairs(args, data)
     config = _train_config(args, pairs)

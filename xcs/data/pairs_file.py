@@ -83,6 +83,35 @@ def load_pairs_file(
     and line / row for anything else wrong.
     """
     path = Path(path)
+    format = check_pairs_file_options(path, format=format, query_column=query_column,
+                                      positive_column=positive_column, negative_columns=negative_columns,
+                                      split=split)
+    builder = _PairBuilder(query_column, positive_column, tuple(negative_columns))
+    if format == "datasets":
+        rows = _dataset_rows(path, builder.columns, split)
+    elif format == "jsonl":
+        rows = _jsonl_rows(path, builder.columns)
+    else:
+        rows = _delimited_rows(path, builder.columns, "\t" if format == "tsv" else ",")
+    pairs = [builder(where, row) for where, row in rows]
+    if not pairs:
+        raise ValueError(f"{path}: no training pairs in it (empty, or a header without rows)")
+    return pairs
+
+
+def check_pairs_file_options(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    query_column: str = "query",
+    positive_column: str = "positive",
+    negative_columns: Sequence[str] = (),
+    split: str | None = None,
+) -> str:
+    """The checks of :func:`load_pairs_file` that need no reading (``xcs train`` makes them before it
+    creates anything): ``path`` exists and suits the format, the columns are distinct, a ``split`` is
+    for a ``datasets`` directory. Returns the format."""
+    path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"training file not found: {path}")
     format = format or detect_format(path)
@@ -96,17 +125,7 @@ def load_pairs_file(
         raise ValueError(f"{path}: split= / --train-split {split!r} applies to a saved DatasetDict only; "
                          f"a {format} file has no splits")
     _check_distinct_columns(query_column, positive_column, tuple(negative_columns))
-    builder = _PairBuilder(query_column, positive_column, tuple(negative_columns))
-    if format == "datasets":
-        rows = _dataset_rows(path, builder.columns, split)
-    elif format == "jsonl":
-        rows = _jsonl_rows(path, builder.columns)
-    else:
-        rows = _delimited_rows(path, builder.columns, "\t" if format == "tsv" else ",")
-    pairs = [builder(where, row) for where, row in rows]
-    if not pairs:
-        raise ValueError(f"{path}: no training pairs in it (empty, or a header without rows)")
-    return pairs
+    return format
 
 
 def subsample(items: Sequence[_T], limit: int | None, seed: int = 0) -> list[_T]:
