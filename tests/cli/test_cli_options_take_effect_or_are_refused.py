@@ -80,7 +80,8 @@ def test_cli_and_config_accept_the_same_alphas():
 
 
 @pytest.mark.parametrize("extra", [("--p", "0.5"), ("--p", "1.5"), ("--train-split", "bogus"),
-                                   ("--positive-column", "query")])
+                                   ("--positive-column", "query"), ("--lr", "nan"), ("--steps", "0"),
+                                   ("--lora-rank", "2", "--freeze-layers", "1")])
 def test_flag_refusals_come_before_anything_is_created(tmp_path, capsys, extra):
     assert _train(tmp_path, *extra) == 1
     assert not (tmp_path / "run").exists()

@@ -160,6 +160,17 @@ def _train_config(args: argparse.Namespace, pairs: list[TrainPair]) -> TrainConf
                        shared_towers=not args.separate_towers, align_weight=args.align_weight)
 
 
+def _check_train_flags(args: argparse.Namespace) -> None:
+    """The ``[train]`` flags' types and ranges (``TrainConfig``), checked before anything is created;
+    :func:`_train_config` settles the hard-negative defaults that depend on the pairs."""
+    from xcs.training.config import TrainConfig
+
+    given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _ in _TRAIN_FLAGS}
+    TrainConfig(**{k: v for k, v in given.items() if v is not None}, symmetric=args.symmetric,
+                freeze_embeddings=args.freeze_embeddings, shared_towers=not args.separate_towers,
+                align_weight=args.align_weight)
+
+
 def _switch_options(args: argparse.Namespace, languages: list[str]) -> dict[str, object]:
     """The ``Method`` fields of the code-switching flags given; refused without ``--languages``."""
     options = {field: getattr(args, flag.replace("-", "_")) for flag, field in _SWITCH_FLAGS.items()}
@@ -187,6 +198,7 @@ def _train_command(args: argparse.Namespace) -> int:
     languages = [lang for lang in args.languages.split(",") if lang]
     method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
                     align_weight=args.align_weight, **_switch_options(args, languages))
+    _check_train_flags(args)
     _check_file_options(args)
     # before data, model and lexicons load: a new or empty directory, or an earlier `xcs train` run
     # (resumed), never another command's output, an input or the model cache
