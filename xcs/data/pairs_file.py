@@ -286,7 +286,7 @@ def _delimited_rows(path: Path, columns: Sequence[str], delimiter: str
             yield line
 
     limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, MAX_FIELD_CHARS))  # a process-wide setting: put back below
+    csv.field_size_limit(MAX_FIELD_CHARS)  # a process-wide setting: put back below
     try:
         reader = csv.reader(lines(), delimiter=delimiter, quoting=quoting, strict=True)
         try:
