@@ -190,7 +190,10 @@ def summary(phases: Path, out_dir: Path) -> str:
         lines += ["", "Loss benchmark (fwd+bwd, B = N, median ms):", "", *bench_table(rows), "", *goals(rows)]
     quick = out_dir / "quick_table.md"
     if quick.exists():
-        lines += ["", "configs/quick.toml on CUDA, full evaluation:", "", quick.read_text().strip()]
+        on_cuda = env_path.exists() and json.loads(env_path.read_text()).get("cuda_available")
+        device = "CUDA" if on_cuda else "CPU"
+        lines += ["", f"The quick experiment on {device} (run.log names the config):", "",
+                  quick.read_text().strip()]
     return "\n".join(lines) + "\n"
 
 
