@@ -62,3 +62,39 @@ def test_a_method_built_in_code_refuses_an_alpha_it_would_ignore():
     with pytest.raises(ValueError, match="alpha is for strategy = 'interpolate'"):
         Method("ml", languages=["de"], alpha=0.5)
     assert Method("ml", languages=["de"]).alpha == 1.0  # the default (and what old records hold)
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    # an empty language list would evaluate nothing: refused at load, not after the training
+    ("[eval]\nlanguages=[]\n", r"\[eval\]: languages: List should have at least 1 item"),
+    ("[eval]\ntatoeba_languages=[]\n", r"\[eval\]: tatoeba_languages: List should have at least 1 item"),
+    # [train] values the run would misread or ignore (TrainConfig, the schema the CLI flags share)
+    ("[train]\nwarmup=1.5\n", "warmup is a fraction of the steps .* got 1.5"),
+    ("[train]\ntemperature=1e-45\n", r"temperature: Input should be greater than or equal to 0.000001"),
+    ("[train]\nmine_every=5\n", "mine_every = 5 re-mines the negatives of hard_negatives = 'mined'"),
+])
+def test_train_and_eval_values_that_cannot_take_effect_are_refused(tmp_path, table, message):
+    with pytest.raises(ValueError, match=message):
+        _load(tmp_path, table)
+
+
+def test_train_values_at_the_bounds_load(tmp_path):
+    from xcs.loss.api import MIN_TEMPERATURE
+
+    config = _load(tmp_path, f"[train]\nwarmup=3\ntemperature={MIN_TEMPERATURE!r}\nhard_negatives='mined'\n"
+                             "mine_every=2\n")
+    train = config.train_config(config.methods["zero-shot"], 0)
+    assert (train.warmup_steps, train.temperature, train.mine_every) == (3, MIN_TEMPERATURE, 2)
+
+
+@pytest.mark.parametrize(("seeds", "methods", "message"), [
+    ([], None, "--seeds: no seed given"), ([0, 0], None, r"--seeds: \[0, 0\] repeats a seed"),
+    ([7], None, r"--seeds: \[7\] not among the config's seeds \[0\]"),
+    (None, [], "--only: no method given"), (None, ["nope"], r"--only: unknown method\(s\) \['nope'\]"),
+])
+def test_the_runs_selected_are_checked_at_load(tmp_path, seeds, methods, message):
+    config = _load(tmp_path, "")
+    with pytest.raises(ValueError, match=message):
+        config.check_selection(seeds, methods)
+    config.check_selection([0], ["zero-shot"])
+    config.check_selection(None, None)

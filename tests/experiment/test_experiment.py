@@ -354,7 +354,7 @@ def test_train_command_trains_then_resumes_a_finished_run(tmp_path, e5_tokenizer
     model = save_tiny_model(tmp_path / "tiny", e5_tokenizer, 0.0)
     monkeypatch.setattr("xcs.experiment.data.training_pairs", lambda *args, **kwargs: make_pairs())
     argv = ["train", "--out", str(tmp_path / "run"), "--model", str(model), "--steps", "2",
-            "--batch-size", "4", "--languages", "", "--hard-negatives", "paragraph",
+            "--batch-size", "4", "--hard-negatives", "paragraph",
             "--checkpoint-every", "1", "--no-progress", "--data-dir", str(tmp_path), "--device", "cpu",
             "--weight-decay", "0", "--symmetric", "--max-grad-norm", "0.5"]
     assert main(argv) == 0

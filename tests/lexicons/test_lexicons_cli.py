@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from xcs.cli import main
 from xcs.lexicons.lexicon import Lexicon
@@ -68,3 +69,22 @@ def test_missing_arguments_are_clear_errors(tmp_path, capsys):
     rc = main(["lexicon", "eval", str(tmp_path / "lexicon.tsv")])
     assert rc == 1
     assert "pass --src-lang" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--source", "muse", "--src-vectors", "x.vec"],
+     "--src-vectors is an option of --source vectors, not --source muse"),
+    (["--source", "cldr", "--model", "m"], "--model is an option of --source encoder, not --source cldr"),
+    (["--source", "encoder", "--max-words", "2"],
+     "--max-words is an option of --source wikititles or --source cldr"),
+    (["--source", "vectors", "--src-vectors", "a.vec", "--tgt-vectors", "b.vec", "--no-align",
+      "--refine", "1"],
+     "--refine: options of the Procrustes alignment, which --no-align skips"),
+    (["--source", "muse", "--input", "en-de.txt", "--data-dir", "."],
+     "--data-dir: it only locates the default --input, which is given"),
+])
+def test_options_of_another_source_are_refused(tmp_path, capsys, argv, message):
+    out = tmp_path / "x.tsv"
+    assert main(["lexicon", "build", "--src-lang", "en", "--tgt-lang", "de", *argv, "--out", str(out)]) == 1
+    assert message in capsys.readouterr().err
+    assert not out.exists()

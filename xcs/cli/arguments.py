@@ -58,5 +58,17 @@ def number_list(text: str) -> list[float]:
 
 
 def non_negative_int_list(text: str) -> list[int]:
-    """Comma-separated integers >= 0 (``"0,1,2"``)."""
-    return [_integer(part.strip(), 0) for part in text.split(",") if part.strip()]
+    """Comma-separated integers >= 0 (``"0,1,2"``); at least one (an empty list never means "all")."""
+    values = [_integer(part.strip(), 0) for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 0, got none in {text!r}")
+    return values
+
+
+def name_list(text: str) -> list[str]:
+    """Comma-separated names (languages, columns, methods), blanks dropped; at least one (``","`` or
+    ``""`` is refused: an empty list would silently mean "none" or "all")."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"must be a comma-separated list of names, got none in {text!r}")
+    return names

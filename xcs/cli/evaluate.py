@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from xcs.cli.arguments import non_negative_int, positive_int
+from xcs.cli.arguments import name_list, non_negative_int, positive_int
 
 # what an `xcs eval` output directory written before the output marker existed holds
 EVAL_RUN_FILES = ("metrics.json", "run_info.json")
@@ -28,10 +28,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--xquadr-dir", default=None, help="directory of XQuAD-R-format {lang}.json (MLQA-R etc.)")
     ev.add_argument("--tatoeba-dir", default=None, help="LASER v1 Tatoeba files (default DATA/tatoeba)")
-    ev.add_argument(
-        "--languages", default=None, help="comma list of XQuAD-R languages (default: all files)")
-    ev.add_argument(
-        "--tatoeba-languages", default=None, help="comma list (default: the 41 XTREME-R languages)")
+    ev.add_argument("--languages", default=None, type=name_list,
+                    help="comma list of XQuAD-R languages (default: all files)")
+    ev.add_argument("--tatoeba-languages", default=None, type=name_list,
+                    help="comma list (default: the 41 XTREME-R languages)")
     ev.add_argument("--out", required=True, help="output directory (new, empty, or an earlier xcs eval's)")
     ev.add_argument("--overwrite", action="store_true",
                     help="write into a non-empty --out that xcs eval did not create")
@@ -46,35 +46,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ev.set_defaults(func=run_eval)
 
 
-def _split(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
 def run_eval(args: argparse.Namespace) -> int:
-    from xcs.evaluation.suite import evaluate
+    from xcs.evaluation.suite import check_evaluation, evaluate
     from xcs.io.paths import output_directory
     from xcs.models.encoder import Encoder
 
+    # the options and the data first, as evaluate() checks them: refused before --out or the model
+    options = {"xquadr_dir": args.xquadr_dir, "tatoeba_dir": args.tatoeba_dir, "languages": args.languages,
+               "tatoeba_languages": args.tatoeba_languages, "subsample": args.subsample, "seed": args.seed,
+               "split": args.split}
+    check_evaluation(args.tasks, args.data_dir, **options)
     # before the model loads and the evaluation runs: never another command's output or an input
     output_directory(args.out, "--out", command="xcs eval", overwrite=args.overwrite,
                      inputs=[("--model", args.model), ("--data-dir", args.data_dir),
                              ("--xquadr-dir", args.xquadr_dir), ("--tatoeba-dir", args.tatoeba_dir)],
                      legacy=EVAL_RUN_FILES)
     encoder = Encoder(args.model, batch_size=args.batch_size)
-    metrics = evaluate(
-        encoder,
-        tasks=args.tasks,
-        data_dir=args.data_dir,
-        out_dir=args.out,
-        xquadr_dir=args.xquadr_dir,
-        tatoeba_dir=args.tatoeba_dir,
-        languages=_split(args.languages),
-        tatoeba_languages=_split(args.tatoeba_languages),
-        subsample=args.subsample,
-        seed=args.seed,
-        split=args.split,
-        command=shlex.join(["xcs", *sys.argv[1:]]),
-    )
+    metrics = evaluate(encoder, tasks=args.tasks, data_dir=args.data_dir, out_dir=args.out, **options,
+                       command=shlex.join(["xcs", *sys.argv[1:]]))
     print(Path(args.out, "report.md").read_text(encoding="utf-8"))
     print(json.dumps({t: {k: v for k, v in m.items() if not isinstance(v, dict | list)}
                       for t, m in metrics.items()}, indent=1))

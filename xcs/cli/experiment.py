@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from xcs.cli.arguments import non_negative_int_list
+from xcs.cli.arguments import name_list, non_negative_int_list
 
 
 def _experiment_command(args: argparse.Namespace) -> int:
@@ -15,8 +15,7 @@ def _experiment_command(args: argparse.Namespace) -> int:
 
     data = data_dir(args.data_dir)
     config = load_config(args.config, data)  # every key, lexicon and data file checked before any work
-    methods = [m.strip() for m in args.only.split(",") if m.strip()] if args.only else None
-    seeds = args.seeds or None
+    config.check_selection(args.seeds, args.only)  # some of the config's seeds and methods, before any run
     # an experiment resumes its own directories; another command's, the data or the model cache: never
     # (the config may be the results' own config.toml, rewritten with the text just read)
     inputs = [("--data-dir", data)]
@@ -28,7 +27,7 @@ def _experiment_command(args: argparse.Namespace) -> int:
                             legacy=("*/seed*",))
     summary = run_experiment(config, results_dir=results, work_dir=work, data_dir=data,
                              progress=not args.no_progress, config_text=Path(args.config).read_text(),
-                             seeds=seeds, methods=methods)
+                             seeds=args.seeds, methods=args.only)
     print((results / "table.md").read_text())
     print(f"wall time: {summary['wall_s_this_invocation']:.0f} s; results in {results}")
     return 0
@@ -41,7 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--work-dir", default=None,
                         help="models, checkpoints (default: CACHE/experiments/NAME)")
     parser.add_argument("--data-dir", default=None, help="default: $XCS_DATA_DIR or ../shared/data")
-    parser.add_argument("--only", default=None, help="comma-separated method names to run (others skipped)")
+    parser.add_argument("--only", default=None, type=name_list,
+                        help="comma-separated method names to run (others skipped)")
     parser.add_argument("--seeds", default=None, type=non_negative_int_list,
                         help="comma-separated seeds to run now (of the config's; the summary covers every "
                         "finished seed)")

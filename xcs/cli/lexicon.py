@@ -24,6 +24,19 @@ from pathlib import Path
 from xcs.cli.arguments import non_negative_int, positive_int
 
 SOURCES = ("muse", "wikititles", "cldr", "vectors", "encoder", "pivot")
+# ``lexicon build`` options that only some sources read (dest -> those sources); given with another
+# --source (set to anything but its default) they are refused, never ignored. The others (--src-lang,
+# --tgt-lang, --out, the filters) apply to every source.
+SOURCE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "input": ("muse", "wikititles"), "data_dir": ("muse", "vectors"), "lowercase": ("muse", "pivot"),
+    "max_words": ("wikititles", "cldr"), "include_redirects": ("wikititles",), "kinds": ("cldr",),
+    "src_vectors": ("vectors",), "tgt_vectors": ("vectors",), "max_vocab": ("vectors",),
+    "no_align": ("vectors",), "seed": ("vectors", "encoder"), "refine": ("vectors", "encoder"),
+    "vocab_size": ("vectors", "encoder"), "tgt_vocab_size": ("vectors", "encoder"),
+    "method": ("vectors", "encoder"), "k": ("vectors", "encoder"), "mutual": ("vectors", "encoder"),
+    "model": ("encoder",), "layer": ("encoder",), "exclude_identical": ("encoder",),
+    "first": ("pivot",), "second": ("pivot",), "pivot_lang": ("pivot",), "max_per_pivot": ("pivot",),
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -86,7 +99,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--top-sources", type=positive_int,
                        help="keep the N most frequent source words (wordfreq)")
     build.add_argument("--max-candidates", type=positive_int, help="keep at most N targets per source")
-    build.set_defaults(func=run_build)
+    build.set_defaults(func=run_build, source_option_defaults={
+        action.dest: action.default for action in build._actions if action.dest in SOURCE_OPTIONS})
 
     ev = sub.add_parser("eval", help="coverage of frequent source words, P@1/P@5 against a gold dictionary")
     ev.add_argument("lexicon", type=Path, help="source<TAB>target file to evaluate")
@@ -104,6 +118,7 @@ def run_build(args: argparse.Namespace) -> int:
     from xcs.io.paths import output_file
     from xcs.lexicons import filters
 
+    _check_source_options(args)
     # before the lexicon is built: never an existing file without --overwrite, never an input
     output_file(args.out, "--out", overwrite=args.overwrite,
                 inputs=[(f"--{name.replace('_', '-')}", getattr(args, name))
@@ -149,8 +164,6 @@ def _build(args: argparse.Namespace):
     from xcs.lexicons.lexicon import Lexicon
 
     progress = not args.quiet
-    if args.kinds is not None and args.source != "cldr":
-        raise ValueError(f"--kinds is an option of --source cldr, not --source {args.source}")
     if args.source == "muse":
         src, tgt = _require_langs(args)
         path = args.input or _data_path(args, "muse", f"{src}-{tgt}.txt")
@@ -215,6 +228,27 @@ def _build_from_vectors(args: argparse.Namespace, progress: bool):
     n = min(args.vocab_size, len(src_vecs))
     return induce_lexicon(src_vecs.words[:n], src_vecs.vectors[:n], tgt_vecs.words, tgt_vecs.vectors,
                           src, tgt, k=args.k, method=args.method, mutual=args.mutual, progress=progress)
+
+
+def _check_source_options(args: argparse.Namespace) -> None:
+    """Refuse an option the chosen ``--source`` does not read (``--src-vectors`` with ``--source muse``,
+    ``--seed`` / ``--refine`` with ``--no-align``): it would be ignored."""
+    defaults = args.source_option_defaults
+    given = [dest for dest in SOURCE_OPTIONS if getattr(args, dest) != defaults[dest]]
+    for dest in given:
+        if args.source not in SOURCE_OPTIONS[dest]:
+            sources = " or ".join(f"--source {source}" for source in SOURCE_OPTIONS[dest])
+            raise ValueError(f"--{dest.replace('_', '-')} is an option of {sources}, not --source "
+                             f"{args.source} (it would be ignored)")
+    if args.source == "vectors" and args.no_align:
+        ignored = [f"--{dest.replace('_', '-')}" for dest in ("seed", "refine", "data_dir") if dest in given]
+        if ignored:
+            raise ValueError(f"{', '.join(ignored)}: options of the Procrustes alignment, which --no-align "
+                             "skips (they would be ignored)")
+    default_file = {"muse": "input", "vectors": "seed"}.get(args.source)
+    if "data_dir" in given and default_file in given:
+        raise ValueError(f"--data-dir: it only locates the default --{default_file}, which is given "
+                         "(it would be ignored)")
 
 
 def _kinds(text: str) -> tuple[str, ...]:

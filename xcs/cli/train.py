@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xcs.cli.arguments import number_list, positive_int
+from xcs.cli.arguments import name_list, number_list, positive_int
 
 if TYPE_CHECKING:
     from xcs.data.pairs import TrainPair
@@ -45,8 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when available), cpu, cuda or cuda:N; under torchrun with CUDA "
                         "every rank takes cuda:LOCAL_RANK (nccl), else the CPU (gloo)")
-    parser.add_argument("--languages", default="", help="code-switching targets, e.g. de or de,ar,ru,zh "
-                        "(several: ML-CS); empty: zero-shot (English only)")
+    parser.add_argument("--languages", default=None, type=name_list,
+                        help="code-switching targets, e.g. de or de,ar,ru,zh (several: ML-CS); omit it for a "
+                        "zero-shot run (English only)")
     parser.add_argument("--weights", default=None, type=number_list,
                         help="ML-CS language weights, comma-separated, one per "
                         "language (default: uniform)")
@@ -99,7 +100,7 @@ def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--train-split", default=None, help="split of a saved DatasetDict (default: train)")
     group.add_argument("--query-column", default=None, help="column of the queries (default: query)")
     group.add_argument("--positive-column", default=None, help="column of the positives (default: positive)")
-    group.add_argument("--negative-columns", default=None, type=lambda s: [c for c in s.split(",") if c],
+    group.add_argument("--negative-columns", default=None, type=name_list,
                        help="comma-separated columns of hard negatives, each holding one text or a list "
                        "of texts; then --hard-negatives defaults to 'given' (each pair's own negatives)")
 
@@ -166,6 +167,10 @@ def _check_train_flags(args: argparse.Namespace) -> None:
     from xcs.training.config import TrainConfig
 
     given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _ in _TRAIN_FLAGS}
+    mode = given["hard_negatives"] or ("given" if args.negative_columns else "none")
+    if given["mine_every"] is not None and mode != "mined":
+        raise ValueError(f"--mine-every {given['mine_every']}: it re-mines the negatives of --hard-negatives "
+                         f"mined, but this run's hard negatives are {mode!r} (it would be ignored)")
     TrainConfig(**{k: v for k, v in given.items() if v is not None}, symmetric=args.symmetric,
                 freeze_embeddings=args.freeze_embeddings, shared_towers=not args.separate_towers,
                 align_weight=args.align_weight)
@@ -195,7 +200,7 @@ def _train_command(args: argparse.Namespace) -> int:
     from xcs.training.loop import train
 
     # the flags first: a bad or ignored one is refused before anything is created or loaded
-    languages = [lang for lang in args.languages.split(",") if lang]
+    languages = args.languages or []  # name_list: given, it names at least one language
     method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
                     align_weight=args.align_weight, **_switch_options(args, languages))
     _check_train_flags(args)

@@ -41,12 +41,19 @@ def _read_lines(path: Path) -> list[str]:
         return [line.rstrip("\n").rstrip("\r") for line in f]
 
 
+def tatoeba_files(directory: str | os.PathLike[str], language: str) -> tuple[Path, Path]:
+    """The two files of one language pair (``language``'s side, then English)."""
+    code = _BY_ISO1.get(language, language)
+    return (Path(directory) / f"tatoeba.{code}-eng.{code}", Path(directory) / f"tatoeba.{code}-eng.eng")
+
+
 def load_tatoeba(directory: str | os.PathLike[str], language: str) -> TatoebaPair:
     """Read one language pair; ``language`` is an ISO 639-1 (XTREME-R) or a file's 639-3 code."""
     code = _BY_ISO1.get(language, language)
     directory = Path(directory)
-    source = _read_lines(directory / f"tatoeba.{code}-eng.{code}")
-    english = _read_lines(directory / f"tatoeba.{code}-eng.eng")
+    source_file, english_file = tatoeba_files(directory, language)
+    source = _read_lines(source_file)
+    english = _read_lines(english_file)
     if len(source) != len(english):
         raise ValueError(
             f"{directory}/tatoeba.{code}-eng.*: {len(source)} {code} lines but {len(english)} eng lines"

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from xcs.data.tatoeba import TatoebaPair, load_tatoeba_all
+from xcs.data.tatoeba import TATOEBA_XTREME_R_LANGUAGES, TatoebaPair, load_tatoeba_all, tatoeba_files
 from xcs.data.xquadr import XQuADRSet, load_xquadr_dir, split_sets, subsample_sets
 from xcs.evaluation.protocol import ALL_TASKS, resolve_tasks
 from xcs.evaluation.report import markdown_report, plot_clir_heatmap
@@ -139,6 +139,81 @@ def _check_integer(name: str, value: Any, low: int, *, optional: bool = False) -
         raise ValueError(f"{name} must be >= {low}, got {value}")
 
 
+@dataclass(frozen=True)
+class EvaluationPlan:
+    """What :func:`evaluate` will read, checked by :func:`check_evaluation`: the tasks (canonical
+    order), the languages (None: every one) and the data directories (None: no task reads them)."""
+
+    tasks: list[str]
+    languages: list[str] | None
+    tatoeba_languages: list[str] | None
+    xquadr_dir: Path | None
+    tatoeba_dir: Path | None
+
+
+def check_evaluation(
+    tasks: str | Iterable[str] = ALL_TASKS,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    xquadr_dir: str | os.PathLike[str] | None = None,
+    tatoeba_dir: str | os.PathLike[str] | None = None,
+    languages: Sequence[str] | None = None,
+    tatoeba_languages: Sequence[str] | None = None,
+    subsample: int | None = None,
+    seed: int = 0,
+    split: str | None = None,
+    tatoeba_kind: str | None = "query",
+) -> EvaluationPlan:
+    """The checks :func:`evaluate` makes before it reads anything (its arguments, same meaning), for
+    callers that must refuse bad options before loading a model (``xcs eval``): the option types and
+    ranges, the tasks, the languages (no empty list, no bare string), and that the data directories
+    exist and hold the file of every language to evaluate. ``ValueError`` / ``TypeError`` naming the
+    option, ``FileNotFoundError`` naming the path."""
+    from xcs.io.paths import data_dir as find_data_dir
+
+    if not isinstance(tasks, str):
+        try:
+            tasks = list(tasks)
+        except TypeError:  # not iterable (a number, a 0-d tensor)
+            raise TypeError(f"tasks must be a comma list or a list of task names, got {tasks!r}") from None
+        if not all(isinstance(t, str) for t in tasks):
+            raise TypeError(f"tasks must be a comma list or a list of task names, got {tasks!r}")
+    task_list = resolve_tasks(tasks)
+    languages = _languages("languages", languages)
+    tatoeba_languages = _languages("tatoeba_languages", tatoeba_languages)
+    _check_integer("subsample", subsample, 1, optional=True)
+    _check_integer("seed", seed, 0)
+    if tatoeba_kind is not None and not isinstance(tatoeba_kind, str):
+        raise TypeError(f"tatoeba_kind must be a string (an encoder kind) or None, got {tatoeba_kind!r}")
+    if split is not None and (not isinstance(split, str) or split not in ("dev", "test")):
+        raise ValueError(f"split must be one of ('dev', 'test') or None, got {split!r}")
+    needs_xquadr = any(t in task_list for t in ("lareqa", "moir", "clir", "mlir"))
+    needs_tatoeba = "tatoeba" in task_list
+    if (needs_xquadr and xquadr_dir is None) or (needs_tatoeba and tatoeba_dir is None):
+        data_dir = find_data_dir(data_dir)
+    xquadr = tatoeba = None
+    if needs_xquadr:
+        xquadr = Path(xquadr_dir) if xquadr_dir else Path(data_dir) / "xquad-r"
+        if not xquadr.is_dir():
+            raise FileNotFoundError(f"XQuAD-R directory not found: {xquadr}")
+        if languages is None and not any(xquadr.glob("*.json")):
+            raise FileNotFoundError(f"no *.json files in {xquadr}")
+        missing = [str(xquadr / f"{lang}.json") for lang in languages or ()
+                   if not (xquadr / f"{lang}.json").is_file()]
+        if missing:
+            raise FileNotFoundError(f"missing XQuAD-R files: {', '.join(missing)}")
+    if needs_tatoeba:
+        tatoeba = Path(tatoeba_dir) if tatoeba_dir else Path(data_dir) / "tatoeba"
+        if not tatoeba.is_dir():
+            raise FileNotFoundError(f"Tatoeba directory not found: {tatoeba}")
+        wanted = tatoeba_languages or list(TATOEBA_XTREME_R_LANGUAGES.values())
+        missing = [str(f) for lang in wanted for f in tatoeba_files(tatoeba, lang) if not f.is_file()]
+        if missing:
+            raise FileNotFoundError(f"missing Tatoeba files: {', '.join(missing[:4])}"
+                                    + (f" and {len(missing) - 4} more" if len(missing) > 4 else ""))
+    return EvaluationPlan(task_list, languages, tatoeba_languages, xquadr, tatoeba)
+
+
 def evaluate(
     encoder: TextEncoder,
     tasks: str | Iterable[str] = ALL_TASKS,
@@ -178,38 +253,20 @@ def evaluate(
             has no split (it is not used to choose settings).
         command: the command line to record in ``run_info.json``.
     """
-    from xcs.io.paths import data_dir as find_data_dir
     from xcs.models.encoder import as_text_encoder
 
     encoder = as_text_encoder(encoder)
     began = time.perf_counter()
-    if not isinstance(tasks, str):
-        try:
-            tasks = list(tasks)
-        except TypeError:  # not iterable (a number, a 0-d tensor)
-            raise TypeError(f"tasks must be a comma list or a list of task names, got {tasks!r}") from None
-        if not all(isinstance(t, str) for t in tasks):
-            raise TypeError(f"tasks must be a comma list or a list of task names, got {tasks!r}")
-    task_list = resolve_tasks(tasks)
-    languages = _languages("languages", languages)
-    tatoeba_languages = _languages("tatoeba_languages", tatoeba_languages)
-    _check_integer("subsample", subsample, 1, optional=True)
-    _check_integer("seed", seed, 0)
-    if tatoeba_kind is not None and not isinstance(tatoeba_kind, str):
-        raise TypeError(f"tatoeba_kind must be a string (an encoder kind) or None, got {tatoeba_kind!r}")
-    if split is not None and (not isinstance(split, str) or split not in ("dev", "test")):
-        raise ValueError(f"split must be one of ('dev', 'test') or None, got {split!r}")
-    needs_xquadr = any(t in task_list for t in ("lareqa", "moir", "clir", "mlir"))
-    if (needs_xquadr and xquadr_dir is None) or ("tatoeba" in task_list and tatoeba_dir is None):
-        data_dir = find_data_dir(data_dir)
+    plan = check_evaluation(tasks, data_dir, xquadr_dir=xquadr_dir, tatoeba_dir=tatoeba_dir,
+                            languages=languages, tatoeba_languages=tatoeba_languages, subsample=subsample,
+                            seed=seed, split=split, tatoeba_kind=tatoeba_kind)
+    task_list = plan.tasks
 
     inputs = _Inputs()
-    if needs_xquadr:
-        _add_xquadr(inputs, Path(xquadr_dir) if xquadr_dir else Path(data_dir) / "xquad-r", languages,
-                    subsample, seed, split)
-    if "tatoeba" in task_list:
-        _add_tatoeba(inputs, Path(tatoeba_dir) if tatoeba_dir else Path(data_dir) / "tatoeba",
-                     tatoeba_languages, subsample, seed, tatoeba_kind)
+    if plan.xquadr_dir is not None:
+        _add_xquadr(inputs, plan.xquadr_dir, plan.languages, subsample, seed, split)
+    if plan.tatoeba_dir is not None:
+        _add_tatoeba(inputs, plan.tatoeba_dir, plan.tatoeba_languages, subsample, seed, tatoeba_kind)
     timings: dict[str, float] = {}
     per_query: dict[str, np.ndarray] = {}
     query_ids: dict[str, np.ndarray] = {}

@@ -12,7 +12,7 @@ method into one per switch rate, named ``NAME@p=P``, and ``alpha_sweep`` one per
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
@@ -62,6 +62,28 @@ class ExperimentConfig:
         if method.align_weight:
             values["align_weight"] = method.align_weight
         return TrainConfig.from_dict(values)
+
+    def check_selection(self, seeds: Sequence[int] | None = None,
+                        methods: Sequence[str] | None = None) -> None:
+        """The runs to do now (``xcs experiment --seeds`` / ``--only``; None: every one): some of the
+        config's seeds and method names, each once, at least one (an empty selection is refused, never
+        read as "all"). Checked when the command line is read, before any run."""
+        if seeds is not None:
+            seeds = list(seeds)
+            if not seeds:
+                raise ValueError("--seeds: no seed given (omit --seeds for every seed of the config)")
+            if len(set(seeds)) != len(seeds):
+                raise ValueError(f"--seeds: {seeds} repeats a seed")
+            unknown_seeds = sorted(set(seeds) - set(self.seeds))
+            if unknown_seeds:
+                raise ValueError(f"--seeds: {unknown_seeds} not among the config's seeds {self.seeds}")
+        if methods is not None:
+            methods = list(methods)
+            if not methods:
+                raise ValueError("--only: no method given (omit --only for every method of the config)")
+            unknown = sorted(set(methods) - set(self.methods))
+            if unknown:
+                raise ValueError(f"--only: unknown method(s) {unknown}; known: {sorted(self.methods)}")
 
     @property
     def tasks(self) -> list[str]:
@@ -114,8 +136,9 @@ class EvalOptions:
         default_factory=lambda: list(PAPER_PAIRS))
     xquadr_dir: str | None = None
     tatoeba_dir: str | None = None
-    languages: list[LanguageCode] | None = None
-    tatoeba_languages: list[LanguageCode] | None = None
+    # None: every language; an empty list would evaluate nothing
+    languages: Annotated[list[LanguageCode], Field(min_length=1)] | None = None
+    tatoeba_languages: Annotated[list[LanguageCode], Field(min_length=1)] | None = None
     subsample: Annotated[int, Field(ge=1)] | None = None
     seed: Annotated[int, Field(ge=0)] = 0
     split: Literal["dev", "test"] | None = None

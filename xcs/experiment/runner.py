@@ -289,12 +289,7 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     on the seed and is evaluated once. ``seeds``
     (default: the config's) and ``methods`` (names; default: all, the baseline always included) pick
     the runs to do now; the summary covers every finished run of the config."""
-    unknown = sorted(set(methods or ()) - set(config.methods))
-    if unknown:
-        raise ValueError(f"--only: unknown method(s) {unknown}; known: {sorted(config.methods)}")
-    if seeds and not set(seeds) <= set(config.seeds):
-        raise ValueError(f"--seeds: {sorted(set(seeds) - set(config.seeds))} not among the config's seeds "
-                         f"{config.seeds}")
+    config.check_selection(seeds, methods)
     results_dir.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     if config_text is not None:
@@ -303,7 +298,7 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     pairs = None
     order = run_order(config, methods)
     walls = {}
-    for seed in seeds or config.seeds:
+    for seed in config.seeds if seeds is None else seeds:
         for name in order:
             method = config.methods[name]
             if method.strategy == "off-the-shelf" and seed != config.seeds[0]:

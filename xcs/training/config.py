@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic_core import ArgsKwargs
 
-from xcs.loss.api import Impl
+from xcs.loss.api import MIN_TEMPERATURE, Impl
 
 HardNegatives = Literal["none", "paragraph", "mined", "given"]
 HARD_NEGATIVE_MODES = get_args(HardNegatives)
@@ -48,8 +48,10 @@ class TrainConfig:
 
     ``batch_size`` is per rank and per micro-step; an optimizer step sees
     ``batch_size * grad_accum * world_size`` pairs. ``warmup`` is a fraction of ``steps`` when < 1,
-    else a number of steps. ``mine_every`` re-mines hard negatives every that many optimizer steps
-    (``"mined"`` mode; 0 = only once, before the first step). ``checkpoint_every`` (>= 1) writes a
+    else a whole number of steps (``1.5`` is neither: an error). ``temperature`` is at least the
+    loss's :data:`xcs.loss.api.MIN_TEMPERATURE`. ``mine_every`` re-mines hard negatives every that
+    many optimizer steps (``"mined"`` mode only: set with another mode it is an error; 0 = only once,
+    before the first step). ``checkpoint_every`` (>= 1) writes a
     checkpoint every that many optimizer steps (and always after the last one). ``hard_negatives``:
     ``"none"``, ``"paragraph"`` (other sentences of the positive's paragraph), ``"mined"`` (the model's
     top wrong answers) or ``"given"`` (each pair's own ``TrainPair.negatives``, exactly
@@ -74,7 +76,7 @@ class TrainConfig:
     weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.01
     warmup: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.1
     max_grad_norm: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
-    temperature: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.05
+    temperature: Annotated[float, Field(ge=MIN_TEMPERATURE, allow_inf_nan=False)] = 0.05
     symmetric: bool = False
     freeze_embeddings: bool = False
     freeze_layers: NonNegative = 0
@@ -91,6 +93,12 @@ class TrainConfig:
     loss_impl: Impl = "auto"
 
     def __post_init__(self) -> None:
+        if self.warmup >= 1 and not float(self.warmup).is_integer():
+            raise ValueError(f"warmup is a fraction of the steps (below 1) or a whole number of steps, got "
+                             f"{self.warmup!r}")
+        if self.mine_every and self.hard_negatives != "mined":
+            raise ValueError(f"mine_every = {self.mine_every} re-mines the negatives of hard_negatives = "
+                             f"'mined', but hard_negatives is {self.hard_negatives!r}: it would be ignored")
         if self.hard_negatives != "none" and self.num_hard_negatives < 1:
             raise ValueError("num_hard_negatives must be >= 1 when hard negatives are used")
         if self.lora_rank and self.freeze_layers:
