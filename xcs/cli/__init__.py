@@ -41,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    from xcs.io.paths import removing_unused_outputs
+
     try:
-        return int(args.func(args) or 0)
+        with removing_unused_outputs():  # a refused or failed command leaves no empty output behind
+            return int(args.func(args) or 0)
     except (OSError, ValueError) as exc:  # bad input: a message naming the file or the option, no traceback
         print(f"xcs {args.command}: error: {error_message(exc)}", file=sys.stderr)
         return 1

@@ -7,8 +7,9 @@ checkpoints and other derived artefacts live under ``XCS_CACHE_DIR`` (default ``
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +144,11 @@ def output_directory(path: str | os.PathLike[str], option: str, *, command: str 
 
     With ``command`` (every command line passes its own, e.g. ``"xcs train"``), ``path`` is first
     checked by :func:`check_output_directory` (never a foreign non-empty directory without
-    ``overwrite``, never the model cache or an input) and, when fresh, marked as ``command``'s."""
+    ``overwrite``, never the model cache or an input) and, when fresh, marked as ``command``'s.
+
+    Inside :func:`removing_unused_outputs` (every command line runs inside it) a command that fails
+    before writing into ``path`` leaves nothing behind: the marker and the directories created here
+    are removed again."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{option} {path} is a file, not a directory")
@@ -151,6 +156,10 @@ def output_directory(path: str | os.PathLike[str], option: str, *, command: str 
     if command is not None:
         fresh = check_output_directory(path, option, command=command, overwrite=overwrite, inputs=inputs,
                                        legacy=legacy)
+    created = _missing_directories(path)  # what mkdir makes, deepest first: this command's to undo
+    record = _Made(path, created)
+    if _MADE is not None:
+        _MADE.append(record)
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".xcs-write-test-{os.getpid()}"
@@ -160,7 +169,68 @@ def output_directory(path: str | os.PathLike[str], option: str, *, command: str 
         raise ValueError(f"{option} {path} is not a writable directory ({exc.strerror or exc})") from None
     if command is not None and fresh:
         mark_output_directory(path, command)
+        record.marker = command
     return path
+
+
+class _Made:
+    """What :func:`output_directory` made for one output: the directories it created (deepest
+    first) and the command whose :data:`OUTPUT_MARKER` it wrote (None: none)."""
+
+    def __init__(self, path: Path, created: list[Path]) -> None:
+        self.path, self.created, self.marker = path, created, None
+
+
+# the outputs made inside :func:`removing_unused_outputs` (None outside it)
+_MADE: list[_Made] | None = None
+
+
+def _missing_directories(path: Path) -> list[Path]:
+    """``path`` and those of its ancestors that do not exist, deepest first."""
+    missing = []
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            break
+        missing.append(candidate)
+    return missing
+
+
+@contextlib.contextmanager
+def removing_unused_outputs() -> Iterator[None]:
+    """Undo, when the body fails (any exception), what :func:`output_directory` made inside it and
+    nothing has written to since: a command refused after creating its output directory leaves
+    nothing behind. Only its own making is undone: the :data:`OUTPUT_MARKER` it wrote, when the
+    directory holds nothing else, then the directories it created, when empty; a directory that
+    existed before, or holds any other file, is kept as it is."""
+    global _MADE
+    outer, _MADE = _MADE, []
+    made = _MADE
+    try:
+        yield
+    except BaseException:
+        for record in reversed(made):
+            _remove_unused(record)
+        raise
+    finally:
+        _MADE = outer
+        if outer is not None:  # an enclosing call undoes them too when it fails
+            outer.extend(made)
+
+
+def _remove_unused(record: _Made) -> None:
+    with contextlib.suppress(OSError):
+        if record.marker is not None:
+            entries = list(record.path.iterdir())
+            marker = record.path / OUTPUT_MARKER
+            if entries != [marker] or _owner(record.path) != record.marker:
+                return  # written since (or replaced): the command's output, kept
+            marker.unlink()
+        for directory in record.created:
+            try:
+                directory.rmdir()  # only when empty
+            except FileNotFoundError:
+                continue  # never made (mkdir failed below it) or already gone
+            # any other OSError (not empty): kept, and so are its parents
 
 
 def output_file(path: str | os.PathLike[str], option: str, *, overwrite: bool | None = None,
