@@ -96,3 +96,28 @@ def test_an_earlier_interpolation_is_replaced(tiny_bert, tuned, tmp_path):
                  "--out", str(out)]) == 0  # its own output: no --overwrite needed
     after, expected = _weights(out), _weights(tuned)
     assert all(torch.equal(after[k], expected[k]) for k in expected)
+
+
+@pytest.mark.parametrize("which", ["--base", "--tuned"])
+@pytest.mark.parametrize("kind", ["missing", "not a model"])
+def test_every_input_is_checked_before_any_model_loads(tiny_bert, tuned, tmp_path, monkeypatch, capsys,
+                                                       which, kind):
+    """Issue 21.1: ``--base`` loaded (minutes for a large model) before ``--tuned`` was found missing."""
+    bad = tmp_path / "bad"
+    if kind == "not a model":
+        bad.mkdir()
+        (bad / "notes.txt").write_text("no config.json here")
+    loaded = []
+
+    def recording_init(self, model="default", *args, **kwargs):
+        loaded.append(model)
+        raise AssertionError(f"loaded {model} before every input was checked")
+
+    monkeypatch.setattr(Encoder, "__init__", recording_init)
+    base, tuned_path = (bad, tuned) if which == "--base" else (tiny_bert, bad)
+    assert _interpolate(base, tuned_path, tmp_path / "mixed") == 1
+    err = capsys.readouterr().err
+    assert f"error: {which} {bad} " in err
+    assert ("does not exist" if kind == "missing" else "no config.json") in err
+    assert loaded == []
+    assert not (tmp_path / "mixed").exists()

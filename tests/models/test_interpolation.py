@@ -33,11 +33,33 @@ def test_different_architectures_and_bad_alpha_are_refused(tiny_bert):
     base = Encoder(tiny_bert)
     with pytest.raises(TypeError, match="alpha must be a finite number"):
         interpolate(base, Encoder(tiny_bert), float("nan"))
+    for alpha in (True, "0.5", None, torch.tensor(0.5)):
+        with pytest.raises(TypeError, match="alpha must be a finite number"):
+            interpolate(base, Encoder(tiny_bert), alpha)
+    # issue 21.1: the library accepted any finite alpha (1.5 extrapolates) while the CLI and a config
+    # accept [0, 1]; the one check (xcs.experiment.methods.Probability) now holds for all three
+    for alpha in (1.5, -0.1, 1 + 1e-9, -1e-300, 1e300):
+        with pytest.raises(ValueError, match=r"alpha must be a finite number in \[0, 1\]"):
+            interpolate(base, Encoder(tiny_bert), alpha)
     other = copy.copy(base)
     config = base.model.config.to_dict() | {"num_hidden_layers": base.model.config.num_hidden_layers + 1}
     other.model = BertModel(BertConfig(**config), add_pooling_layer=False)
     with pytest.raises(ValueError, match="not one architecture"):
         interpolate(base, other, 0.5)
+
+
+def test_alpha_is_checked_by_the_configs_type():
+    import numpy as np
+    from pydantic import TypeAdapter
+
+    from xcs.cli.arguments import probability
+    from xcs.experiment.methods import Probability
+    from xcs.models.interpolation import check_alpha
+
+    for alpha in (0, 1, 0.0, 0.25, 1.0, np.float32(0.5), np.float64(1.0)):
+        assert check_alpha(alpha) == TypeAdapter(Probability).validate_python(float(alpha)) == probability(
+            str(float(alpha)))
+        assert type(check_alpha(alpha)) is float
 
 
 def test_cli_writes_the_interpolated_checkpoint(tiny_bert, tmp_path, capsys):

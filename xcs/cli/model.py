@@ -99,10 +99,14 @@ def run_interpolate(args: argparse.Namespace) -> int:
     ``--tuned``), never the model cache, and a non-empty directory only when an earlier
     interpolation wrote it or with ``--overwrite``."""
     from xcs.io.paths import check_output_directory, mark_output_directory
+    from xcs.models.checkpoints import check_model_path
     from xcs.models.encoder import Encoder
-    from xcs.models.interpolation import interpolate
+    from xcs.models.interpolation import check_alpha, interpolate
 
     command = "xcs model interpolate"
+    check_alpha(args.alpha)  # as argparse did; interpolate() checks it again, but only after both load
+    for option, model in (("--base", args.base), ("--tuned", args.tuned)):  # every input before any loads
+        check_model_path(model, option)
     check_output_directory(args.out, "--out", command=command, overwrite=args.overwrite,
                            inputs=[("--base", args.base), ("--tuned", args.tuned)])
     check_single_tower(args.tuned)

@@ -80,6 +80,23 @@ def _is_current(checkpoint: Path, sha256: str | None = None) -> bool:
     return source.get("conversion_version") == CONVERSION_VERSION
 
 
+def check_model_path(model: str | os.PathLike[str], option: str) -> None:
+    """Without loading or converting anything: ``model`` is ``"default"`` or an existing local Hugging
+    Face checkpoint directory (a ``config.json`` in it), else a ``FileNotFoundError`` /
+    ``ValueError`` naming ``option``; so that a command checks every model it reads before it loads
+    the first."""
+    if str(model) == DEFAULT_MODEL:
+        return
+    path = Path(model).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{option} {model} does not exist (a model is 'default' or a local Hugging "
+                                "Face checkpoint directory)")
+    if not (path / "config.json").is_file():
+        raise ValueError(f"{option} {model} is not a local Hugging Face checkpoint directory (no "
+                         "config.json); xcs works offline: pass 'default' or a directory written by "
+                         "save_pretrained")
+
+
 def resolve_model_path(model: str | os.PathLike[str]) -> Path:
     """``"default"`` -> :func:`default_model_path`; otherwise a local HF checkpoint directory.
 

@@ -6,21 +6,42 @@ evaluations only, and moves a model along the trade-off between what fine-tuning
 from __future__ import annotations
 
 import math
+import numbers
 
+import numpy as np
 import torch
 
 from xcs.models.encoder import Encoder
 
 
+def check_alpha(alpha: object) -> float:
+    """``alpha`` as a float: a real number (not a bool or a string; else a TypeError), finite and in
+    [0, 1] (else a ValueError), by the type that checks a config's ``alpha`` and ``xcs model
+    interpolate --alpha`` (:data:`xcs.experiment.methods.Probability`), so all three accept the
+    same values."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from xcs.experiment.methods import Probability
+
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real) or not math.isfinite(alpha):
+        raise TypeError(f"alpha must be a finite number, got {alpha!r}")
+    try:
+        return TypeAdapter(Probability).validate_python(float(alpha), strict=True)
+    except ValidationError:
+        raise ValueError(f"alpha must be a finite number in [0, 1] (0: the base, 1: the tuned encoder), got "
+                         f"{alpha!r}") from None
+
+
 def interpolate(base: Encoder, tuned: Encoder, alpha: float) -> Encoder:
     """``tuned`` with its weights replaced, in place, by ``(1 - alpha) * base + alpha * tuned``.
 
-    Both encoders must have the same architecture (every parameter and buffer name and shape);
-    ``alpha = 0`` gives the base weights, ``1`` the tuned ones. Floating tensors are mixed in float32
-    or wider (float64 stays float64); integer buffers (position ids) must agree and are kept.
+    ``alpha`` must be a finite number in [0, 1], as in a config or on the command line
+    (:func:`check_alpha`). Both encoders must have the same architecture (every parameter and buffer
+    name and shape); ``alpha = 0`` gives the base weights, ``1`` the tuned ones. Floating tensors are
+    mixed in float32 or wider (float64 stays float64); integer buffers (position ids) must agree and
+    are kept.
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
-        raise TypeError(f"alpha must be a finite number, got {alpha!r}")
+    alpha = check_alpha(alpha)
     base_state, tuned_state = base.model.state_dict(), tuned.model.state_dict()
     if base_state.keys() != tuned_state.keys():
         missing = sorted(base_state.keys() ^ tuned_state.keys())[:5]
