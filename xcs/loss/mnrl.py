@@ -8,13 +8,42 @@ hard-negative column, so anchor i's positive is document i.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from xcs.loss.api import Impl, contrastive_loss
+from xcs.loss.api import (
+    MIN_TEMPERATURE,
+    Impl,
+    _check_flag,
+    _check_options,
+    check_temperature,
+    contrastive_loss,
+)
+
+
+def check_scale(scale: object) -> float:
+    """``scale`` (an inverse temperature) as a float: a real number (not a bool, a string or a
+    tensor), finite, positive, and with ``1 / scale`` a temperature that
+    :func:`xcs.loss.api.check_temperature` accepts (``scale <= 1 / MIN_TEMPERATURE``); else a
+    TypeError / ValueError naming ``scale``."""
+    if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, numbers.Real):
+        raise TypeError(f"scale must be a real number, got {type(scale).__name__} {scale!r}")
+    value = float(scale)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"scale must be positive and finite, got {scale!r}")
+    try:
+        check_temperature(1.0 / value)
+    except ValueError:
+        raise ValueError(f"scale must be positive, finite and <= {1 / MIN_TEMPERATURE:g}, with 1/scale "
+                         f"finite (the temperature 1/scale finite and >= {MIN_TEMPERATURE:g}), got "
+                         f"{scale!r}") from None
+    return value
 
 
 class MultipleNegativesRankingLoss(nn.Module):
@@ -42,10 +71,11 @@ class MultipleNegativesRankingLoss(nn.Module):
         impl: Impl = "auto",
     ) -> None:
         super().__init__()
-        if not scale > 0:
-            raise ValueError(f"scale must be positive, got {scale}")
-        if similarity not in ("cosine", "dot"):
+        scale = check_scale(scale)  # checked here, not at the first step
+        if not isinstance(similarity, str) or similarity not in ("cosine", "dot"):
             raise ValueError(f"similarity must be 'cosine' or 'dot', got {similarity!r}")
+        _check_flag("gather_across_devices", gather_across_devices)
+        _check_options(1.0 / scale, symmetric, 0.0, "mean", False, impl)  # symmetric, impl: as the loss's
         self.model, self.scale, self.similarity = model, scale, similarity
         self.symmetric, self.gather_across_devices, self.impl = symmetric, gather_across_devices, impl
 
