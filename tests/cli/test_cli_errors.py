@@ -29,7 +29,11 @@ def test_bad_values_name_their_flag(argv, message, capsys, tmp_path):
 def test_outputs_are_checked_before_any_work(capsys, tmp_path):
     a_file = tmp_path / "taken"
     a_file.write_text("x")
-    assert main(["eval", "--model", str(tmp_path / "no-model"), "--out", str(a_file)]) == 1
+    xquadr = tmp_path / "xquad-r"  # valid data (xcs eval checks its options and data first)
+    xquadr.mkdir()
+    (xquadr / "en.json").write_text("{}")
+    assert main(["eval", "--model", str(tmp_path / "no-model"), "--tasks", "lareqa",
+                 "--xquadr-dir", str(xquadr), "--out", str(a_file)]) == 1
     assert f"xcs eval: error: --out {a_file} is a file, not a directory" in capsys.readouterr().err
     assert main(["train", "--out", str(a_file), "--train-file", str(tmp_path / "pairs.jsonl")]) == 1
     assert f"--out {a_file} is a file" in capsys.readouterr().err

@@ -65,7 +65,11 @@ def test_train_refuses_a_foreign_directory_and_resumes_its_own(tmp_path, capsys)
 
 def test_eval_refuses_a_foreign_directory(tmp_path, capsys):
     run = _foreign(tmp_path / "run", "checkpoint.pt")
-    assert main(["eval", "--model", str(tmp_path / "no-model"), "--out", str(run)]) == 1
+    xquadr = tmp_path / "xquad-r"  # valid data (xcs eval checks its options and data first)
+    xquadr.mkdir()
+    (xquadr / "en.json").write_text("{}")
+    assert main(["eval", "--model", str(tmp_path / "no-model"), "--tasks", "lareqa",
+                 "--xquadr-dir", str(xquadr), "--out", str(run)]) == 1
     assert f"--out {run} is a non-empty directory that `xcs eval` did not create" in capsys.readouterr().err
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt"]
 
