@@ -89,7 +89,8 @@ def check_margin(margin: object) -> float:
     return float(margin)
 
 
-def _check_flag(name: str, value: object) -> bool:
+def check_flag(name: str, value: object) -> bool:
+    """``value`` as a bool if it is one (Python or numpy); else a TypeError naming ``name``."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
     return bool(value)
@@ -110,13 +111,13 @@ def _check_tensor(name: str, value: object, optional: bool = False) -> None:
                         "(convert it with torch.as_tensor)")
 
 
-def _check_options(temperature, symmetric, margin, reduction, gather, impl) -> None:
+def check_options(temperature, symmetric, margin, reduction, gather, impl) -> None:
     """The non-tensor arguments shared by :func:`contrastive_loss` and :class:`ContrastiveLoss`."""
     check_temperature(temperature)
-    _check_flag("symmetric", symmetric)
+    check_flag("symmetric", symmetric)
     check_margin(margin)
     _check_choice("reduction", reduction, _REDUCTIONS)
-    _check_flag("gather", gather)
+    check_flag("gather", gather)
     _check_choice("impl", impl, _IMPLS)
 
 
@@ -205,7 +206,7 @@ def contrastive_loss(
         0-dim loss for "mean"/"sum", (B,) for "none"; float32 for 16-bit inputs on the fused paths,
         the input dtype on the eager path.
     """
-    _check_options(temperature, symmetric, margin, reduction, gather, impl)
+    check_options(temperature, symmetric, margin, reduction, gather, impl)
     _check_inputs(q, d, labels, false_negative_ids, chunk_size)
     if not isinstance(temperature, torch.Tensor):
         temperature = float(temperature)  # a numpy scalar must not change the dtype of the logits
@@ -326,9 +327,9 @@ class ContrastiveLoss(nn.Module):
     ) -> None:
         super().__init__()
         # checked here, not at the first forward (the same rules as contrastive_loss's)
-        _check_options(temperature, symmetric, margin, reduction, gather, impl)
+        check_options(temperature, symmetric, margin, reduction, gather, impl)
         log_tau = torch.tensor(check_temperature(temperature), dtype=torch.float64).log()
-        if _check_flag("learnable_temperature", learnable_temperature):
+        if check_flag("learnable_temperature", learnable_temperature):
             self.log_temperature = nn.Parameter(log_tau)
         else:
             self.register_buffer("log_temperature", log_tau)

@@ -20,8 +20,8 @@ from torch import nn
 from xcs.loss.api import (
     MIN_TEMPERATURE,
     Impl,
-    _check_flag,
-    _check_options,
+    check_flag,
+    check_options,
     check_temperature,
     contrastive_loss,
 )
@@ -74,8 +74,8 @@ class MultipleNegativesRankingLoss(nn.Module):
         scale = check_scale(scale)  # checked here, not at the first step
         if not isinstance(similarity, str) or similarity not in ("cosine", "dot"):
             raise ValueError(f"similarity must be 'cosine' or 'dot', got {similarity!r}")
-        _check_flag("gather_across_devices", gather_across_devices)
-        _check_options(1.0 / scale, symmetric, 0.0, "mean", False, impl)  # symmetric, impl: as the loss's
+        check_flag("gather_across_devices", gather_across_devices)
+        check_options(1.0 / scale, symmetric, 0.0, "mean", False, impl)  # symmetric, impl: as the loss's
         self.model, self.scale, self.similarity = model, scale, similarity
         self.symmetric, self.gather_across_devices, self.impl = symmetric, gather_across_devices, impl
 
