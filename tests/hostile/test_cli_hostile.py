@@ -110,6 +110,7 @@ SEMANTIC = [
     ("train", "--warmup", "1.5"), ("train", "--max-grad-norm", "-1"), ("train", "--temperature", "0"),
     ("train", "--temperature", "-0.05"), ("train", "--temperature", "1e-45"),
     ("train", "--hard-negatives", "bogus"), ("train", "--num-hard-negatives", "-1"),
+    ("train", "--num-hard-negatives", "2"),  # without any hard-negative mode it would be ignored
     ("train", "--mine-every", "0"), ("train", "--checkpoint-every", "-1"), ("train", "--seed", "-1"),
     ("train", "--loss-impl", "bogus"), ("train", "--freeze-layers", "-1"),
     ("train", "--distill-weight", "-1"), ("train", "--lora-rank", "-1"), ("train", "--lora-alpha", "-1"),

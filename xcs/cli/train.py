@@ -171,6 +171,10 @@ def _check_train_flags(args: argparse.Namespace) -> None:
     if given["mine_every"] is not None and mode != "mined":
         raise ValueError(f"--mine-every {given['mine_every']}: it re-mines the negatives of --hard-negatives "
                          f"mined, but this run's hard negatives are {mode!r} (it would be ignored)")
+    if given["num_hard_negatives"] is not None and mode == "none":
+        raise ValueError(f"--num-hard-negatives {given['num_hard_negatives']}: this run uses no hard "
+                         "negatives (give --hard-negatives, or --negative-columns with --train-file; it "
+                         "would be ignored)")
     TrainConfig(**{k: v for k, v in given.items() if v is not None}, symmetric=args.symmetric,
                 freeze_embeddings=args.freeze_embeddings, shared_towers=not args.separate_towers,
                 align_weight=args.align_weight)
