@@ -217,10 +217,11 @@ def _train_command(args: argparse.Namespace) -> int:
     rank_device = init_distributed_from_env(args.device)  # None outside torchrun
     device = rank_device if rank_device is not None else resolve_device(args.device)
     data = data_dir(args.data_dir, required=args.train_file is None or bool(languages))  # SQuAD, lexicons
+    # the lexicons before the model: a language without one is refused before any work
+    lexicons = load_lexicons(method, languages, data) if languages else {}
     pairs = _training_pairs(args, data)
     config = _train_config(args, pairs)
     encoder = Encoder(args.model, device=device)
-    lexicons = load_lexicons(method, languages, data) if languages else {}
     builder = method_batch_builder(
         encoder.tokenizer, method, lexicons=lexicons, seed=config.seed, total_steps=config.steps,
         query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
