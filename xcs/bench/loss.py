@@ -24,6 +24,7 @@ Results (with device name, versions and the command line) are printed and saved 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -120,20 +121,21 @@ def _plain_infonce(q, d):
     return F.cross_entropy((q @ d.T) * (1.0 / TEMPERATURE), labels)
 
 
-_COMPILED: dict[str, object] = {}
+@functools.cache
+def _compiled_infonce():
+    """One ``torch.compile(dynamic=True)`` of the plain InfoNCE per process, so that the sweep's
+    sizes do not recompile it."""
+    import torch
+
+    return torch.compile(_plain_infonce, dynamic=True)
 
 
 def _loss_fn(impl: str):
-    """``(q, d) -> scalar loss`` of ``impl``; ``compiled`` is one ``torch.compile(dynamic=True)``
-    object per process, so that the sweep's sizes do not recompile it."""
-    import torch
-
+    """``(q, d) -> scalar loss`` of ``impl``."""
     from xcs.loss.api import contrastive_loss
 
     if impl == "compiled":
-        if "compiled" not in _COMPILED:
-            _COMPILED["compiled"] = torch.compile(_plain_infonce, dynamic=True)
-        return _COMPILED["compiled"]
+        return _compiled_infonce()
     return lambda q, d: contrastive_loss(q, d, temperature=TEMPERATURE, impl=impl)
 
 

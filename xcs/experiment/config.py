@@ -12,6 +12,7 @@ method into one per switch rate, named ``NAME@p=P``, and ``alpha_sweep`` one per
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +24,6 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from xcs.evaluation.protocol import ALL_TASKS, PAPER_PAIRS
 from xcs.experiment.methods import LanguageCode, Method
 from xcs.training.config import STRICT, validation_message
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10: the same parser as the tomli package
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from xcs.training.config import TrainConfig
