@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from xcs.evaluation.significance import bonferroni, paired_randomization_test, paired_t_test
+from xcs.evaluation.significance import bonferroni, paired_randomization_test, paired_t_test, seed_level_test
 
 
 def test_t_test_matches_scipy():
@@ -43,3 +43,13 @@ def test_bonferroni_and_bad_input():
         paired_t_test([1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="NaN"):
         paired_randomization_test([1.0, np.nan], [1.0, 2.0])
+
+
+def test_seed_level_test_matches_scipy():
+    a, b = [0.61, 0.63, 0.60], [0.60, 0.61, 0.61]
+    assert seed_level_test(a, b).p_value == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    one_sample = stats.ttest_1samp(np.subtract(a, 0.59), 0.0)
+    assert seed_level_test(a, 0.59).p_value == pytest.approx(one_sample.pvalue)
+    assert seed_level_test(a, b).n == 3
+    with pytest.raises(ValueError, match="at least 2"):
+        seed_level_test([0.6], [0.5])

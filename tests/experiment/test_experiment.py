@@ -267,8 +267,11 @@ alpha = 0.5
     assert summary["tests"].endswith(f"Bonferroni x{6 * columns * 2 - 2 * columns}")  # each vs 2, less self
     assert "`▲` / `▼`: than `off-the-shelf`" in (results / "table.md").read_text()
     assert (results / "pareto.png").stat().st_size > 0
-    # on a machine without the per-query scores (work directory gone), the recorded tests carry over
-    for path in work.rglob("per_query.npz"):
+    # the per-query scores are kept with the results, the same as the evaluation's own
+    kept = results / "runs" / "zero-shot" / "seed0" / "per_query.npz"
+    assert kept.read_bytes() == (work / "zero-shot" / "seed0" / "eval" / "per_query.npz").read_bytes()
+    # on a machine without the per-query scores, the recorded tests carry over
+    for path in [*work.rglob("per_query.npz"), *results.rglob("per_query.npz")]:
         path.unlink()
     again = experiment.summarize(config, results, work)["methods"]
     cell, before = again["wise@alpha=0.5"]["MoIR"], rows["wise@alpha=0.5"]["MoIR"]
@@ -333,18 +336,39 @@ def test_settings_compare_equal_after_a_json_round_trip():
     assert experiment._comparable({"lr": 1e-3}) != experiment._comparable({"lr": 2e-3})
 
 
-def test_markdown_marks_significant_differences():
-    cell = {"mean": 0.5, "std": 0.0, "seeds": {0: 0.5}}
-    summary = {"baseline": "zero-shot", "tests": "t", "methods": {
-        "zero-shot": {"CLIR": {"mean": 0.5, "std": 0.1, "seeds": {0: 0.4, 1: 0.6}}},
-        "up": {"CLIR": {**cell, "p_bonferroni": 0.01, "delta": 0.1}},
-        "down": {"CLIR": {**cell, "p_bonferroni": 0.01, "delta": -0.1}},
-        "same": {"CLIR": {**cell, "p_bonferroni": 0.5, "delta": 0.1}},
-    }}
+def test_markdown_marks_only_seed_level_significance():
+    cell = {"mean": 0.5, "std": 0.0, "seeds": {0: 0.5, 1: 0.5}}
+    seeds_up = {"p_seeds_bonferroni": 0.01, "delta_seeds": 0.1}
+    summary = {"baseline": "zero-shot", "reference": "untouched", "tests": "t", "n_tests": 8,
+               "mlir": "paper", "methods": {
+                   "zero-shot": {"CLIR": {"mean": 0.5, "std": 0.1, "seeds": {0: 0.4, 1: 0.6}}},
+                   # per query and per seed significant: a real gain or loss
+                   "up": {"CLIR": {**cell, "p_bonferroni": 0.01, "delta": 0.1, **seeds_up}},
+                   "down": {"CLIR": {**cell, "p_bonferroni": 0.01, "delta": -0.1, "p_seeds_bonferroni": 0.02,
+                                     "delta_seeds": -0.1}},
+                   # thousands of queries make it "significant", the seeds do not: only a note
+                   "queries-only": {"CLIR": {**cell, "p_bonferroni": 1e-200, "delta": 0.1,
+                                             "p_seeds_bonferroni": 0.5, "delta_seeds": 0.1}},
+                   "same": {"CLIR": {**cell, "p_bonferroni": 0.5, "delta": 0.1, "p_seeds_bonferroni": 0.9,
+                                     "delta_seeds": 0.1,
+                                     "vs_reference": {"p_seeds_bonferroni": 0.001, "delta_seeds": -0.2}}},
+               }}
     table = markdown_table(summary)
     assert "| zero-shot | 2 | 50.0 ±10.0 |" in table
-    assert "| up | 1 | 50.0* |" in table and "| down | 1 | 50.0- |" in table
-    assert "| same | 1 | 50.0 |" in table
+    assert "| up | 2 | 50.0 ±0.0* |" in table and "| down | 2 | 50.0 ±0.0- |" in table
+    assert "| queries-only | 2 | 50.0 ±0.0° |" in table
+    assert "| same | 2 | 50.0 ±0.0▼ |" in table
+    assert "seed-level test" in table and "8 tests" in table and "MLIR: paper." in table
+    assert "One seed" not in table
+
+
+def test_markdown_with_one_seed_calls_nothing_significant():
+    summary = {"baseline": "zero-shot", "tests": "t", "n_tests": 1, "methods": {
+        "zero-shot": {"CLIR": {"mean": 0.5, "std": 0.0, "seeds": {0: 0.5}}},
+        "other": {"CLIR": {"mean": 0.6, "std": 0.0, "seeds": {0: 0.6}, "p_bonferroni": 1e-9, "delta": 0.1,
+                           "n_seeds": 1}}}}
+    table = markdown_table(summary)
+    assert "| other | 1 | 60.0° |" in table and "One seed: no seed-level test" in table
 
 
 def test_train_command_trains_then_resumes_a_finished_run(tmp_path, e5_tokenizer, monkeypatch, capsys):

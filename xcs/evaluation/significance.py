@@ -4,6 +4,10 @@
   the correction over the number of comparisons made.
 - :func:`paired_randomization_test`: two-sided approximate randomisation (sign-flip) test of the
   mean difference; distribution-free, as recommended for IR metrics (Smucker et al., CIKM 2007).
+- :func:`seed_level_test`: the test whose unit is the training run: a paired t-test over the seeds'
+  mean scores (or a one-sample test against a model that was not trained, evaluated once). Both
+  tests above take queries as the unit and so test query sampling only: they call a difference
+  between two training recipes significant although another set of seeds may reverse it.
 """
 
 from __future__ import annotations
@@ -86,6 +90,20 @@ def paired_randomization_test(
         done += size
     p = (1 + extreme) / (1 + n_permutations)
     return TestResult(float(a.mean()), float(b.mean()), float(diff.mean()), float(diff.mean()), p, len(diff))
+
+
+def seed_level_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray | float) -> TestResult:
+    """Two-sided test of recipe ``a`` vs ``b`` with the training run as the unit: ``a`` holds one
+    mean score per seed, (n_seeds,); ``b`` the other recipe's at the same seeds, paired (the same
+    seed gives both the same data order and initial draws), or one float for a model that does not
+    depend on the seed (the untouched model), tested by a one-sample t-test of ``a - b``.
+
+    t = mean(d) / (sd(d) / sqrt(n)), d_s = a_s - b_s, df = n - 1. Needs n >= 2 seeds; with few
+    seeds it has little power (n = 3: |t| > 4.30 for p < 0.05), which is the honest answer: the
+    seeds, not the thousands of queries, say how much a recipe's result varies."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.full_like(a, float(b)) if np.ndim(b) == 0 else np.asarray(b, dtype=np.float64)
+    return paired_t_test(a, b)
 
 
 def bonferroni(p_values: Sequence[float] | np.ndarray, n_tests: int | None = None) -> np.ndarray:

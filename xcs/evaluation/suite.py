@@ -2,12 +2,15 @@
 
 Tasks (``tasks=``; ``"xquadr"`` is shorthand for ``moir, clir, mlir``)
 - ``lareqa``: every question of every language against the pool of all candidate sentences of all
-  languages; relevant = the answer sentence in each language (11); ``map@20`` as XTREME-R.
+  languages; relevant = the answer sentence in each language (11); ``map@20`` as XTREME-R, and
+  ``mrr@10`` (the first answer in any language).
 - ``moir``: query in X, candidates in X; ``mrr@10`` per language and averaged.
 - ``clir``: query in X, candidates in Y, for every X != Y; the 11x11 ``mrr@10`` matrix (its
   diagonal is MoIR), averaged over the 110 off-diagonal pairs.
-- ``mlir``: query in X, candidates in all languages (the LAReQA pool); ``mrr@10`` (first relevant
-  in any language) and ``map@20`` per query language and averaged.
+- ``mlir``: the paper's MLIR: one multilingual collection in which each paragraph's sentences appear
+  in one drawn language; query in X (every X), relevant = the answer sentence in the language its
+  paragraph was drawn into; ``mrr@10`` per query language and averaged, each query's score the mean
+  over 10 fixed draws (:func:`xcs.evaluation.tasks.mlir_task`).
 - ``tatoeba``: nearest neighbour by cosine, ``acc@1`` per language in both directions (xx->en,
   en->xx), averaged over the languages.
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from xcs.data.tatoeba import TatoebaPair
-from xcs.data.xquadr import XQuADRSet
+from xcs.data.xquadr import MLIR_DRAWS, MLIR_SEED, XQuADRSet, mlir_paragraph_languages
 from xcs.evaluation.metrics import RelevanceJudgments, evaluate_ranking
 from xcs.evaluation.retrieval import search
 
@@ -63,6 +63,8 @@ class Pool:
     candidate_rows: dict[str, np.ndarray]
     candidate_offset: dict[str, int]  # start of each language in the concatenated pool
     answer_of: dict[str, dict[str, int]]  # language -> question id -> candidate index (local)
+    candidate_paragraph: dict[str, np.ndarray]  # language -> (n_candidates,) paragraph index
+    paragraph_counts: dict[str, int]  # language -> number of paragraphs
 
 
 def build_pool(sets: Mapping[str, XQuADRSet], table: TextTable) -> Pool:
@@ -79,6 +81,8 @@ def build_pool(sets: Mapping[str, XQuADRSet], table: TextTable) -> Pool:
         offsets,
         {lang: {q: int(a) for q, a in zip(sets[lang].question_ids, sets[lang].answers, strict=True)}
          for lang in languages},
+        {lang: np.asarray(sets[lang].candidate_paragraph, dtype=np.int64) for lang in languages},
+        {lang: len(sets[lang].paragraphs) for lang in languages},
     )
 
 
@@ -109,36 +113,27 @@ def xquadr_tasks(tasks: list[str], pool: Pool, table: TextTable, per_query: dict
     results: dict[str, Any] = {}
     langs = pool.languages
     began = time.perf_counter()
-    if "lareqa" in tasks or "mlir" in tasks:
+    if "lareqa" in tasks:
         all_docs = np.concatenate([table.rows("passage", pool.candidate_rows[lang]) for lang in langs])
-        lareqa_by_lang, mlir_mrr, mlir_map = {}, {}, {}
+        by_lang = {}
         for lang in langs:
             _, retrieved = search(table.rows("query", pool.question_rows[lang]), all_docs, 20)
             judged = _judgments(pool.question_ids[lang], langs, pool, global_index=True)
-            scores = evaluate_ranking(retrieved, judged, ["map@20", "mrr@10"])
-            lareqa_by_lang[lang] = scores["map@20"]
-            mlir_mrr[lang] = scores["mrr@10"]
-            mlir_map[lang] = scores["map@20"]
-        if "lareqa" in tasks:
-            every = np.concatenate([lareqa_by_lang[lang] for lang in langs])
-            per_query["lareqa/map@20"] = every
-            query_ids["lareqa/map@20"] = np.asarray([f"{lang}/{q}" for lang in langs
-                                                     for q in pool.question_ids[lang]])
-            results["lareqa"] = {"map@20": float(every.mean()),
-                                 "by_language": {lang: float(lareqa_by_lang[lang].mean()) for lang in langs},
-                                 "n_queries": int(len(every)), "n_candidates": int(len(all_docs))}
-        if "mlir" in tasks:
-            for lang in langs:
-                per_query[f"mlir/mrr@10/{lang}"] = mlir_mrr[lang]
-                per_query[f"mlir/map@20/{lang}"] = mlir_map[lang]
-                for metric in ("mrr@10", "map@20"):
-                    query_ids[f"mlir/{metric}/{lang}"] = np.asarray(pool.question_ids[lang])
-            results["mlir"] = {
-                "mrr@10": _mean(mlir_mrr[lang].mean() for lang in langs),
-                "map@20": _mean(mlir_map[lang].mean() for lang in langs),
-                "by_language": {lang: {"mrr@10": float(mlir_mrr[lang].mean()),
-                                       "map@20": float(mlir_map[lang].mean())} for lang in langs},
-            }
+            by_lang[lang] = evaluate_ranking(retrieved, judged, ["map@20", "mrr@10"])
+        ids = np.asarray([f"{lang}/{q}" for lang in langs for q in pool.question_ids[lang]])
+        results["lareqa"] = {"n_queries": int(len(ids)), "n_candidates": int(len(all_docs))}
+        for metric in ("map@20", "mrr@10"):
+            every = np.concatenate([by_lang[lang][metric] for lang in langs])
+            per_query[f"lareqa/{metric}"] = every
+            query_ids[f"lareqa/{metric}"] = ids
+            results["lareqa"][metric] = float(every.mean())
+        results["lareqa"]["by_language"] = {lang: float(by_lang[lang]["map@20"].mean()) for lang in langs}
+        # MRR@10 of the first relevant answer in any language: what this suite reported as "MLIR"
+        # before issue 22 (the same-language answer is always in the pool, so it tracks MoIR)
+        results["lareqa"]["by_language_mrr@10"] = {lang: float(by_lang[lang]["mrr@10"].mean())
+                                                   for lang in langs}
+    if "mlir" in tasks:
+        results["mlir"] = mlir_task(pool, table, per_query, query_ids)
     if "moir" in tasks or "clir" in tasks:
         matrix = np.full((len(langs), len(langs)), np.nan)
         for j, target in enumerate(langs):
@@ -168,6 +163,68 @@ def xquadr_tasks(tasks: list[str], pool: Pool, table: TextTable, per_query: dict
                 results["clir"]["matrix_includes_moir_diagonal"] = True
     timings["xquadr_retrieval_s"] = round(time.perf_counter() - began, 2)
     return results
+
+
+def _mlir_collection(pool: Pool, assigned: np.ndarray) -> tuple[np.ndarray, dict[str, dict[int, int]]]:
+    """One draw's collection: every candidate sentence of paragraph ``p`` in language
+    ``assigned[p]``. Returns its rows ((n,) int64 indices into all languages' candidates
+    concatenated, as ``pool.candidate_offset`` lays them out) and, per language, local candidate
+    index -> position in the collection."""
+    rows, position = [], {}
+    for j, lang in enumerate(pool.languages):
+        local = np.flatnonzero(assigned[pool.candidate_paragraph[lang]] == j)
+        position[lang] = {int(c): len(rows) + k for k, c in enumerate(local)}
+        rows.extend(int(c) + pool.candidate_offset[lang] for c in local)
+    return np.asarray(rows, dtype=np.int64), position
+
+
+def mlir_task(pool: Pool, table: TextTable, per_query: dict[str, np.ndarray],
+              query_ids: dict[str, np.ndarray], *, draws: int = MLIR_DRAWS,
+              seed: int = MLIR_SEED) -> dict[str, Any]:
+    """Paper-style MLIR: the parallel candidates become one multilingual collection in which every
+    paragraph's sentences appear in exactly one language (:func:`xcs.data.xquadr.
+    mlir_paragraph_languages`); every question, asked in every language, must find its answer
+    sentence in the language its paragraph landed in. MRR@10 per query language, each query's
+    score averaged over ``draws`` fixed draws (the same for every model, so two models are compared
+    on the same collections); ``per_query`` gets ``mlir/mrr@10/LANG``, (n_questions,) float64."""
+    langs = pool.languages
+    if len(set(pool.paragraph_counts.values())) > 1:
+        raise ValueError("MLIR draws one language per paragraph and needs parallel files (paragraph i the "
+                         f"same in every language); the paragraph counts differ: {pool.paragraph_counts}")
+    n_paragraphs = next(iter(pool.paragraph_counts.values()))
+    passages = np.concatenate([table.rows("passage", pool.candidate_rows[lang]) for lang in langs])
+    question_paragraph = {lang: np.asarray([pool.candidate_paragraph[lang][pool.answer_of[lang][q]]
+                                            for q in pool.question_ids[lang]], dtype=np.int64)
+                          for lang in langs}
+    scores = {lang: np.full((draws, len(pool.question_ids[lang])), np.nan) for lang in langs}
+    per_draw, sizes = [], []
+    for draw in range(draws):
+        assigned = mlir_paragraph_languages(n_paragraphs, len(langs), draw, seed=seed)
+        rows, position = _mlir_collection(pool, assigned)
+        docs = passages[rows]
+        sizes.append(len(docs))
+        for lang in langs:
+            relevant, answerable = [], []
+            for qid, paragraph in zip(pool.question_ids[lang], question_paragraph[lang], strict=True):
+                target = langs[assigned[paragraph]]
+                answer = pool.answer_of[target].get(qid)  # None: no answer sentence in that language
+                relevant.append([] if answer is None else [position[target][answer]])
+                answerable.append(answer is not None)
+            _, retrieved = search(table.rows("query", pool.question_rows[lang]), docs, 10)
+            rr = evaluate_ranking(retrieved, RelevanceJudgments.from_lists(relevant), ["mrr@10"])["mrr@10"]
+            scores[lang][draw] = np.where(answerable, rr, np.nan)
+        per_draw.append(float(np.mean([np.nanmean(scores[lang][draw]) for lang in langs])))
+    by_language = {}
+    for lang in langs:
+        defined = ~np.isnan(scores[lang]).all(axis=0)  # a question never answerable is left out
+        averaged = np.nanmean(scores[lang][:, defined], axis=0)
+        per_query[f"mlir/mrr@10/{lang}"] = averaged
+        query_ids[f"mlir/mrr@10/{lang}"] = np.asarray(pool.question_ids[lang])[defined]
+        by_language[lang] = {"mrr@10": float(averaged.mean()) if averaged.size else None}
+    return {"mrr@10": _mean(v["mrr@10"] for v in by_language.values() if v["mrr@10"] is not None),
+            "by_language": by_language, "per_draw_mrr@10": per_draw,
+            "definition": "paper: each paragraph in one language per draw, every question in every language",
+            "draws": draws, "draw_seed": seed, "mean_collection_size": float(np.mean(sizes))}
 
 
 def tatoeba_task(pairs: Mapping[str, TatoebaPair], rows: Mapping[str, tuple[np.ndarray, np.ndarray]],

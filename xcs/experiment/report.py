@@ -30,9 +30,21 @@ def rerank_table(rerank: Mapping[str, Any], alpha: float = 0.05) -> str:
             + "\n\n`*` / `-`: after significantly better / worse than before (paired t-test, Bonferroni).\n")
 
 
+def significance_mark(test: Mapping[str, Any], alpha: float, better: str, worse: str) -> str:
+    """``better`` / ``worse`` when the seed-level test (Bonferroni-corrected) rejects at ``alpha``;
+    ``°`` when only the per-query test does (query sampling alone, not training variance); else ``""``."""
+    if test.get("p_seeds_bonferroni", 1.0) < alpha:
+        return better if test["delta_seeds"] > 0 else worse
+    if test.get("p_bonferroni", 1.0) < alpha:
+        return "°"
+    return ""
+
+
 def markdown_table(summary: Mapping[str, Any], alpha: float = 0.05) -> str:
-    """The paper's layout; ``*`` / ``-`` mark significant gains / losses vs the baseline
-    (Bonferroni-corrected p < ``alpha``); values are x100, mean over seeds (± std when > 1 seed)."""
+    """The paper's layout; values are x100, mean over seeds (± std when > 1 seed). ``*`` / ``-``
+    mark significant gains / losses vs the baseline, ``▲`` / ``▼`` vs the reference, under the
+    seed-level test (Bonferroni-corrected p < ``alpha``); ``°`` marks a difference only the
+    per-query test finds."""
     methods = summary["methods"]
     if not methods:
         return "(no finished runs)\n"
@@ -48,16 +60,20 @@ def markdown_table(summary: Mapping[str, Any], alpha: float = 0.05) -> str:
             text = f"{100 * cell['mean']:.1f}"
             if len(cell["seeds"]) > 1:
                 text += f" ±{100 * cell['std']:.1f}"
-            if cell.get("p_bonferroni", 1.0) < alpha:
-                text += "*" if cell.get("delta", 0.0) > 0 else "-"
-            versus = cell.get("vs_reference", {})
-            if versus.get("p_bonferroni", 1.0) < alpha:
-                text += "▲" if versus["delta"] > 0 else "▼"
+            text += significance_mark(cell, alpha, "*", "-")
+            text += significance_mark(cell.get("vs_reference", {}), alpha, "▲", "▼")
             cells.append(text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     reference = f"; `▲` / `▼`: than `{summary['reference']}`" if summary.get("reference") else ""
+    few = min((len(cell["seeds"]) for entry in methods.values() for cell in entry.values()), default=0)
     note = (f"\nBaseline: `{summary['baseline']}`. `*` / `-`: significantly better / worse than the baseline"
-            f"{reference} ({summary['tests']}, p < {alpha}). Values x100.\n")
+            f"{reference}, under the seed-level test (paired t-test over the seeds' means: the training run "
+            f"is the unit), Bonferroni over the table's {summary.get('n_tests', '')} tests, p < {alpha}. "
+            "`°`: significant under the per-query t-test only (query sampling, not training variance)."
+            + (" One seed: no seed-level test, so no difference is called significant." if few < 2 else "")
+            + " Values x100.\n")
+    if summary.get("mlir"):
+        note += f"MLIR: {summary['mlir']}.\n"
     return "\n".join(lines) + "\n" + note
 
 

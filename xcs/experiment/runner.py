@@ -9,15 +9,19 @@ expands one method into one per switch rate, named ``NAME@p=P``).
 Layout of a run ``results/NAME/``::
 
     config.toml            the config as run
-    runs/METHOD/seedS/     run.json (status, wall times, losses), metrics.json (the evaluation);
-                           both record the package versions under "environment"
-    summary.json           method -> setting -> metric: mean, std, per-seed values, p-value vs
-                           the baseline (paired t-test on per-query scores, Bonferroni-corrected)
+    runs/METHOD/seedS/     run.json (status, wall times, losses), metrics.json (the evaluation;
+                           both record the package versions under "environment") and
+                           per_query.npz (the evaluation's per-query scores, ~200 KB, so that a
+                           later summary can re-run its tests)
+    summary.json           method -> setting -> metric: mean, std, per-seed values and two tests
+                           vs the baseline and the reference, Bonferroni-corrected: over the seeds'
+                           means (the training run as unit; it decides significance) and over
+                           per-query scores (see xcs.experiment.summary)
     table.md               the paper's layout: rows methods, columns MoIR / CLIR / MLIR averages,
                            the chosen CLIR pairs, LAReQA mAP@20, Tatoeba acc@1; significance marks
     pairs.png, p_sweep.png per-pair bars; MRR@10 against p (when the config sweeps p)
 
-Models, checkpoints and per-query scores go to the work directory (``--work-dir``, default
+Models, checkpoints and the evaluations' other outputs go to the work directory (``--work-dir``, default
 ``xcs.io.paths.cache_dir()/experiments/NAME``): large, not for git. A run whose ``run.json`` says
 ``done`` is skipped on re-run; an interrupted one resumes from its last checkpoint.
 """
@@ -25,6 +29,7 @@ Models, checkpoints and per-query scores go to the work directory (``--work-dir`
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -214,6 +219,8 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     trained_s = time.perf_counter() - began
     if method.evaluate:
         metrics = _evaluate(evaluated, config, data_dir, run_work / "eval")
+        with atomic_path(run_results / "per_query.npz") as tmp:  # with the results, for later tests
+            shutil.copyfile(run_work / "eval" / "per_query.npz", tmp)
         write_json_atomic({**metrics, "environment": record["environment"]}, run_results / "metrics.json")
     record.update(status="done", train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
                   wall_s=time.perf_counter() - began, description=getattr(evaluated, "description", ""))

@@ -1,5 +1,10 @@
-"""Every finished run of a config summarised: means, stds, per-seed values and paired tests against
-the baseline (per-query scores averaged over the seeds both share, Bonferroni-corrected)."""
+"""Every finished run of a config summarised: means, stds, per-seed values and two paired tests
+against the baseline and the reference, both Bonferroni-corrected over the table's tests:
+
+- the seed-level test (:func:`~xcs.evaluation.significance.seed_level_test`), whose unit is the
+  training run: it alone decides what the table calls significant;
+- the per-query t-test on per-query scores averaged over the seeds both share, which tests query
+  sampling only (kept for comparison with the paper, which reports it)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from xcs.evaluation.report import headline_metrics
-from xcs.evaluation.significance import bonferroni, paired_t_test
+from xcs.evaluation.significance import bonferroni, paired_t_test, seed_level_test
 from xcs.experiment.config import ExperimentConfig
 from xcs.io.paths import read_json
 
@@ -52,11 +57,33 @@ def summarize_rerank(config: ExperimentConfig, results_dir: Path, work_dir: Path
     return out
 
 
-def per_query(work_dir: Path, method: str, seed: int, pairs: Sequence[str]) -> dict[str, np.ndarray]:
-    """Per-query scores of one run, keyed like :func:`xcs.evaluation.report.headline_metrics`'s columns."""
+TESTS = ("seed level: paired t-test over the seeds' means (unit: the training run; one-sample against the "
+         "untouched model); per query: paired t-test on per-query scores averaged over shared seeds")
+# what metrics.json files written before issue 22 call "mlir" (they have no "definition")
+POOLED_MLIR = "pooled (before issue 22): LAReQA's pool of all languages scored by MRR@10"
+
+
+def per_query(results_dir: Path, work_dir: Path, method: str, seed: int,
+              pairs: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per-query scores of one run, keyed like :func:`xcs.evaluation.report.headline_metrics`'s
+    columns: the copy kept with the results, else the evaluation's own in the work directory."""
     from xcs.evaluation.report import load_per_query
 
+    kept = results_dir / "runs" / method / f"seed{seed}"
+    if (kept / "per_query.npz").exists():
+        return load_per_query(kept, pairs)
     return load_per_query(work_dir / method / f"seed{seed}" / "eval", pairs)
+
+
+def mlir_definition(runs: dict[str, dict[int, dict[str, Any]]]) -> str | None:
+    """Which MLIR the runs' ``metrics.json`` report (None: no run has MLIR); ``ValueError`` when
+    runs of one table disagree, as their MLIR columns would not be comparable."""
+    found = {m["mlir"].get("definition", POOLED_MLIR) for by_seed in runs.values() for m in by_seed.values()
+             if "mlir" in m}
+    if len(found) > 1:
+        raise ValueError(f"the runs report different MLIR measures ({sorted(found)}); re-evaluate the old "
+                         "ones before summarising them together")
+    return next(iter(found), None)
 
 
 def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> dict[str, Any]:
@@ -74,14 +101,18 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
     for name, by_seed in runs.items():
         columns[name] = {str(s): headline_metrics(m, config.pairs) for s, m in by_seed.items()}
 
-    # per-query scores averaged over the seeds both methods share, then paired t-tests against the
-    # baseline (and the reference), Bonferroni over every test of the table
+    # two tests of each cell against the baseline (and the reference), Bonferroni over every test of
+    # the table: over the seeds' means (the training run as the unit) and over per-query scores
+    # averaged over the seeds both methods share (the query as the unit)
     against = [config.baseline] + ([config.reference] if config.reference else [])
     comparisons = [(name, col) for name in runs for col in next(iter(columns[name].values()))]
     n_tests = max(1, sum(name != other for name, _ in comparisons for other in against))
     summary: dict[str, Any] = {"name": config.name, "baseline": config.baseline, "model": config.model,
-                               "seeds": config.seeds, "tests": "paired t-test on per-query scores "
-                               "(averaged over shared seeds), Bonferroni x" + str(n_tests), "methods": {}}
+                               "seeds": config.seeds, "tests": f"{TESTS}; Bonferroni x{n_tests}",
+                               "n_tests": n_tests, "methods": {}}
+    definition = mlir_definition(runs)
+    if definition is not None:
+        summary["mlir"] = definition
     if config.reference:
         summary["reference"] = config.reference
     cache: dict[tuple[str, int], dict[str, np.ndarray]] = {}
@@ -89,33 +120,54 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
 
     def scores(name: str, seed: int) -> dict[str, np.ndarray]:
         if (name, seed) not in cache:
-            cache[name, seed] = per_query(work_dir, name, seed, config.pairs)
+            cache[name, seed] = per_query(results_dir, work_dir, name, seed, config.pairs)
         return cache[name, seed]
 
-    def paired(name: str, other: str, col: str) -> dict[str, float] | None:
-        """The test of ``name`` vs ``other`` on ``col``; a seed-independent ``other`` (the untouched
-        model, evaluated once) is compared with ``name`` averaged over all its seeds."""
+    def seed_sets(name: str, other: str) -> tuple[list[int], list[int]]:
+        """The seeds of ``name`` and of ``other`` to compare: all of each for a seed-independent
+        ``other`` (the untouched model, evaluated once), else the seeds both have."""
+        if config.methods[other].strategy == "off-the-shelf":
+            return sorted(runs[name]), sorted(runs[other])
+        shared = sorted(set(runs[other]) & set(runs[name]))
+        return shared, shared
+
+    def seed_test(name: str, other: str, col: str) -> dict[str, Any]:
+        """The seed-level test; empty with fewer than two seeds (no variance to test against)."""
+        mine, theirs = seed_sets(name, other)
+        try:
+            a = [columns[name][str(s)][col] for s in mine]
+            b = [columns[other][str(s)][col] for s in theirs]
+        except KeyError:
+            return {}
+        if len(a) < 2:
+            return {"n_seeds": len(a)}
+        test = seed_level_test(a, b[0] if config.methods[other].strategy == "off-the-shelf" else b)
+        return {"p_seeds": test.p_value, "p_seeds_bonferroni": float(bonferroni([test.p_value], n_tests)[0]),
+                "n_seeds": len(a), "delta_seeds": test.delta}
+
+    def paired(name: str, other: str, col: str) -> dict[str, Any] | None:
+        """Both tests of ``name`` vs ``other`` on ``col`` (the per-query one from the earlier
+        ``summary.json`` when this machine lacks the per-query scores)."""
         if other not in runs:
             return None
-        if config.methods[other].strategy == "off-the-shelf":
-            mine, theirs = sorted(runs[name]), sorted(runs[other])
-        else:
-            mine = theirs = sorted(set(runs[other]) & set(runs[name]))
+        mine, theirs = seed_sets(name, other)
         if not mine or not theirs:
             return None
+        seed_level = seed_test(name, other, col)
         try:
             a = np.mean([scores(name, s)[col] for s in mine], axis=0)
             b = np.mean([scores(other, s)[col] for s in theirs], axis=0)
         except (FileNotFoundError, KeyError):
-            return recorded(name, other, col)
+            per_query_test = recorded(name, other, col)
+            return {**per_query_test, **seed_level} if per_query_test or seed_level else None
         p = float(paired_t_test(a, b).p_value)
         return {"p_value": p, "p_bonferroni": float(bonferroni([p], n_tests)[0]),
-                "delta": float(a.mean() - b.mean())}
+                "delta": float(a.mean() - b.mean()), **seed_level}
 
-    def recorded(name: str, other: str, col: str) -> dict[str, Any] | None:
-        """The test the earlier ``summary.json`` recorded, when this machine lacks the per-query scores
-        (they live in the work directory, not the results) and both methods still have the same
-        seeds: its p-value, corrected for this table's number of tests."""
+    def recorded(name: str, other: str, col: str) -> dict[str, Any]:
+        """The per-query test the earlier ``summary.json`` recorded, when this machine lacks the
+        per-query scores and both methods still have the same seeds: its p-value, corrected for
+        this table's number of tests (empty when there is none)."""
         methods = earlier.get("methods", {})
         cell = methods.get(name, {}).get(col, {})
         test = (cell if other == earlier.get("baseline")
@@ -123,7 +175,7 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
         same_runs = all(sorted(methods.get(m, {}).get(col, {}).get("seeds", {})) == sorted(map(str, runs[m]))
                         for m in (name, other))
         if "p_value" not in test or not same_runs:
-            return None  # never tested, or the runs changed since
+            return {}  # never tested, or the runs changed since
         return {"p_value": test["p_value"], "p_bonferroni": float(bonferroni([test["p_value"]], n_tests)[0]),
                 "delta": test["delta"], "p_source": "summary.json"}
 

@@ -1,0 +1,104 @@
+"""The summary's tests on recorded runs: the seed-level test (the training run as the unit) next to
+the per-query test, and which MLIR a table reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from xcs.experiment.config import load_config
+from xcs.experiment.summary import POOLED_MLIR, summarize
+
+CONFIG = """
+name = "seeds"
+model = "default"
+seeds = [0, 1, 2]
+baseline = "zero-shot"
+reference = "untouched"
+[eval]
+tasks = ["moir", "mlir"]
+[methods.zero-shot]
+strategy = "zero-shot"
+[methods.other]
+strategy = "zero-shot"
+train = { lr = 1e-4 }
+[methods.untouched]
+strategy = "off-the-shelf"
+"""
+MOIR = {"zero-shot": [0.50, 0.52, 0.51], "other": [0.53, 0.56, 0.52], "untouched": [0.40]}
+MLIR = {"zero-shot": [0.30, 0.31, 0.29], "other": [0.31, 0.33, 0.30], "untouched": [0.20]}
+
+
+def _write_runs(results: Path, mlir_definition: str | None = "paper", per_query: bool = True) -> None:
+    rng = np.random.default_rng(0)
+    for method in MOIR:
+        for seed, (moir, mlir) in enumerate(zip(MOIR[method], MLIR[method], strict=True)):
+            run = results / "runs" / method / f"seed{seed}"
+            run.mkdir(parents=True)
+            entry = {"mrr@10": mlir, "by_language": {}}
+            if mlir_definition is not None:
+                entry["definition"] = mlir_definition
+            (run / "metrics.json").write_text(json.dumps({"moir": {"mrr@10": moir}, "mlir": entry}))
+            if per_query:  # 500 queries around the run's mean
+                np.savez(run / "per_query.npz", **{"moir/mrr@10/en": moir + 0.01 * rng.standard_normal(500),
+                                                   "mlir/mrr@10/en": mlir + 0.01 * rng.standard_normal(500)})
+
+
+@pytest.fixture()
+def config(tmp_path):
+    path = tmp_path / "seeds.toml"
+    path.write_text(CONFIG)
+    return load_config(path)
+
+
+def test_seed_level_test_is_paired_over_seeds_and_one_sample_against_the_untouched_model(config, tmp_path):
+    results = tmp_path / "results"
+    _write_runs(results)
+    summary = summarize(config, results, tmp_path / "work")
+    n_tests = summary["n_tests"]
+    assert n_tests == 4 * 2  # other vs both, zero-shot vs untouched, untouched vs zero-shot; 2 columns
+    cell = summary["methods"]["other"]["MoIR"]
+    expected = stats.ttest_rel(MOIR["other"], MOIR["zero-shot"])
+    assert cell["p_seeds"] == pytest.approx(expected.pvalue)
+    assert cell["p_seeds_bonferroni"] == pytest.approx(min(1.0, expected.pvalue * n_tests))
+    assert cell["n_seeds"] == 3 and cell["delta_seeds"] == pytest.approx(0.08 / 3)
+    # the per-query test sees 500 queries of a 2-point gap: "significant" where the seeds are not
+    assert cell["p_bonferroni"] < 1e-10 and cell["p_seeds_bonferroni"] > 0.05
+    versus = summary["methods"]["zero-shot"]["MoIR"]["vs_reference"]
+    one_sample = stats.ttest_1samp(np.asarray(MOIR["zero-shot"]) - MOIR["untouched"][0], 0.0)
+    assert versus["p_seeds"] == pytest.approx(one_sample.pvalue) and versus["n_seeds"] == 3
+    assert summary["mlir"] == "paper"
+    assert summary["tests"].startswith("seed level: paired t-test over the seeds' means")
+
+
+def test_seed_level_test_needs_no_per_query_scores(config, tmp_path):
+    results = tmp_path / "results"
+    _write_runs(results, per_query=False)
+    cell = summarize(config, results, tmp_path / "work")["methods"]["other"]["MLIR"]
+    assert "p_value" not in cell  # nothing recorded to fall back on
+    assert cell["p_seeds"] == pytest.approx(stats.ttest_rel(MLIR["other"], MLIR["zero-shot"]).pvalue)
+
+
+def test_one_seed_has_no_seed_level_test(tmp_path):
+    path = tmp_path / "one.toml"
+    path.write_text(CONFIG.replace("seeds = [0, 1, 2]", "seeds = [0]"))
+    results = tmp_path / "results"
+    _write_runs(results)
+    cell = summarize(load_config(path), results, tmp_path / "work")["methods"]["other"]["MoIR"]
+    assert cell["n_seeds"] == 1 and "p_seeds" not in cell and "p_value" in cell
+
+
+def test_old_runs_report_the_pooled_mlir_and_cannot_mix_with_new_ones(config, tmp_path):
+    results = tmp_path / "results"
+    _write_runs(results, mlir_definition=None)
+    assert summarize(config, results, tmp_path / "work")["mlir"] == POOLED_MLIR
+    metrics = results / "runs" / "other" / "seed1" / "metrics.json"
+    record = json.loads(metrics.read_text())
+    record["mlir"]["definition"] = "paper"
+    metrics.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="different MLIR measures"):
+        summarize(config, results, tmp_path / "work")
