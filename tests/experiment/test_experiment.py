@@ -264,7 +264,8 @@ alpha = 0.5
     assert versus["delta"] == pytest.approx(gap)
     assert "vs_reference" not in rows["off-the-shelf"]["MoIR"] and "p_value" in rows["off-the-shelf"]["MoIR"]
     columns = len(rows["zero-shot"])  # MoIR, CLIR, en-de
-    assert summary["tests"].endswith(f"Bonferroni x{6 * columns * 2 - 2 * columns}")  # each vs 2, less self
+    # each row vs the baseline and the reference, less itself; the baseline-reference pair counted once
+    assert summary["tests"].endswith(f"Bonferroni x{(6 * 2 - 2 - 1) * columns}")
     assert "`▲` / `▼`: than `off-the-shelf`" in (results / "table.md").read_text()
     assert (results / "pareto.png").stat().st_size > 0
     # the per-query scores are kept with the results, the same as the evaluation's own
@@ -359,7 +360,7 @@ def test_markdown_marks_only_seed_level_significance():
     assert "| queries-only | 2 | 50.0 ±0.0° |" in table
     assert "| same | 2 | 50.0 ±0.0▼ |" in table
     assert "seed-level test" in table and "8 tests" in table and "MLIR: paper." in table
-    assert "One seed" not in table
+    assert "Fewer than two seeds" not in table
 
 
 def test_markdown_with_one_seed_calls_nothing_significant():
@@ -368,7 +369,7 @@ def test_markdown_with_one_seed_calls_nothing_significant():
         "other": {"CLIR": {"mean": 0.6, "std": 0.0, "seeds": {0: 0.6}, "p_bonferroni": 1e-9, "delta": 0.1,
                            "n_seeds": 1}}}}
     table = markdown_table(summary)
-    assert "| other | 1 | 60.0° |" in table and "One seed: no seed-level test" in table
+    assert "| other | 1 | 60.0° |" in table and "Fewer than two seeds: no seed-level test" in table
 
 
 def test_train_command_trains_then_resumes_a_finished_run(tmp_path, e5_tokenizer, monkeypatch, capsys):

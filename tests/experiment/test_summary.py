@@ -60,7 +60,7 @@ def test_seed_level_test_is_paired_over_seeds_and_one_sample_against_the_untouch
     _write_runs(results)
     summary = summarize(config, results, tmp_path / "work")
     n_tests = summary["n_tests"]
-    assert n_tests == 4 * 2  # other vs both, zero-shot vs untouched, untouched vs zero-shot; 2 columns
+    assert n_tests == 3 * 2  # other vs both, zero-shot vs untouched (counted once); 2 columns
     cell = summary["methods"]["other"]["MoIR"]
     expected = stats.ttest_rel(MOIR["other"], MOIR["zero-shot"])
     assert cell["p_seeds"] == pytest.approx(expected.pvalue)
@@ -102,3 +102,41 @@ def test_old_runs_report_the_pooled_mlir_and_cannot_mix_with_new_ones(config, tm
     metrics.write_text(json.dumps(record))
     with pytest.raises(ValueError, match="different MLIR measures"):
         summarize(config, results, tmp_path / "work")
+
+
+def test_the_untouched_row_is_tested_against_the_baselines_seeds(config, tmp_path):
+    results = tmp_path / "results"
+    _write_runs(results)
+    cell = summarize(config, results, tmp_path / "work")["methods"]["untouched"]["MoIR"]
+    expected = stats.ttest_1samp(np.asarray(MOIR["zero-shot"]) - MOIR["untouched"][0], 0.0)
+    assert cell["p_seeds"] == pytest.approx(expected.pvalue) and cell["n_seeds"] == 3
+    assert cell["delta_seeds"] == pytest.approx(MOIR["untouched"][0] - np.mean(MOIR["zero-shot"]))
+
+
+def test_a_row_is_tested_against_the_control_it_names(tmp_path):
+    path = tmp_path / "control.toml"
+    path.write_text(CONFIG.replace('train = { lr = 1e-4 }', 'train = { lr = 1e-4 }\ncontrol = "zero-shot"')
+                    + '[methods.third]\nstrategy = "zero-shot"\ntrain = { lr = 1e-3 }\ncontrol = "other"\n')
+    results = tmp_path / "results"
+    _write_runs(results)
+    for seed, value in enumerate([0.60, 0.61, 0.63]):
+        run = results / "runs" / "third" / f"seed{seed}"
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text(json.dumps({"moir": {"mrr@10": value},
+                                                      "mlir": {"mrr@10": 0.3, "definition": "paper"}}))
+    summary = summarize(load_config(path), results, tmp_path / "work")
+    cell = summary["methods"]["third"]["MoIR"]
+    assert cell["control"] == "other"
+    assert cell["p_seeds"] == pytest.approx(stats.ttest_rel([0.60, 0.61, 0.63], MOIR["other"]).pvalue)
+    assert "control" not in summary["methods"]["other"]["MoIR"]  # its control is the baseline
+    # pairs: other-zero-shot, other-untouched, zero-shot-untouched, third-other, third-untouched
+    assert summary["n_tests"] == 5 * 2
+
+
+@pytest.mark.parametrize("control", ["nobody", "other"])
+def test_a_control_must_name_another_evaluated_method(tmp_path, control):
+    path = tmp_path / "bad.toml"
+    named = f'train = {{ lr = 1e-4 }}\ncontrol = "{control}"'
+    path.write_text(CONFIG.replace('train = { lr = 1e-4 }', named))
+    with pytest.raises(ValueError, match=r"\[methods.other\] control"):
+        load_config(path)

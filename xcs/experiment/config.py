@@ -297,6 +297,12 @@ def load_config(path: str | os.PathLike[str],
             raise ValueError(f"{path}: the {key} {name!r} has evaluate = false; it needs its numbers")
     if config.reference == config.baseline:
         raise ValueError(f"{path}: reference {config.reference!r} is the baseline; name another method")
+    for method in methods.values():
+        control = method.control
+        if control is not None and (control not in methods or not methods[control].evaluate
+                                    or control == method.name):
+            raise ValueError(f"{path}: [methods.{method.name}] control {control!r} must name another method "
+                             f"that is evaluated, one of {sorted(m for m in methods if methods[m].evaluate)}")
     for method in methods.values():  # fail now, not after an hour of training
         _validated(path, f"[train] / [methods.{method.name}.train]",
                    lambda m=method: config.train_config(m, config.seeds[0]))

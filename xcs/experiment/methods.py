@@ -38,7 +38,7 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 # lexicon writes them, no stopword or name protection); see xcs.training.config.LEGACY_TRAIN_VALUES
 LEGACY_METHOD_VALUES: dict[str, Any] = {"keep_case": False, "skip_stopwords": False, "protect_names": False,
                                         "language_per": "word", "example_p": 1.0, "base": None,
-                                        "alpha": 1.0, "evaluate": True}
+                                        "alpha": 1.0, "evaluate": True, "control": None}
 LexiconSpec = Annotated[str, Field(min_length=1)]  # "muse" or a path template
 # options that act for some strategies only: set for another, they would train (or evaluate) the same
 # model under different names, so a config table that sets them there is refused
@@ -69,6 +69,9 @@ class Method:
     ``strategy = "interpolate"`` mixes the weights of the method ``base``'s model (same seed) with
     the untouched model's, ``alpha`` the weight of the fine-tuned one. ``evaluate = false`` only
     trains a method (for the interpolations built on its model): it has no row of its own.
+    ``control`` names the row this one is tested against (default: the config's ``baseline``), e.g.
+    the English-only twin of a code-switched model, raw against raw and WiSE-FT against WiSE-FT; it
+    changes the summary only, never the run.
 
     Fields are type-checked without coercion and range-checked (pydantic strict mode, as
     :class:`~xcs.training.config.TrainConfig`).
@@ -97,6 +100,7 @@ class Method:
     base: str | None = None
     alpha: Probability = 1.0
     evaluate: bool = True
+    control: str | None = None
 
     def __post_init__(self) -> None:
         if self.strategy == "code-switch" and not (self.languages or self.query_languages

@@ -30,13 +30,15 @@ def rerank_table(rerank: Mapping[str, Any], alpha: float = 0.05) -> str:
             + "\n\n`*` / `-`: after significantly better / worse than before (paired t-test, Bonferroni).\n")
 
 
-def significance_mark(test: Mapping[str, Any], alpha: float, better: str, worse: str) -> str:
+def significance_mark(test: Mapping[str, Any], alpha: float, better: str, worse: str,
+                      per_query_only: str = "") -> str:
     """``better`` / ``worse`` when the seed-level test (Bonferroni-corrected) rejects at ``alpha``;
-    ``°`` when only the per-query test does (query sampling alone, not training variance); else ``""``."""
+    ``per_query_only`` when only the per-query test does (query sampling alone, not training
+    variance); else ``""``."""
     if test.get("p_seeds_bonferroni", 1.0) < alpha:
         return better if test["delta_seeds"] > 0 else worse
     if test.get("p_bonferroni", 1.0) < alpha:
-        return "°"
+        return per_query_only
     return ""
 
 
@@ -52,6 +54,8 @@ def markdown_table(summary: Mapping[str, Any], alpha: float = 0.05) -> str:
     lines = ["| method | seeds | " + " | ".join(cols) + " |", "|---|---:|" + "---:|" * len(cols)]
     for name, entry in methods.items():
         cells = [str(len(entry[cols[0]]["seeds"]))]
+        control = next((cell["control"] for cell in entry.values() if "control" in cell), None)
+        label = f"{name} (vs `{control}`)" if control else name
         for col in cols:
             cell = entry.get(col)
             if cell is None:
@@ -60,17 +64,21 @@ def markdown_table(summary: Mapping[str, Any], alpha: float = 0.05) -> str:
             text = f"{100 * cell['mean']:.1f}"
             if len(cell["seeds"]) > 1:
                 text += f" ±{100 * cell['std']:.1f}"
-            text += significance_mark(cell, alpha, "*", "-")
+            text += significance_mark(cell, alpha, "*", "-", "°")
             text += significance_mark(cell.get("vs_reference", {}), alpha, "▲", "▼")
             cells.append(text)
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     reference = f"; `▲` / `▼`: than `{summary['reference']}`" if summary.get("reference") else ""
-    few = min((len(cell["seeds"]) for entry in methods.values() for cell in entry.values()), default=0)
-    note = (f"\nBaseline: `{summary['baseline']}`. `*` / `-`: significantly better / worse than the baseline"
+    seed_tested = any("p_seeds_bonferroni" in cell or "p_seeds_bonferroni" in cell.get("vs_reference", {})
+                      for entry in methods.values() for cell in entry.values())
+    note = (f"\nBaseline: `{summary['baseline']}`. `*` / `-`: significantly better / worse than the baseline "
+            "(or the control a row names)"
             f"{reference}, under the seed-level test (paired t-test over the seeds' means: the training run "
             f"is the unit), Bonferroni over the table's {summary.get('n_tests', '')} tests, p < {alpha}. "
-            "`°`: significant under the per-query t-test only (query sampling, not training variance)."
-            + (" One seed: no seed-level test, so no difference is called significant." if few < 2 else "")
+            "`°`: significantly different from the baseline under the per-query t-test only (query sampling, "
+            "not training variance)."
+            + ("" if seed_tested else " Fewer than two seeds: no seed-level test, so no difference is called "
+               "significant.")
             + " Values x100.\n")
     if summary.get("mlir"):
         note += f"MLIR: {summary['mlir']}.\n"

@@ -52,11 +52,17 @@ from xcs.training.config import LEGACY_TRAIN_VALUES
 
 
 # ------------------------------------------------------------------------------------ one run
-def _evaluate(encoder: Any, config: ExperimentConfig, data_dir: Path, out_dir: Path) -> dict[str, Any]:
+def _evaluate(encoder: Any, config: ExperimentConfig, data_dir: Path, out_dir: Path,
+              results_dir: Path) -> dict[str, Any]:
+    """The config's evaluation into ``out_dir``; its per-query scores are also copied to
+    ``results_dir`` (about 200 KB), so that any later summary can re-run its tests."""
     from xcs.evaluation.suite import evaluate
 
     options = {k: v for k, v in config.eval.items() if k not in ("tasks", "pairs")}
-    return evaluate(encoder, tasks=config.tasks, data_dir=data_dir, out_dir=out_dir, **options)
+    metrics = evaluate(encoder, tasks=config.tasks, data_dir=data_dir, out_dir=out_dir, **options)
+    with atomic_path(results_dir / "per_query.npz") as tmp:
+        shutil.copyfile(out_dir / "per_query.npz", tmp)
+    return metrics
 
 
 def _comparable(value: Any) -> Any:
@@ -78,7 +84,7 @@ def _comparable(value: Any) -> Any:
 # and the method's name (the run directory is already named after it; a run copied from a method of
 # another name with the same settings, e.g. ml-cs -> ml-cs@p=0.5, is the same run).
 _RESULT_NEUTRAL_TRAIN_KEYS = {"checkpoint_every"}
-_RESULT_NEUTRAL_METHOD_KEYS = {"name"}
+_RESULT_NEUTRAL_METHOD_KEYS = {"name", "control"}  # control: which row the summary tests against
 # Switch-quality options only a code-switcher reads: they cannot change a run that switches nothing.
 _SWITCHER_ONLY_METHOD_KEYS = {"keep_case", "skip_stopwords", "protect_names", "language_per", "example_p"}
 
@@ -218,9 +224,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
         evaluated = Encoder(config.model, device=device)
     trained_s = time.perf_counter() - began
     if method.evaluate:
-        metrics = _evaluate(evaluated, config, data_dir, run_work / "eval")
-        with atomic_path(run_results / "per_query.npz") as tmp:  # with the results, for later tests
-            shutil.copyfile(run_work / "eval" / "per_query.npz", tmp)
+        metrics = _evaluate(evaluated, config, data_dir, run_work / "eval", run_results)
         write_json_atomic({**metrics, "environment": record["environment"]}, run_results / "metrics.json")
     record.update(status="done", train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
                   wall_s=time.perf_counter() - began, description=getattr(evaluated, "description", ""))

@@ -101,12 +101,19 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
     for name, by_seed in runs.items():
         columns[name] = {str(s): headline_metrics(m, config.pairs) for s, m in by_seed.items()}
 
-    # two tests of each cell against the baseline (and the reference), Bonferroni over every test of
-    # the table: over the seeds' means (the training run as the unit) and over per-query scores
-    # averaged over the seeds both methods share (the query as the unit)
-    against = [config.baseline] + ([config.reference] if config.reference else [])
-    comparisons = [(name, col) for name in runs for col in next(iter(columns[name].values()))]
-    n_tests = max(1, sum(name != other for name, _ in comparisons for other in against))
+    # two tests of each cell against its control (the baseline unless the method names one) and the
+    # reference, Bonferroni over every test of the table: over the seeds' means (the training run as
+    # the unit) and over per-query scores averaged over the seeds both share (the query as the unit)
+    def controls(name: str) -> list[str]:
+        """The rows ``name`` is tested against: its control (default the baseline), the reference."""
+        control = config.methods[name].control or config.baseline
+        return [other for other in (control, config.reference) if other is not None and other != name]
+
+    # one test per unordered pair and column (the untouched row against the baseline is the same
+    # comparison as the baseline against the untouched model)
+    tested = {(frozenset((name, other)), col) for name in runs for col in next(iter(columns[name].values()))
+              for other in controls(name) if other in runs}
+    n_tests = max(1, len(tested))
     summary: dict[str, Any] = {"name": config.name, "baseline": config.baseline, "model": config.model,
                                "seeds": config.seeds, "tests": f"{TESTS}; Bonferroni x{n_tests}",
                                "n_tests": n_tests, "methods": {}}
@@ -123,27 +130,37 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
             cache[name, seed] = per_query(results_dir, work_dir, name, seed, config.pairs)
         return cache[name, seed]
 
+    def independent(name: str) -> bool:
+        return config.methods[name].strategy == "off-the-shelf"  # no training: evaluated once
+
     def seed_sets(name: str, other: str) -> tuple[list[int], list[int]]:
-        """The seeds of ``name`` and of ``other`` to compare: all of each for a seed-independent
-        ``other`` (the untouched model, evaluated once), else the seeds both have."""
-        if config.methods[other].strategy == "off-the-shelf":
+        """The seeds of ``name`` and of ``other`` to compare: all of each when one side does not
+        depend on the seed (the untouched model, evaluated once), else the seeds both have."""
+        if independent(name) or independent(other):
             return sorted(runs[name]), sorted(runs[other])
         shared = sorted(set(runs[other]) & set(runs[name]))
         return shared, shared
 
     def seed_test(name: str, other: str, col: str) -> dict[str, Any]:
-        """The seed-level test; empty with fewer than two seeds (no variance to test against)."""
+        """The seed-level test; only ``n_seeds`` with fewer than two trained seeds (no variance to
+        test against). A seed-independent side enters as its one value (a one-sample test)."""
         mine, theirs = seed_sets(name, other)
         try:
             a = [columns[name][str(s)][col] for s in mine]
             b = [columns[other][str(s)][col] for s in theirs]
         except KeyError:
             return {}
-        if len(a) < 2:
-            return {"n_seeds": len(a)}
-        test = seed_level_test(a, b[0] if config.methods[other].strategy == "off-the-shelf" else b)
+        if independent(other):
+            sign, trained, fixed = 1.0, a, b[0]
+        elif independent(name):
+            sign, trained, fixed = -1.0, b, a[0]
+        else:
+            sign, trained, fixed = 1.0, a, b
+        if len(trained) < 2:
+            return {"n_seeds": len(trained)}
+        test = seed_level_test(trained, fixed)
         return {"p_seeds": test.p_value, "p_seeds_bonferroni": float(bonferroni([test.p_value], n_tests)[0]),
-                "n_seeds": len(a), "delta_seeds": test.delta}
+                "n_seeds": len(trained), "delta_seeds": sign * test.delta}
 
     def paired(name: str, other: str, col: str) -> dict[str, Any] | None:
         """Both tests of ``name`` vs ``other`` on ``col`` (the per-query one from the earlier
@@ -170,7 +187,7 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
         this table's number of tests (empty when there is none)."""
         methods = earlier.get("methods", {})
         cell = methods.get(name, {}).get(col, {})
-        test = (cell if other == earlier.get("baseline")
+        test = (cell if other == cell.get("control", earlier.get("baseline"))
                 else cell.get("vs_reference", {}) if other == earlier.get("reference") else {})
         same_runs = all(sorted(methods.get(m, {}).get(col, {}).get("seeds", {})) == sorted(map(str, runs[m]))
                         for m in (name, other))
@@ -185,8 +202,11 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
             values = [by_seed[s][col] for s in sorted(by_seed)]
             cell: dict[str, Any] = {"mean": float(np.mean(values)), "std": float(np.std(values)),
                                     "seeds": {s: by_seed[s][col] for s in sorted(by_seed)}}
-            if name != config.baseline:
-                cell.update(paired(name, config.baseline, col) or {})
+            control = config.methods[name].control or config.baseline
+            if name != control:
+                cell.update(paired(name, control, col) or {})
+                if control != config.baseline:
+                    cell["control"] = control
             if config.reference and name != config.reference:
                 test = paired(name, config.reference, col)
                 if test is not None:
