@@ -38,12 +38,14 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 # lexicon writes them, no stopword or name protection); see xcs.training.config.LEGACY_TRAIN_VALUES
 LEGACY_METHOD_VALUES: dict[str, Any] = {"keep_case": False, "skip_stopwords": False, "protect_names": False,
                                         "language_per": "word", "example_p": 1.0, "base": None,
-                                        "alpha": 1.0, "evaluate": True, "control": None}
+                                        "alpha": 1.0, "evaluate": True, "control": None,
+                                        "shuffle_translations": False}
 LexiconSpec = Annotated[str, Field(min_length=1)]  # "muse" or a path template
 # options that act for some strategies only: set for another, they would train (or evaluate) the same
 # model under different names, so a config table that sets them there is refused
 STRATEGY_OPTIONS: dict[str, tuple[str, ...]] = {
-    "p": ("code-switch", "rerank"), "p_start": ("code-switch", "rerank"), "alpha": ("interpolate",)}
+    "p": ("code-switch", "rerank"), "p_start": ("code-switch", "rerank"), "alpha": ("interpolate",),
+    "shuffle_translations": ("code-switch", "rerank", "translate-test")}
 
 
 @pydantic_dataclass(config=STRICT)
@@ -69,6 +71,9 @@ class Method:
     ``strategy = "interpolate"`` mixes the weights of the method ``base``'s model (same seed) with
     the untouched model's, ``alpha`` the weight of the fine-tuned one. ``evaluate = false`` only
     trains a method (for the interpolations built on its model): it has no row of its own.
+    ``shuffle_translations = true`` trains on a control lexicon: each language's candidate lists
+    permuted across the source words (:func:`xcs.lexicons.filters.shuffle_translations`), so the
+    switched words have the right script and token statistics but the wrong meaning.
     ``control`` names the row this one is tested against (default: the config's ``baseline``), e.g.
     the English-only twin of a code-switched model, raw against raw and WiSE-FT against WiSE-FT; it
     changes the summary only, never the run.
@@ -95,6 +100,7 @@ class Method:
     skip_stopwords: bool = False
     protect_names: bool = False
     max_candidates: Annotated[int, Field(ge=1)] | None = 10
+    shuffle_translations: bool = False
     train: dict[str, Any] = field(default_factory=dict)
     rerank_k: Annotated[int, Field(ge=1)] = 20
     base: str | None = None
@@ -180,7 +186,9 @@ def lexicon_paths(method: Method, src: str, tgt: str, data_dir: str | os.PathLik
 def load_lexicons(method: Method, languages: Sequence[str], data_dir: str | os.PathLike[str], *,
                   reverse: bool = False) -> dict[str, Any]:
     """``{lang: Lexicon}`` for ``en -> lang`` (or ``lang -> en`` with ``reverse``); several files
-    of one language are merged (candidates in file order, at most ``max_candidates``)."""
+    of one language are merged (candidates in file order, at most ``max_candidates``); with
+    ``method.shuffle_translations``, the shuffled control of each."""
+    from xcs.lexicons.filters import shuffle_translations
     from xcs.lexicons.lexicon import Lexicon
 
     out = {}
@@ -192,4 +200,6 @@ def load_lexicons(method: Method, languages: Sequence[str], data_dir: str | os.P
         out[lang] = parts[0] if len(parts) == 1 else Lexicon.from_pairs(
             (pair for part in parts for pair in part.pairs()), src, tgt,
             max_candidates=method.max_candidates)
+        if method.shuffle_translations:
+            out[lang] = shuffle_translations(out[lang])
     return out

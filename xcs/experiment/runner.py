@@ -86,7 +86,8 @@ def _comparable(value: Any) -> Any:
 _RESULT_NEUTRAL_TRAIN_KEYS = {"checkpoint_every"}
 _RESULT_NEUTRAL_METHOD_KEYS = {"name", "control"}  # control: which row the summary tests against
 # Switch-quality options only a code-switcher reads: they cannot change a run that switches nothing.
-_SWITCHER_ONLY_METHOD_KEYS = {"keep_case", "skip_stopwords", "protect_names", "language_per", "example_p"}
+_SWITCHER_ONLY_METHOD_KEYS = {"keep_case", "skip_stopwords", "protect_names", "language_per", "example_p",
+                              "shuffle_translations"}
 
 
 def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, method: Method, seed: int,

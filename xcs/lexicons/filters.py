@@ -7,8 +7,11 @@ lists) and :func:`frequent_words` (wordfreq).
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Callable, Iterable
+
+import numpy as np
 
 from xcs.lexicons.lexicon import Lexicon, check_cap
 
@@ -187,3 +190,24 @@ def _filter_pairs(lex: Lexicon, keep: Callable[[str, str], bool]) -> Lexicon:
         if kept:
             out.entries[src] = kept
     return out
+
+
+def shuffle_translations(lex: Lexicon, seed: int | None = None) -> Lexicon:
+    """A control lexicon with the right script and token statistics but the wrong meanings: the
+    candidate lists are permuted across the source entries (a seeded permutation within each source
+    length in words, so phrases stay phrases), every target word is kept exactly as often, and a
+    source almost never keeps its own translations. ``seed`` defaults to one derived from the
+    language pair, so the control lexicon is one fixed object, whatever the training seed."""
+    if seed is None:
+        seed = int.from_bytes(hashlib.blake2b(f"{lex.src_lang}-{lex.tgt_lang}".encode(),
+                                              digest_size=4).digest(), "little")
+    rng = np.random.default_rng(seed)
+    by_length: dict[int, list[str]] = {}
+    for source in sorted(lex.entries):
+        by_length.setdefault(source.count(" ") + 1, []).append(source)
+    shuffled: dict[str, list[str]] = {}
+    for sources in by_length.values():
+        order = rng.permutation(len(sources))
+        for source, donor in zip(sources, order, strict=True):
+            shuffled[source] = list(lex.entries[sources[donor]])
+    return Lexicon(lex.src_lang, lex.tgt_lang, {s: shuffled[s] for s in lex.entries}, lex.skipped_lines)
