@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from xcs.cli.arguments import name_list, non_negative_int, positive_int
+from xcs.cli.arguments import name_list, non_negative_int, positive_int, rate_list
 
 # what an `xcs eval` output directory written before the output marker existed holds
 EVAL_RUN_FILES = ("metrics.json", "run_info.json")
@@ -22,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--model", default="default", help="HF encoder path or 'default' (4-bit-derived mE5-small)")
     ev.add_argument("--tasks", default="lareqa,xquadr,tatoeba",
-                    help="comma list of lareqa, moir, clir, mlir, tatoeba; 'xquadr' = moir,clir,mlir")
+                    help="comma list of lareqa, moir, clir, mlir, tatoeba, cs-queries; 'xquadr' = "
+                    "moir,clir,mlir")
     ev.add_argument(
         "--data-dir", default=None, help="data directory (default: $XCS_DATA_DIR or ../shared/data)")
     ev.add_argument(
@@ -42,6 +43,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--split", choices=["dev", "test"], default=None,
                     help="XQuAD-R questions of the development split (a fixed 20%% of the paragraphs) or "
                     "of the test split (the rest); every sentence stays a candidate (default: all)")
+    ev.add_argument("--cs-query-lexicon", default="xling",
+                    help="cs-queries: 'xling' (DATA/xling/en-X.train.freq.5k.tsv) or a path template with "
+                    "{lang}")
+    ev.add_argument("--cs-query-rates", type=rate_list, default=[0.25, 0.5],
+                    help="cs-queries: comma list of switch rates in (0, 1] (default 0.25,0.5)")
     ev.add_argument("--batch-size", type=positive_int, default=64, help="encoding batch size")
     ev.set_defaults(func=run_eval)
 
@@ -54,7 +60,8 @@ def run_eval(args: argparse.Namespace) -> int:
     # the options and the data first, as evaluate() checks them: refused before --out or the model
     options = {"xquadr_dir": args.xquadr_dir, "tatoeba_dir": args.tatoeba_dir, "languages": args.languages,
                "tatoeba_languages": args.tatoeba_languages, "subsample": args.subsample, "seed": args.seed,
-               "split": args.split}
+               "split": args.split, "cs_query_lexicon": args.cs_query_lexicon,
+               "cs_query_rates": args.cs_query_rates}
     check_evaluation(args.tasks, args.data_dir, **options)
     # before the model loads and the evaluation runs: never another command's output or an input
     output_directory(args.out, "--out", command="xcs eval", overwrite=args.overwrite,

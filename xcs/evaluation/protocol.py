@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 ALL_TASKS = ("lareqa", "moir", "clir", "mlir", "tatoeba")
+# tasks run only when named: code-switched queries (xcs.evaluation.mixed_queries)
+EXTRA_TASKS = ("cs-queries",)
 
 
 TASK_ALIASES = {"xquadr": ("moir", "clir", "mlir")}
@@ -20,14 +22,14 @@ def resolve_tasks(tasks: str | Iterable[str]) -> list[str]:
             continue
         if name in TASK_ALIASES:
             wanted.update(TASK_ALIASES[name])
-        elif name in ALL_TASKS:
+        elif name in ALL_TASKS + EXTRA_TASKS:
             wanted.add(name)
         else:
-            known = ", ".join(ALL_TASKS + tuple(TASK_ALIASES))
+            known = ", ".join(ALL_TASKS + EXTRA_TASKS + tuple(TASK_ALIASES))
             raise ValueError(f"unknown task {name!r}; choose from {known}")
     if not wanted:
         raise ValueError("no tasks given")
-    return [t for t in ALL_TASKS if t in wanted]
+    return [t for t in ALL_TASKS + EXTRA_TASKS if t in wanted]
 
 
 # The CLIR pairs the paper reports next to the averages.

@@ -13,6 +13,9 @@ Tasks (``tasks=``; ``"xquadr"`` is shorthand for ``moir, clir, mlir``)
   over 10 fixed draws (:func:`xcs.evaluation.tasks.mlir_task`).
 - ``tatoeba``: nearest neighbour by cosine, ``acc@1`` per language in both directions (xx->en,
   en->xx), averaged over the languages.
+- ``cs-queries`` (only when named): English questions code-switched into the answer's language X
+  (``cs_query_lexicon``, default the XLING dictionaries: de, ru) at each of ``cs_query_rates``,
+  against X's sentences; MRR@10 switched and clean and the drop (:mod:`xcs.evaluation.mixed_queries`).
 
 Every text is encoded once: the suite collects the distinct (kind, text) pairs of all tasks, encodes
 each kind in one call, and every task looks its rows up. Questions use ``kind="query"``, candidate
@@ -41,6 +44,14 @@ import numpy as np
 
 from xcs.data.tatoeba import TATOEBA_XTREME_R_LANGUAGES, TatoebaPair, load_tatoeba_all, tatoeba_files
 from xcs.data.xquadr import XQuADRSet, load_xquadr_dir, split_sets, subsample_sets
+from xcs.evaluation.mixed_queries import (
+    CS_QUERY_LEXICON,
+    CS_QUERY_RATES,
+    MixedQuerySet,
+    add_mixed_queries,
+    cs_query_languages,
+    mixed_queries_task,
+)
 from xcs.evaluation.protocol import ALL_TASKS, resolve_tasks
 from xcs.evaluation.report import markdown_report, plot_clir_heatmap
 from xcs.evaluation.tasks import Pool, TextEncoder, TextTable, build_pool, tatoeba_task, xquadr_tasks
@@ -66,6 +77,7 @@ class _Inputs:
     pool: Pool | None = None
     tatoeba_pairs: dict[str, TatoebaPair] = field(default_factory=dict)
     tatoeba_rows: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    mixed_queries: list[MixedQuerySet] = field(default_factory=list)
 
 
 def _add_xquadr(inputs: _Inputs, directory: Path, languages: Sequence[str] | None, subsample: int | None,
@@ -132,6 +144,15 @@ def _languages(name: str, value: Any) -> list[str] | None:
     return codes
 
 
+def _check_rates(rates: Any) -> None:
+    """``cs_query_rates``: a non-empty list of switch rates in (0, 1]."""
+    if isinstance(rates, str) or not isinstance(rates, Sequence) or not rates:
+        raise TypeError(f"cs_query_rates must be a non-empty list of rates in (0, 1], got {rates!r}")
+    for rate in rates:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 < float(rate) <= 1.0:
+            raise ValueError(f"cs_query_rates must hold rates in (0, 1], got {rate!r}")
+
+
 def _check_integer(name: str, value: Any, low: int, *, optional: bool = False) -> None:
     """An integer option >= ``low`` (a float would be truncated, a bool coerced)."""
     if optional and value is None:
@@ -152,6 +173,7 @@ class EvaluationPlan:
     tatoeba_languages: list[str] | None
     xquadr_dir: Path | None
     tatoeba_dir: Path | None
+    data_dir: Path | None = None  # the data directory found (None: not needed)
 
 
 def check_evaluation(
@@ -166,6 +188,8 @@ def check_evaluation(
     seed: int = 0,
     split: str | None = None,
     tatoeba_kind: str | None = "query",
+    cs_query_lexicon: str = CS_QUERY_LEXICON,
+    cs_query_rates: Sequence[float] = CS_QUERY_RATES,
 ) -> EvaluationPlan:
     """The checks :func:`evaluate` makes before it reads anything (its arguments, same meaning), for
     callers that must refuse bad options before loading a model (``xcs eval``): the option types and
@@ -190,9 +214,14 @@ def check_evaluation(
         raise TypeError(f"tatoeba_kind must be a string (an encoder kind) or None, got {tatoeba_kind!r}")
     if split is not None and (not isinstance(split, str) or split not in ("dev", "test")):
         raise ValueError(f"split must be one of ('dev', 'test') or None, got {split!r}")
-    needs_xquadr = any(t in task_list for t in ("lareqa", "moir", "clir", "mlir"))
+    if "cs-queries" in task_list:
+        _check_rates(cs_query_rates)
+        if not isinstance(cs_query_lexicon, str) or not cs_query_lexicon:
+            raise TypeError(f"cs_query_lexicon must be 'xling' or a path template, got {cs_query_lexicon!r}")
+    needs_xquadr = any(t in task_list for t in ("lareqa", "moir", "clir", "mlir", "cs-queries"))
     needs_tatoeba = "tatoeba" in task_list
-    if (needs_xquadr and xquadr_dir is None) or (needs_tatoeba and tatoeba_dir is None):
+    needs_xling = "cs-queries" in task_list and cs_query_lexicon == CS_QUERY_LEXICON
+    if (needs_xquadr and xquadr_dir is None) or (needs_tatoeba and tatoeba_dir is None) or needs_xling:
         data_dir = find_data_dir(data_dir)
     xquadr = tatoeba = None
     if needs_xquadr:
@@ -205,6 +234,11 @@ def check_evaluation(
                    if not (xquadr / f"{lang}.json").is_file()]
         if missing:
             raise FileNotFoundError(f"missing XQuAD-R files: {', '.join(missing)}")
+        if "cs-queries" in task_list:
+            evaluated = languages or [f.stem for f in xquadr.glob("*.json")]
+            if "en" not in evaluated:
+                raise ValueError("cs-queries switches the English questions: include 'en' in languages")
+            cs_query_languages(cs_query_lexicon, evaluated, data_dir)
     if needs_tatoeba:
         tatoeba = Path(tatoeba_dir) if tatoeba_dir else Path(data_dir) / "tatoeba"
         if not tatoeba.is_dir():
@@ -214,7 +248,8 @@ def check_evaluation(
         if missing:
             raise FileNotFoundError(f"missing Tatoeba files: {', '.join(missing[:4])}"
                                     + (f" and {len(missing) - 4} more" if len(missing) > 4 else ""))
-    return EvaluationPlan(task_list, languages, tatoeba_languages, xquadr, tatoeba)
+    return EvaluationPlan(task_list, languages, tatoeba_languages, xquadr, tatoeba,
+                          Path(data_dir) if data_dir is not None else None)
 
 
 def evaluate(
@@ -231,6 +266,8 @@ def evaluate(
     seed: int = 0,
     split: str | None = None,
     tatoeba_kind: str | None = "query",
+    cs_query_lexicon: str = CS_QUERY_LEXICON,
+    cs_query_rates: Sequence[float] = CS_QUERY_RATES,
     command: str | None = None,
 ) -> dict[str, Any]:
     """Run the suite and return the ``metrics.json`` dict (also written to ``out_dir`` when given).
@@ -254,6 +291,9 @@ def evaluate(
             (:func:`xcs.data.xquadr.split_question_ids`: a fixed 20% of the paragraphs is dev),
             every sentence still a candidate; choose settings on dev, report on test. Tatoeba
             has no split (it is not used to choose settings).
+        cs_query_lexicon: ``cs-queries``: ``"xling"`` (``DATA/xling/en-X.train.freq.5k.tsv``) or
+            a path template with ``{lang}``; the languages are those with a file.
+        cs_query_rates: ``cs-queries``: the switch rates (default 0.25 and 0.5).
         command: the command line to record in ``run_info.json``.
     """
     from xcs.models.encoder import as_text_encoder
@@ -262,12 +302,16 @@ def evaluate(
     began = time.perf_counter()
     plan = check_evaluation(tasks, data_dir, xquadr_dir=xquadr_dir, tatoeba_dir=tatoeba_dir,
                             languages=languages, tatoeba_languages=tatoeba_languages, subsample=subsample,
-                            seed=seed, split=split, tatoeba_kind=tatoeba_kind)
+                            seed=seed, split=split, tatoeba_kind=tatoeba_kind,
+                            cs_query_lexicon=cs_query_lexicon, cs_query_rates=cs_query_rates)
     task_list = plan.tasks
 
     inputs = _Inputs()
     if plan.xquadr_dir is not None:
         _add_xquadr(inputs, plan.xquadr_dir, plan.languages, subsample, seed, split)
+        if "cs-queries" in task_list:
+            inputs.mixed_queries = add_mixed_queries(inputs.sets, inputs.table, cs_query_lexicon,
+                                                     cs_query_rates, plan.data_dir)
     if plan.tatoeba_dir is not None:
         _add_tatoeba(inputs, plan.tatoeba_dir, plan.tatoeba_languages, subsample, seed, tatoeba_kind)
     timings: dict[str, float] = {}
@@ -278,6 +322,9 @@ def evaluate(
     if inputs.pool is not None:
         results.update(xquadr_tasks(task_list, inputs.pool, inputs.table, per_query, query_ids,
                                     timings))
+    if inputs.mixed_queries:
+        results["cs-queries"] = mixed_queries_task(inputs.pool, inputs.table, inputs.mixed_queries, per_query,
+                                                   query_ids, lexicon=cs_query_lexicon)
     if inputs.tatoeba_pairs:
         results["tatoeba"] = tatoeba_task(inputs.tatoeba_pairs, inputs.tatoeba_rows, inputs.table,
                                           tatoeba_kind, per_query, query_ids)
@@ -294,6 +341,8 @@ def evaluate(
             "seed": seed,
             "split": split,
             "tatoeba_kind": tatoeba_kind,
+            **({"cs_query_lexicon": cs_query_lexicon, "cs_query_rates": list(cs_query_rates)}
+               if "cs-queries" in task_list else {}),
             "command": command,
             "timings": timings,
             "cpu_count": os.cpu_count(),

@@ -139,6 +139,9 @@ class EvalOptions:
     seed: Annotated[int, Field(ge=0)] = 0
     split: Literal["dev", "test"] | None = None
     tatoeba_kind: Literal["query", "passage"] | None = "query"
+    cs_query_lexicon: Annotated[str, Field(min_length=1)] = "xling"
+    cs_query_rates: Annotated[list[Annotated[float, Field(gt=0.0, le=1.0)]], Field(min_length=1)] = field(
+        default_factory=lambda: [0.25, 0.5])
     command: str | None = None
 
     def __post_init__(self) -> None:
