@@ -41,3 +41,15 @@ def test_the_task_is_refused_without_a_lexicon_or_english(data, tmp_path):
         check_evaluation("cs-queries", data, cs_query_rates=[0.0])
     with pytest.raises(ValueError, match="path template"):
         check_evaluation("cs-queries", data, cs_query_lexicon="/no/template.tsv")
+
+
+def test_headline_columns_hold_the_switched_score_and_the_drop(data, tmp_path):
+    from xcs.evaluation.report import headline_metrics, load_per_query
+
+    metrics = evaluate(TagEncoder(noise=0.5), "cs-queries", data, tmp_path / "run", cs_query_rates=[0.5, 1.0])
+    headline = headline_metrics(metrics)
+    result = metrics["cs-queries"]
+    assert headline == {"CS-queries": result["mrr@10"], "CS-drop": result["drop"]}
+    scores = load_per_query(tmp_path / "run")
+    assert scores["CS-queries"].mean() == pytest.approx(headline["CS-queries"])
+    assert scores["CS-drop"].mean() == pytest.approx(headline["CS-drop"])

@@ -17,7 +17,8 @@ from xcs.io.atomic import atomic_path
 
 def headline_metrics(metrics: Mapping[str, Any], pairs: Sequence[str] = PAPER_PAIRS) -> dict[str, float]:
     """The paper-table columns of one ``metrics.json``: MoIR / CLIR / MLIR MRR@10 averages, the given
-    CLIR pairs, LAReQA mAP@20 and Tatoeba acc@1 (only the tasks present, and only defined values: an
+    CLIR pairs, LAReQA mAP@20 and Tatoeba acc@1, and with ``cs-queries`` the code-switched queries'
+    MRR@10 and its drop from the clean queries (only the tasks present, and only defined values: an
     average over no pair is ``null``)."""
     out: dict[str, float] = {}
     if "moir" in metrics:
@@ -34,6 +35,9 @@ def headline_metrics(metrics: Mapping[str, Any], pairs: Sequence[str] = PAPER_PA
         out["LAReQA"] = metrics["lareqa"]["map@20"]
     if "tatoeba" in metrics:
         out["Tatoeba"] = metrics["tatoeba"]["acc@1"]
+    if "cs-queries" in metrics:  # code-switched queries: their MRR@10, and the drop from clean ones
+        out["CS-queries"] = metrics["cs-queries"]["mrr@10"]
+        out["CS-drop"] = metrics["cs-queries"]["drop"]
     return {column: value for column, value in out.items() if value is not None}  # None: undefined
 
 
@@ -59,6 +63,12 @@ def headline_columns(arrays: Mapping[str, np.ndarray],
     tatoeba = joined("tatoeba/acc@1/")
     if tatoeba is not None:
         out["Tatoeba"] = tatoeba
+    switched = sorted(k for k in arrays if k.startswith("cs-queries/mrr@10/"))
+    if switched:  # each setting en-X@p=P against the same questions unswitched
+        out["CS-queries"] = np.concatenate([arrays[k] for k in switched])
+        pair = {k: k.rsplit("/", 1)[1].split("@")[0] for k in switched}  # en-X@p=P -> en-X
+        out["CS-drop"] = np.concatenate([arrays[f"cs-queries-clean/mrr@10/{pair[k]}"] - arrays[k]
+                                         for k in switched])
     return out
 
 
