@@ -1,14 +1,15 @@
 """xcs: zero-shot cross-lingual retrieval by contrastive training on artificially code-switched data.
 
-Public names are imported lazily so that ``import xcs`` does not pull in torch or transformers.
+Public names are imported lazily (:mod:`xcs.lazy`) so that ``import xcs`` does not pull in torch or
+transformers. Each stage's subpackage exports its own public names the same way
+(``from xcs.loss import contrastive_loss``); the top level adds the most used ones.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from xcs.lazy import attach
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it (scikit-build-core's regex provider)
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -21,13 +22,10 @@ _EXPORTS: dict[str, str] = {
     "contrastive_loss": "xcs.loss.api",
     "ContrastiveLoss": "xcs.loss.api",
     "MultipleNegativesRankingLoss": "xcs.loss.mnrl",
+    "train": "xcs.training.loop",
+    "TrainConfig": "xcs.training.config",
+    "load_config": "xcs.experiment.config",
+    "run_experiment": "xcs.experiment.runner",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'xcs' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -11,28 +11,34 @@ Every reader takes a local path; the canonical download addresses are listed in 
 ``URLS`` and fetched only by :func:`xcs.data.download.fetch` when a network exists.
 """
 
-from xcs.data.mewslix import MewsliXEntity, MewsliXMention, load_mewslix_entities, load_mewslix_mentions
-from xcs.data.pairs_file import PAIRS_FILE_FORMATS, detect_format, load_pairs_file
-from xcs.data.squad import XQUAD_QUESTION_IDS, SquadPair, load_squad_pairs
-from xcs.data.tatoeba import TATOEBA_XTREME_R_LANGUAGES, TatoebaPair, load_tatoeba, load_tatoeba_all
-from xcs.data.xquadr import XQuADRSet, load_xquadr, load_xquadr_dir
+from __future__ import annotations
 
-__all__ = [
-    "PAIRS_FILE_FORMATS",
-    "TATOEBA_XTREME_R_LANGUAGES",
-    "XQUAD_QUESTION_IDS",
-    "MewsliXEntity",
-    "MewsliXMention",
-    "SquadPair",
-    "TatoebaPair",
-    "XQuADRSet",
-    "detect_format",
-    "load_mewslix_entities",
-    "load_mewslix_mentions",
-    "load_pairs_file",
-    "load_squad_pairs",
-    "load_tatoeba",
-    "load_tatoeba_all",
-    "load_xquadr",
-    "load_xquadr_dir",
-]
+from xcs.lazy import attach
+
+# public name -> the module that defines it (imported on first use: importing the package stays cheap)
+_EXPORTS = {
+    "MewsliXEntity": "xcs.data.mewslix",
+    "MewsliXMention": "xcs.data.mewslix",
+    "load_mewslix_entities": "xcs.data.mewslix",
+    "load_mewslix_mentions": "xcs.data.mewslix",
+    "TrainPair": "xcs.data.pairs",
+    "PAIRS_FILE_FORMATS": "xcs.data.pairs_file",
+    "detect_format": "xcs.data.pairs_file",
+    "load_pairs_file": "xcs.data.pairs_file",
+    "SquadPair": "xcs.data.squad",
+    "XQUAD_QUESTION_IDS": "xcs.data.squad",
+    "load_squad_pairs": "xcs.data.squad",
+    "TATOEBA_XTREME_R_LANGUAGES": "xcs.data.tatoeba",
+    "TatoebaPair": "xcs.data.tatoeba",
+    "load_tatoeba": "xcs.data.tatoeba",
+    "load_tatoeba_all": "xcs.data.tatoeba",
+    "XQuADRSet": "xcs.data.xquadr",
+    "load_xquadr": "xcs.data.xquadr",
+    "load_xquadr_dir": "xcs.data.xquadr",
+    "mlir_paragraph_languages": "xcs.data.xquadr",
+    "split_question_ids": "xcs.data.xquadr",
+    "split_sets": "xcs.data.xquadr",
+    "subsample_sets": "xcs.data.xquadr",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

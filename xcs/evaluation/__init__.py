@@ -13,13 +13,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from xcs.lazy import attach
 
+# public name -> the module that defines it (imported on first use: importing the package stays cheap)
+_EXPORTS = {
+    "compare_runs": "xcs.evaluation.compare",
+    "RelevanceJudgments": "xcs.evaluation.metrics",
+    "evaluate_ranking": "xcs.evaluation.metrics",
+    "ALL_TASKS": "xcs.evaluation.protocol",
+    "PAPER_PAIRS": "xcs.evaluation.protocol",
+    "resolve_tasks": "xcs.evaluation.protocol",
+    "headline_metrics": "xcs.evaluation.report",
+    "load_per_query": "xcs.evaluation.report",
+    "load_query_ids": "xcs.evaluation.report",
+    "rerank_xquadr": "xcs.evaluation.rerank",
+    "search": "xcs.evaluation.retrieval",
+    "bonferroni": "xcs.evaluation.significance",
+    "paired_randomization_test": "xcs.evaluation.significance",
+    "paired_t_test": "xcs.evaluation.significance",
+    "seed_level_test": "xcs.evaluation.significance",
+    "check_evaluation": "xcs.evaluation.suite",
+    "evaluate": "xcs.evaluation.suite",
+}
 
-def __getattr__(name: str) -> Any:
-    # ``from xcs.evaluation import evaluate`` without importing Numba for every submodule import
-    if name == "evaluate":
-        from xcs.evaluation.suite import evaluate
-
-        return evaluate
-    raise AttributeError(f"module 'xcs.evaluation' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

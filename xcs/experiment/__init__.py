@@ -10,3 +10,19 @@
   machine that receives only a small bundle needs; ``benches/gpu/carry.py``).
 - :mod:`xcs.experiment.report` — Markdown tables and plots.
 """
+
+from __future__ import annotations
+
+from xcs.lazy import attach
+
+# public name -> the module that defines it (imported on first use: importing the package stays cheap)
+_EXPORTS = {
+    "ExperimentConfig": "xcs.experiment.config",
+    "load_config": "xcs.experiment.config",
+    "Method": "xcs.experiment.methods",
+    "markdown_table": "xcs.experiment.report",
+    "run_experiment": "xcs.experiment.runner",
+    "summarize": "xcs.experiment.summary",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

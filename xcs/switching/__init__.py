@@ -12,3 +12,19 @@
 - :mod:`xcs.switching.collator` — :class:`~xcs.switching.collator.CodeSwitchCollator`, the one batching
   path of training.
 """
+
+from __future__ import annotations
+
+from xcs.lazy import attach
+
+# public name -> the module that defines it (imported on first use: importing the package stays cheap)
+_EXPORTS = {
+    "CodeSwitchCollator": "xcs.switching.collator",
+    "WrongCollatorError": "xcs.switching.collator",
+    "CompiledLexicon": "xcs.switching.compiled_lexicon",
+    "TokenizerMismatchError": "xcs.switching.compiled_lexicon",
+    "CodeSwitcher": "xcs.switching.switcher",
+    "SwitchingTokenizer": "xcs.switching.switching_tokenizer",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

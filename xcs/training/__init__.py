@@ -11,3 +11,18 @@
 - :mod:`xcs.training.loop` — :func:`~xcs.training.loop.train`.
 - :mod:`xcs.training.cross_encoder` — BCE training of the reranker's cross-encoder.
 """
+
+from __future__ import annotations
+
+from xcs.lazy import attach
+
+# public name -> the module that defines it (imported on first use: importing the package stays cheap)
+_EXPORTS = {
+    "TrainConfig": "xcs.training.config",
+    "TrainResult": "xcs.training.config",
+    "train_cross_encoder": "xcs.training.cross_encoder",
+    "train": "xcs.training.loop",
+    "NonFiniteLossError": "xcs.training.optimization",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
@@ -13,7 +13,6 @@ from pydantic_core import ArgsKwargs
 from xcs.loss.api import MIN_TEMPERATURE, Impl
 
 HardNegatives = Literal["none", "paragraph", "mined", "given"]
-HARD_NEGATIVE_MODES = get_args(HardNegatives)
 
 
 # Strict (no coercion: "false" is not False, 40.5 is not 40) and closed (unknown keys are errors).
