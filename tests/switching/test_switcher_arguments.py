@@ -74,3 +74,23 @@ def test_more_than_127_languages_is_an_error(e5_tokenizer, compiled):
         CodeSwitcher(e5_tokenizer, lexicons, mode="multilingual", backend="numba")
     most = CodeSwitcher(e5_tokenizer, dict(list(lexicons.items())[:127]), mode="multilingual")
     assert len(most.languages) == 127
+
+
+def test_switch_flat_takes_the_call_vocabulary_and_the_old_names_with_a_warning(e5_tokenizer, compiled):
+    import warnings
+
+    cs = CodeSwitcher(e5_tokenizer, {"de": compiled}, p=1.0)
+    ids = np.array([0, 7, 2, 0, 9, 11, 2], dtype=np.int64)
+    offsets = np.array([0, 3, 7])
+    new = cs.switch_flat(ids, offsets, example_indices=np.arange(2), return_provenance=True,
+                         pair_indices=np.arange(2))
+    with pytest.warns(DeprecationWarning, match="'example_index' is renamed 'example_indices'"):
+        old = cs.switch_flat(ids, offsets, example_index=np.arange(2), provenance=True,
+                             pair_index=np.arange(2))
+    assert new.keys() == old.keys() and all(np.array_equal(new[k], old[k]) for k in new)
+    assert "word_index" in new
+    with pytest.raises(TypeError, match="both 'provenance' and its new name"):
+        cs.switch_flat(ids, offsets, np.arange(2), provenance=True, return_provenance=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cs.switch_flat(ids, offsets, np.arange(2))  # positional: no warning

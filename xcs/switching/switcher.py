@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xcs.deprecation import renamed_keywords
 from xcs.lexicons.lexicon import Lexicon
 from xcs.ragged import (
     check_batch_layout,
@@ -206,28 +207,32 @@ class CodeSwitcher:
         return 0 if pad is None else int(pad)
 
     # ------------------------------------------------------------------ core call (CSR)
+    @renamed_keywords({"example_index": "example_indices", "pair_index": "pair_indices",
+                       "provenance": "return_provenance"})
     def switch_flat(
         self,
         ids: np.ndarray,
         offsets: np.ndarray,
-        example_index: np.ndarray,
+        example_indices: np.ndarray,
         *,
         epoch: int | None = None,
         max_length: int | None = None,
-        provenance: bool = False,
-        pair_index: np.ndarray | None = None,
+        return_provenance: bool = False,
+        pair_indices: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """Code-switch a batch in CSR form (the fast path every other call goes through).
 
         ``ids``: int32 or int64 ``(n_tokens,)``; ``offsets``: int64 ``(batch + 1,)``;
-        ``example_index``: int64 ``(batch,)``; ``pair_index``: int64 ``(batch,)``, what the
+        ``example_indices``: int64 ``(batch,)``; ``pair_indices``: int64 ``(batch,)``, what the
         per-example draws come from (the language with ``language_per="example"``, whether the
-        example switches at all with ``example_p < 1``); default ``example_index``, the collators
+        example switches at all with ``example_p < 1``); default ``example_indices``, the collators
         pass the training pair's index so that a query and its documents draw alike. Returns ``ids``
-        (int32) and ``offsets`` (int64), plus with ``provenance`` per output token ``word_index``
-        (int32, the original unit), ``language`` (int8, -1 original else index into
-        ``self.languages``) and ``switched`` (uint8).
+        (int32) and ``offsets`` (int64), plus with ``return_provenance`` per output token
+        ``word_index`` (int32, the original unit), ``language`` (int8, -1 original else index into
+        ``self.languages``) and ``switched`` (uint8). The arguments are named as :meth:`__call__`'s
+        (the old ``example_index`` / ``pair_index`` / ``provenance`` still work, with a warning).
         """
+        example_index, pair_index, provenance = example_indices, pair_indices, return_provenance
         ids = np.asarray(ids)
         if ids.dtype not in (np.int32, np.int64):
             raise TypeError(f"token ids must be int32 or int64, got {ids.dtype}")
@@ -365,7 +370,7 @@ class CodeSwitcher:
         ``input_ids`` int64, ``attention_mask`` int64, and the provenance arrays padded with
         -1, -1, 0). Example ``i`` draws as example ``example_indices[i]`` (default
         ``offset + i``), so splitting a dataset into batches does not change the result;
-        ``pair_indices`` as :meth:`switch_flat`'s ``pair_index``.
+        ``pair_indices`` as in :meth:`switch_flat`.
         """
         padded = attention_mask is not None or is_2d_array(batch)
         if padded:
@@ -381,7 +386,7 @@ class CodeSwitcher:
             if example_index.shape != (n,):
                 raise ValueError(f"example_indices has shape {example_index.shape}, expected ({n},)")
         result = self.switch_flat(ids, offsets, example_index, epoch=epoch, max_length=max_length,
-                                  provenance=return_provenance, pair_index=pair_indices)
+                                  return_provenance=return_provenance, pair_indices=pair_indices)
         keys = ["ids"] + (["word_index", "language", "switched"] if return_provenance else [])
         if padded:
             fill = {"ids": self.pad_token_id, "word_index": -1, "language": -1, "switched": 0}
