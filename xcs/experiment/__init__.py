@@ -20,6 +20,8 @@ _EXPORTS = {
     "ExperimentConfig": "xcs.experiment.config",
     "load_config": "xcs.experiment.config",
     "Method": "xcs.experiment.methods",
+    "RunPaths": "xcs.experiment.paths",
+    "run_paths": "xcs.experiment.paths",
     "markdown_table": "xcs.experiment.report",
     "run_experiment": "xcs.experiment.runner",
     "summarize": "xcs.experiment.summary",

@@ -43,6 +43,7 @@ from xcs.data.xquadr import subsample_sets
 from xcs.experiment.config import ExperimentConfig
 from xcs.experiment.data import training_pairs
 from xcs.experiment.methods import LEGACY_METHOD_VALUES, Method
+from xcs.experiment.paths import RunPaths, run_paths
 from xcs.experiment.report import markdown_table, plots, rerank_table
 from xcs.experiment.summary import summarize, summarize_rerank
 from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
@@ -118,7 +119,7 @@ def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, meth
 def kept_model(work_dir: Path, method: str, seed: int, needed_by: str) -> Path:
     """The saved model of ``method`` at ``seed`` that ``needed_by`` reuses; a FileNotFoundError
     saying which when it is missing."""
-    path = work_dir / method / f"seed{seed}" / "model"
+    path = run_paths(Path(), work_dir, method, seed).model
     if not path.exists():
         raise FileNotFoundError(f"{needed_by} needs the {method!r} model of seed {seed} at {path} "
                                 "(run that method first, with keep_models = true)")
@@ -175,8 +176,8 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     from xcs.training.devices import resolve_device
     from xcs.training.loop import train
 
-    run_results = results_dir / "runs" / method.name / f"seed{seed}"
-    run_work = work_dir / method.name / f"seed{seed}"
+    paths = run_paths(results_dir, work_dir, method.name, seed)
+    run_results, run_work = paths.results, paths.work
     record_path = run_results / "run.json"
     if record_path.exists():
         record = read_json(record_path, "run record")
@@ -219,13 +220,13 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     elif method.strategy == "interpolate":
         evaluated = interpolated_encoder(config, method, seed, work_dir, device)
     elif method.strategy == "rerank":
-        return _run_rerank(config, method, seed, record, began, results_dir=run_results, work_dir=work_dir,
+        return _run_rerank(config, method, seed, record, began, paths=paths, work_dir=work_dir,
                            data_dir=data_dir, pairs=pairs, progress=progress, device=device)
     else:  # off-the-shelf
         evaluated = Encoder(config.model, device=device)
     trained_s = time.perf_counter() - began
     if method.evaluate:
-        metrics = _evaluate(evaluated, config, data_dir, run_work / "eval", run_results)
+        metrics = _evaluate(evaluated, config, data_dir, paths.evaluation, run_results)
         write_json_atomic({**metrics, "environment": record["environment"]}, run_results / "metrics.json")
     record.update(status="done", train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
                   wall_s=time.perf_counter() - began, description=getattr(evaluated, "description", ""))
@@ -234,7 +235,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
 
 
 def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dict[str, Any], began: float, *,
-                results_dir: Path, work_dir: Path, data_dir: Path, pairs: Sequence[Any],
+                paths: RunPaths, work_dir: Path, data_dir: Path, pairs: Sequence[Any],
                 progress: bool, device: Any) -> dict[str, Any]:
     """Train the cross-encoder (code-switching on both sides) and rerank the baseline model's top-k
     on the config's pairs (same XQuAD-R subsample as the evaluation); writes ``rerank.json``."""
@@ -263,16 +264,15 @@ def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dic
         sets = subsample_sets(sets, int(subsample), int(config.eval.get("seed", 0)))
     metrics, scores = rerank_xquadr(Encoder(base_dir, device=device), cross, sets, config.pairs,
                                     k=method.rerank_k)
-    out = work_dir / method.name / f"seed{seed}"
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "rerank_per_query.npz") as tmp:
+    paths.work.mkdir(parents=True, exist_ok=True)
+    with atomic_path(paths.work / "rerank_per_query.npz") as tmp:
         np.savez_compressed(tmp, **scores)
-    write_json_atomic({**metrics, "environment": record["environment"]}, results_dir / "rerank.json")
+    write_json_atomic({**metrics, "environment": record["environment"]}, paths.results / "rerank.json")
     record.update(status="done", train={"config": asdict(train_config), "losses": losses,
                                         "first_loss": losses[0], "last_loss": losses[-1]},
                   train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
                   wall_s=time.perf_counter() - began, description="cross-encoder reranker")
-    write_json_atomic(record, results_dir / "run.json")
+    write_json_atomic(record, paths.results / "run.json")
     return record
 
 

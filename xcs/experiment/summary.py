@@ -17,6 +17,7 @@ import numpy as np
 from xcs.evaluation.report import headline_metrics
 from xcs.evaluation.significance import bonferroni, paired_t_test, seed_level_test
 from xcs.experiment.config import ExperimentConfig
+from xcs.experiment.paths import run_paths
 from xcs.io.paths import read_json
 
 
@@ -27,14 +28,14 @@ def summarize_rerank(config: ExperimentConfig, results_dir: Path, work_dir: Path
     for name, method in config.methods.items():
         if method.strategy != "rerank":
             continue
-        files = {s: results_dir / "runs" / name / f"seed{s}" / "rerank.json" for s in config.seeds}
+        files = {s: run_paths(results_dir, work_dir, name, s).results / "rerank.json" for s in config.seeds}
         seeds = [s for s, path in files.items() if path.exists()]
         if not seeds:
             continue
         runs = [read_json(files[s], "run record") for s in seeds]
         scores = []
         for s in seeds:
-            path = work_dir / name / f"seed{s}" / "rerank_per_query.npz"
+            path = run_paths(results_dir, work_dir, name, s).work / "rerank_per_query.npz"
             if not path.exists():
                 break
             with np.load(path, allow_pickle=False) as stored:  # never unpickles an object array
@@ -69,10 +70,10 @@ def per_query(results_dir: Path, work_dir: Path, method: str, seed: int,
     columns: the copy kept with the results, else the evaluation's own in the work directory."""
     from xcs.evaluation.report import load_per_query
 
-    kept = results_dir / "runs" / method / f"seed{seed}"
-    if (kept / "per_query.npz").exists():
-        return load_per_query(kept, pairs)
-    return load_per_query(work_dir / method / f"seed{seed}" / "eval", pairs)
+    paths = run_paths(results_dir, work_dir, method, seed)
+    if (paths.results / "per_query.npz").exists():
+        return load_per_query(paths.results, pairs)
+    return load_per_query(paths.evaluation, pairs)
 
 
 def mlir_definition(runs: dict[str, dict[int, dict[str, Any]]]) -> str | None:
@@ -95,7 +96,7 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
         if method.strategy == "rerank":
             continue
         for seed in config.seeds:
-            metrics_path = results_dir / "runs" / name / f"seed{seed}" / "metrics.json"
+            metrics_path = run_paths(results_dir, work_dir, name, seed).results / "metrics.json"
             if metrics_path.exists():
                 runs.setdefault(name, {})[seed] = read_json(metrics_path, "metrics file")
     for name, by_seed in runs.items():
