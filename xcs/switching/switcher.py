@@ -31,8 +31,6 @@ bit-identical output), ``"auto"`` (native when the extension is built).
 from __future__ import annotations
 
 import itertools
-import numbers
-import warnings
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +46,16 @@ from xcs.ragged import (
     integer_array,
     is_2d_array,
     pad_flat,
+)
+from xcs.switching.arguments import (
+    check_choice,
+    check_coverage,
+    check_flag,
+    check_integer,
+    check_language_weights,
+    check_length,
+    check_probability,
+    check_texts,
 )
 from xcs.switching.compiled_lexicon import CompiledLexicon, stopword_set
 from xcs.switching.native import native_module
@@ -116,12 +124,12 @@ class CodeSwitcher:
         language_per: str = "word",
         example_p: float = 1.0,
     ):
-        _choice("mode", mode, MODES)
-        _choice("language_per", language_per, LANGUAGE_UNITS)
+        check_choice("mode", mode, MODES)
+        check_choice("language_per", language_per, LANGUAGE_UNITS)
         if language_per == "example" and mode != "multilingual":
             raise ValueError("language_per='example' is for mode='multilingual' (bilingual mode has one "
                              "language)")
-        _choice("backend", backend, BACKENDS)
+        check_choice("backend", backend, BACKENDS)
         if not isinstance(lexicons, Mapping):
             raise TypeError(f"lexicons must be a mapping of language code -> Lexicon "
                             f"(e.g. {{'de': lexicon}}), got {type(lexicons).__name__}")
@@ -132,12 +140,12 @@ class CodeSwitcher:
                 raise TypeError(f"lexicons: every key must be a language code (a non-empty string), got "
                                 f"{type(code).__name__} {code!r}")
         # every argument is checked here, once, for both backends (the native core re-checks)
-        self.seed = _integer("seed", seed, 0, 2**64)
-        self.max_length = _length("max_length", max_length)
-        self.num_threads = _integer("num_threads", num_threads, 1, MAX_THREADS + 1)
-        self.keep_case = _flag("keep_case", keep_case)
-        self.skip_stopwords = _flag("skip_stopwords", skip_stopwords)
-        self.protect_names = _flag("protect_names", protect_names)
+        self.seed = check_integer("seed", seed, 0, 2**64)
+        self.max_length = check_length("max_length", max_length)
+        self.num_threads = check_integer("num_threads", num_threads, 1, MAX_THREADS + 1)
+        self.keep_case = check_flag("keep_case", keep_case)
+        self.skip_stopwords = check_flag("skip_stopwords", skip_stopwords)
+        self.protect_names = check_flag("protect_names", protect_names)
         if stopwords is not None and not self.skip_stopwords:
             raise ValueError("stopwords is only used with skip_stopwords=True")
         self.tokenizer = tokenizer
@@ -145,10 +153,10 @@ class CodeSwitcher:
         self.p = p
         self.mode = mode
         self.language_per = language_per
-        self.example_p = _probability("example_p", example_p)
+        self.example_p = check_probability("example_p", example_p)
         self.epoch = 0
 
-        weights = _language_weights(lexicons, mode, target_language, language_weights)
+        weights = check_language_weights(lexicons, mode, target_language, language_weights)
         self.languages: list[str] = list(weights)
         if len(self.languages) > MAX_LANGUAGES:  # provenance stores a language as int8
             raise ValueError(f"at most {MAX_LANGUAGES} languages per switcher, got {len(self.languages)}")
@@ -163,7 +171,7 @@ class CodeSwitcher:
             if not isinstance(compiled, CompiledLexicon):
                 raise TypeError(f"lexicons[{lang!r}] must be a Lexicon or CompiledLexicon, got {type(lex)}")
             compiled.check_tokenizer(self.vocab)
-            _check_coverage(lang, lex, compiled)
+            check_coverage(lang, lex, compiled)
             self.lexicons.append(compiled)
         self.stopword_set = self._stopword_set(stopwords) if self.skip_stopwords else None
 
@@ -195,11 +203,11 @@ class CodeSwitcher:
 
     @p.setter
     def p(self, value: float) -> None:
-        self._p = _probability("p", value)
+        self._p = check_probability("p", value)
 
     def set_epoch(self, epoch: int) -> None:
         """Draws of later calls use ``epoch`` (a new switch pattern per training epoch)."""
-        self.epoch = _integer("epoch", epoch, 0, 2**64)
+        self.epoch = check_integer("epoch", epoch, 0, 2**64)
 
     @property
     def pad_token_id(self) -> int:
@@ -243,8 +251,8 @@ class CodeSwitcher:
         offsets = integer_array("offsets", offsets)
         example_index = integer_array("example_index", example_index)
         check_batch_layout(ids, offsets, example_index)
-        length = self.max_length if max_length is None else _length("max_length", max_length)
-        epoch = self.epoch if epoch is None else _integer("epoch", epoch, 0, 2**64)
+        length = self.max_length if max_length is None else check_length("max_length", max_length)
+        epoch = self.epoch if epoch is None else check_integer("epoch", epoch, 0, 2**64)
         every_language = tuple(range(len(self.languages)))
         per_example_language = self.language_per == "example" and len(self.languages) > 1
         if not per_example_language and self.example_p == 1.0:
@@ -275,7 +283,7 @@ class CodeSwitcher:
         """int64 ``(batch,)`` index into :attr:`languages` of the language each example switches into
         with ``language_per="example"``, drawn from (seed, epoch, ``pair_index[i]``) and the
         language weights."""
-        epoch = self.epoch if epoch is None else _integer("epoch", epoch, 0, 2**64)
+        epoch = self.epoch if epoch is None else check_integer("epoch", epoch, 0, 2**64)
         indices = integer_array("pair_index", pair_index)
         return np.array([example_language(self.seed, epoch, int(i), self.language_cumulative)
                          for i in indices], dtype=np.int64)
@@ -284,7 +292,7 @@ class CodeSwitcher:
                           epoch: int | None = None) -> np.ndarray:
         """bool ``(batch,)``: whether each example is code-switched at all (probability
         :attr:`example_p`, drawn from (seed, epoch, ``pair_index[i]``)); the others stay English."""
-        epoch = self.epoch if epoch is None else _integer("epoch", epoch, 0, 2**64)
+        epoch = self.epoch if epoch is None else check_integer("epoch", epoch, 0, 2**64)
         indices = integer_array("pair_index", pair_index)
         return np.array([example_switches(self.seed, epoch, int(i), self.example_p) for i in indices],
                         dtype=bool)
@@ -379,7 +387,7 @@ class CodeSwitcher:
             ids, offsets = flatten_lists(batch)
         n = offsets.shape[0] - 1
         if example_indices is None:
-            start = _integer("offset", offset, 0, 2**63 - n)
+            start = check_integer("offset", offset, 0, 2**63 - n)
             example_index = np.arange(start, start + n, dtype=np.int64)
         else:
             example_index = integer_array("example_indices", example_indices)
@@ -431,102 +439,3 @@ class CodeSwitcher:
             for i, text in zip(rows, decoded, strict=True):
                 out[i] = text
         return out
-
-
-def check_texts(texts: Sequence[Any], what: str) -> list[str]:
-    """``texts`` as a list of strings; anything else (None, numbers, one bare string) is a TypeError
-    naming ``what`` and the row."""
-    if isinstance(texts, str):
-        raise TypeError(f"{what} must be a list of strings, got one string")
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"{what}: row {i} must be a string, got {type(text).__name__} {text!r}")
-    return list(texts)
-
-
-def _language_weights(lexicons: Mapping[str, Any], mode: str, target_language: str | None,
-                      language_weights: Mapping[str, float] | None) -> dict[str, float]:
-    """Language code -> weight of the languages a switcher draws from (bilingual: the target alone)."""
-    known = sorted(lexicons)
-    if target_language is not None and not isinstance(target_language, str):
-        raise TypeError(f"target_language must be a language code (a string) or None, got "
-                        f"{type(target_language).__name__} {target_language!r}")
-    if mode == "bilingual":
-        if language_weights is not None:
-            raise ValueError("language_weights is for mode='multilingual'")
-        if target_language is None:
-            if len(lexicons) != 1:
-                raise ValueError(f"bilingual mode needs target_language (one of {known})")
-            target_language = known[0]
-        if target_language not in lexicons:
-            raise ValueError(f"target_language: unknown language code {target_language!r}; lexicons have "
-                             f"{known}")
-        return {target_language: 1.0}
-    if target_language is not None:
-        raise ValueError("target_language is for mode='bilingual'; use language_weights")
-    if language_weights is not None and not isinstance(language_weights, Mapping):
-        raise TypeError(f"language_weights must be a mapping of language code -> weight, got "
-                        f"{type(language_weights).__name__}")
-    weights = dict(language_weights) if language_weights is not None else dict.fromkeys(known, 1.0)
-    for code, weight in weights.items():
-        if not isinstance(code, str):
-            raise TypeError(f"language_weights: every key must be a language code (a string), got "
-                            f"{type(code).__name__} {code!r}")
-        if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Real):
-            raise TypeError(f"language_weights[{code!r}] must be a number, got {type(weight).__name__} "
-                            f"{weight!r}")
-    unknown = sorted(set(weights) - set(lexicons))
-    if unknown:
-        raise ValueError(f"unknown language code(s) {unknown} in language_weights; lexicons have {known}")
-    return weights
-
-
-def _check_coverage(lang: str, lexicon: Lexicon | CompiledLexicon, compiled: CompiledLexicon) -> None:
-    """Refuse a lexicon that can switch nothing (a "code-switched" run with it would be zero-shot);
-    warn when most of a lexicon's source words did not compile."""
-    if compiled.num_keys == 0:
-        raise ValueError(f"lexicons[{lang!r}] ({compiled.src_lang}->{compiled.tgt_lang}) has no entry this "
-                         "tokenizer can match: it would switch nothing (is the file empty or of another "
-                         "format?)")
-    # every source word that tokenizes gives at least one key (more with case variants)
-    if isinstance(lexicon, Lexicon) and compiled.num_keys < len(lexicon) / 2:
-        warnings.warn(f"lexicons[{lang!r}]: {compiled.num_keys} keys for its {len(lexicon)} source words: "
-                      "most of them cannot be matched with this tokenizer", stacklevel=3)
-
-
-def _probability(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-    return float(value)
-
-
-def _integer(name: str, value: Any, low: int, high: int) -> int:
-    """``value`` of the option ``name`` as an int in ``[low, high)``: no float (``2.5`` or ``1.9``
-    would be truncated), no bool."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if not low <= int(value) < high:
-        raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
-    return int(value)
-
-
-def _length(name: str, value: Any) -> int | None:
-    """A length option: None (no limit) or an integer >= 1."""
-    return None if value is None else _integer(name, value, 1, 2**31)
-
-
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """``value`` of the option ``name``: one of the strings ``choices`` (compared as a string only:
-    an array or a list is no choice)."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value
-
-
-def _flag(name: str, value: Any) -> bool:
-    """``value`` of the option ``name`` as a bool; a TypeError naming it unless it is True or False."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
