@@ -7,11 +7,10 @@ collator against a training step) printing JSON.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
+from xcs.bench.codeswitch import squad_texts
 from xcs.comparisons.pipelines import ContrastiveMixPipeline, PaperPipeline
 from xcs.io.paths import data_dir
 from xcs.lexicons.lexicon import Lexicon
@@ -25,10 +24,8 @@ def setup():
     root = data_dir(required=False)
     if root is None or not (root / "squad" / "dev-v1.1.json").is_file():
         pytest.skip("shared data not found (set XCS_DATA_DIR)")
-    squad = json.loads((root / "squad" / "dev-v1.1.json").read_text("utf-8"))
-    paragraphs = [p for article in squad["data"] for p in article["paragraphs"]]
-    questions = [q["question"] for p in paragraphs for q in p["qas"]][:2000]
-    texts = questions + [p["context"] for p in paragraphs[:300]]
+    questions, contexts = squad_texts(root)
+    texts = questions[:2000] + contexts[:300]
     tokenizer = load_tokenizer()
     lexicon = Lexicon.load(root / "muse" / "en-de.txt", "en", "de")
     compiled = CompiledLexicon.compile(lexicon, tokenizer)

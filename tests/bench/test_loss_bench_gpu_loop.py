@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from xcs.bench.loss import GPU_IMPLS, _ratios, run_gpu_sweeps
+from xcs.bench.loss import GPU_IMPLS, run_gpu_sweeps, speed_ratios
 
 pytestmark = pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") != "1",
                                 reason="the Triton kernels run on CPU tensors only under TRITON_INTERPRET=1")
@@ -28,7 +28,7 @@ def test_gpu_loop_runs_every_implementation_on_cpu():
         elif row["impl"] != "matmul_floor":
             assert row["value_reference"] == "triton" and row["values_ok"], row
             assert row["grad_q_rel_err"] < (1e-3 if row["dtype"] == "float32" else 5e-2), row
-    ratios = _ratios(rows, ("triton", "triton_gemm"), "ms")
+    ratios = speed_ratios(rows, ("triton", "triton_gemm"), "ms")
     floor = [r for r in ratios if r["baseline"] == "matmul_floor"]
     assert len(floor) == 2 * 2 * 2 and all(r["ms_ratio"] > 0 for r in floor)
 

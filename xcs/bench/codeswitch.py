@@ -22,10 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
+from xcs.bench.timing import best_seconds, require
 from xcs.io.versions import versions
 
 TARGETS = {
@@ -49,21 +50,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def best_seconds(fn: Callable[[], object], min_seconds: float, min_repeats: int = 3) -> tuple[float, float]:
-    """Best wall time and best process CPU time of ``fn`` over at least ``min_repeats`` calls and
-    ``min_seconds`` in total (CPU time leaves out the time other processes hold this core)."""
-    fn()  # warm-up (Numba compilation, caches)
-    best_wall, best_cpu, spent, calls = float("inf"), float("inf"), 0.0, 0
-    while calls < min_repeats or spent < min_seconds:
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
-        spent, calls = spent + wall, calls + 1
-    return best_wall, best_cpu
-
-
-def _squad_texts(root) -> tuple[list[str], list[str]]:
+def squad_texts(root: Path) -> tuple[list[str], list[str]]:
+    """Every question and every paragraph of SQuAD v1.1 dev under the data directory ``root``
+    (the benchmarks' input; ``benches/bench_codeswitch.py`` takes its first ones)."""
     squad = json.loads((root / "squad" / "dev-v1.1.json").read_text("utf-8"))
     questions, contexts = [], []
     for article in squad["data"]:
@@ -152,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
     root = data_dir(args.data_dir)
     tokenizer = load_tokenizer()
-    questions, contexts = _squad_texts(root)
+    questions, contexts = squad_texts(root)
     texts = questions + contexts
     batch = tokenizer(texts)["input_ids"]
     ids, offsets = flatten_lists(batch)
@@ -252,6 +241,8 @@ def _st_collator_and_step(compiled, questions, contexts, args) -> dict:
     """``CodeSwitchDataCollator`` (and sentence-transformers' own collator) for one batch vs one
     ``MultipleNegativesRankingLoss`` step of the default model as a SentenceTransformer."""
     import torch
+
+    require("codeswitch (the sentence-transformers step)", "sentence_transformers")
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss

@@ -303,7 +303,7 @@ def _matmul_floor_step(q, d):
     return step
 
 
-def _ratios(results: list[dict], fused_impls: tuple[str, ...], metric: str) -> list[dict]:
+def speed_ratios(results: list[dict], fused_impls: tuple[str, ...], metric: str) -> list[dict]:
     """Per (dtype, B, dim): each fused implementation's time and peak memory over every other one's
     (over ``matmul_floor``: the ratio to the cuBLAS floor)."""
     by_case: dict[tuple, dict[str, dict]] = {}
@@ -374,7 +374,7 @@ def run(args: argparse.Namespace) -> int:
 
     def payload() -> dict:
         return {"benchmark": "loss", "environment": environment, "results": results,
-                "ratios": _ratios(results, fused, metric)}
+                "ratios": speed_ratios(results, fused, metric)}
 
     if args.device == "cpu":
         impls = args.impls or ["eager", "chunked"]

@@ -22,11 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
-from collections.abc import Callable
 
 import numpy as np
 
+from xcs.bench.timing import best_seconds, require
 from xcs.io.versions import versions
 
 
@@ -39,16 +38,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions (best is kept)")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run)
-
-
-def best_seconds(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: Numba compilation, page faults
-    best = float("inf")
-    for _ in range(max(1, repeats)):
-        began = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - began)
-    return best
 
 
 def make_run(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +60,7 @@ def _time_ranx_kernel(scores: np.ndarray, relevant_doc: np.ndarray, repeats: int
     run_array[:, :, 1] = np.take_along_axis(scores, order, axis=1)
     qrels_array = np.ones((n, 1, 2), dtype=np.float64)
     qrels_array[:, 0, 0] = relevant_doc
-    seconds = best_seconds(lambda: ranx_reciprocal_rank(qrels_array, run_array, 10), repeats)
+    seconds = best_seconds(lambda: ranx_reciprocal_rank(qrels_array, run_array, 10), min_repeats=repeats)[0]
     return seconds, ranx_reciprocal_rank(qrels_array, run_array, 10)
 
 
@@ -82,8 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def measure(n: int, m: int, subset: int, repeats: int, seed: int = 0) -> dict:
-    import ir_measures
-    import ranx
+    ir_measures, ranx = require("metrics", "ir_measures", "ranx")
 
     from xcs.evaluation.metrics import (
         RelevanceJudgments,
@@ -103,8 +91,9 @@ def measure(n: int, m: int, subset: int, repeats: int, seed: int = 0) -> dict:
         return reciprocal_rank(ranked_grades(index, judgments), 10)
 
     seconds = {
-        "xcs_from_scores": best_seconds(lambda: reciprocal_rank_from_scores(scores, relevance, 10), repeats),
-        "xcs_top_k_path": best_seconds(xcs_top_k_path, repeats),
+        "xcs_from_scores": best_seconds(lambda: reciprocal_rank_from_scores(scores, relevance, 10),
+                                        min_repeats=repeats)[0],
+        "xcs_top_k_path": best_seconds(xcs_top_k_path, min_repeats=repeats)[0],
     }
     ours = reciprocal_rank_from_scores(scores, relevance, 10)
 
@@ -116,13 +105,14 @@ def measure(n: int, m: int, subset: int, repeats: int, seed: int = 0) -> dict:
     run_dict = {f"q{i}": {f"d{j}": float(scores[i, j]) for j in range(m)} for i in range(s)}
     ranx_qrels, ranx_run = ranx.Qrels(qrels_dict), ranx.Run(run_dict)
     subset_seconds = {
-        "ranx_evaluate": best_seconds(lambda: ranx.evaluate(ranx_qrels, ranx_run, "mrr@10"), 1),
+        "ranx_evaluate": best_seconds(lambda: ranx.evaluate(ranx_qrels, ranx_run, "mrr@10"),
+                                      min_repeats=1)[0],
     }
     qrels_list = [ir_measures.Qrel(q, d, r) for q, docs in qrels_dict.items() for d, r in docs.items()]
     run_list = [ir_measures.ScoredDoc(q, d, v) for q, docs in run_dict.items() for d, v in docs.items()]
     measure_rr = ir_measures.RR @ 10
-    subset_seconds["ir_measures"] = best_seconds(lambda: ir_measures.calc_aggregate([measure_rr], qrels_list,
-                                                                                    run_list), 1)
+    subset_seconds["ir_measures"] = best_seconds(
+        lambda: ir_measures.calc_aggregate([measure_rr], qrels_list, run_list), min_repeats=1)[0]
     ir_value = ir_measures.calc_aggregate([measure_rr], qrels_list, run_list)[measure_rr]
     scale = n / s
     for name, value in subset_seconds.items():

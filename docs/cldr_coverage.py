@@ -5,8 +5,8 @@ answer sentences) in which a switcher at p = 1.0 with the compiled lexicon switc
 word; "words switched" = switched word units / all word units of those texts. Prints a Markdown
 table (the one in docs/lexicons.md)::
 
-    .venv/bin/python benches/cldr_coverage.py
-    .venv/bin/python benches/cldr_coverage.py --kinds territories,languages
+    .venv/bin/python docs/cldr_coverage.py
+    .venv/bin/python docs/cldr_coverage.py --kinds territories,languages
 """
 
 from __future__ import annotations
