@@ -16,5 +16,6 @@ def test_best_seconds_warms_up_then_repeats():
 
 def test_a_missing_library_names_the_extra():
     assert [m.__name__ for m in require("metrics", "json")] == ["json"]
-    with pytest.raises(ImportError, match=r"xcs bench metrics compares against no_such_library_xyz.*xcs\[bench\]"):
+    message = r"xcs bench metrics compares against no_such_library_xyz.*xcs\[bench\]"
+    with pytest.raises(ImportError, match=message):
         require("metrics", "json", "no_such_library_xyz")
