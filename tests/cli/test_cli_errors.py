@@ -13,7 +13,6 @@ from xcs.cli import main
      "argument --max-pairs: must be an integer >= 1, got '-5'"),
     (["train", "--out", "OUT", "--weights", "a,b"], "argument --weights: 'a' is not a number"),
     (["train", "--out", "OUT", "--weights", "1,nan"], "argument --weights: 'nan' is not a finite number"),
-    (["eval", "--out", "OUT", "--subsample", "0"], "argument --subsample: must be an integer >= 1"),
     (["lexicon", "eval", "x.tsv", "--gold", "y.tsv", "--restrict-to-top", "0"],
      "argument --restrict-to-top: must be an integer >= 1"),
     (["experiment", "--config", "c.toml", "--seeds", "0,x"], "argument --seeds: must be an integer >= 0"),
@@ -24,6 +23,13 @@ def test_bad_values_name_their_flag(argv, message, capsys, tmp_path):
         main([str(tmp_path / a) if a == "OUT" else a for a in argv])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_eval_options_are_checked_by_their_schema_before_any_work(capsys, tmp_path):
+    # xcs eval's options are generated from EvalOptions; evaluate()'s own checks name a bad one
+    assert main(["eval", "--out", str(tmp_path / "out"), "--subsample", "0"]) == 1
+    assert "xcs eval: error: subsample must be >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_outputs_are_checked_before_any_work(capsys, tmp_path):

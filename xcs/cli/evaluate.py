@@ -8,7 +8,13 @@ import shlex
 import sys
 from pathlib import Path
 
-from xcs.cli.arguments import name_list, non_negative_int, positive_int, rate_list
+from xcs.cli.arguments import positive_int
+from xcs.cli.schema import add_schema_flags, given_fields
+from xcs.experiment.config import EvalOptions  # torch-free: the flags are generated from it
+
+# EvalOptions fields that are no `xcs eval` flag: the experiment's pairs, the recorded command, and
+# the tasks (a flag of its own: a comma list with the 'xquadr' alias)
+NOT_FLAGS = ("tasks", "pairs", "command")
 
 # what an `xcs eval` output directory written before the output marker existed holds
 EVAL_RUN_FILES = ("metrics.json", "run_info.json")
@@ -26,28 +32,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "moir,clir,mlir")
     ev.add_argument(
         "--data-dir", default=None, help="data directory (default: $XCS_DATA_DIR or ../shared/data)")
-    ev.add_argument(
-        "--xquadr-dir", default=None, help="directory of XQuAD-R-format {lang}.json (MLQA-R etc.)")
-    ev.add_argument("--tatoeba-dir", default=None, help="LASER v1 Tatoeba files (default DATA/tatoeba)")
-    ev.add_argument("--languages", default=None, type=name_list,
-                    help="comma list of XQuAD-R languages (default: all files)")
-    ev.add_argument("--tatoeba-languages", default=None, type=name_list,
-                    help="comma list (default: the 41 XTREME-R languages)")
     ev.add_argument("--out", required=True, help="output directory (new, empty, or an earlier xcs eval's)")
     ev.add_argument("--overwrite", action="store_true",
                     help="write into a non-empty --out that xcs eval did not create")
-    ev.add_argument("--subsample", type=positive_int, default=None,
-                    help="quick run: N questions per language (their paragraphs as candidates), "
-                    "N Tatoeba pairs")
-    ev.add_argument("--seed", type=non_negative_int, default=0, help="subsampling seed")
-    ev.add_argument("--split", choices=["dev", "test"], default=None,
-                    help="XQuAD-R questions of the development split (a fixed 20%% of the paragraphs) or "
-                    "of the test split (the rest); every sentence stays a candidate (default: all)")
-    ev.add_argument("--cs-query-lexicon", default="xling",
-                    help="cs-queries: 'xling' (DATA/xling/en-X.train.freq.5k.tsv) or a path template with "
-                    "{lang}")
-    ev.add_argument("--cs-query-rates", type=rate_list, default=[0.25, 0.5],
-                    help="cs-queries: comma list of switch rates in (0, 1] (default 0.25,0.5)")
+    # every evaluate() option, generated from its schema (xcs.cli.schema): unset flags keep its defaults
+    add_schema_flags(ev.add_argument_group("evaluation options ([eval], EvalOptions)"), EvalOptions, "[eval]",
+                     exclude=NOT_FLAGS)
     ev.add_argument("--batch-size", type=positive_int, default=64, help="encoding batch size")
     ev.set_defaults(func=run_eval)
 
@@ -58,10 +48,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from xcs.models.encoder import Encoder
 
     # the options and the data first, as evaluate() checks them: refused before --out or the model
-    options = {"xquadr_dir": args.xquadr_dir, "tatoeba_dir": args.tatoeba_dir, "languages": args.languages,
-               "tatoeba_languages": args.tatoeba_languages, "subsample": args.subsample, "seed": args.seed,
-               "split": args.split, "cs_query_lexicon": args.cs_query_lexicon,
-               "cs_query_rates": args.cs_query_rates}
+    options = given_fields(args, EvalOptions, exclude=NOT_FLAGS)
     check_evaluation(args.tasks, args.data_dir, **options)
     # before the model loads and the evaluation runs: never another command's output or an input
     output_directory(args.out, "--out", command="xcs eval", overwrite=args.overwrite,

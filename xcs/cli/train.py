@@ -8,19 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xcs.cli.arguments import name_list, number_list, positive_int
+from xcs.cli.schema import add_schema_flags, given_fields
+from xcs.training.config import TrainConfig  # torch-free: the flags are generated from it
 
 if TYPE_CHECKING:
     from xcs.data.pairs import TrainPair
-    from xcs.training.config import TrainConfig
 
 # what an `xcs train` run directory written before the output marker existed holds
 TRAIN_RUN_FILES = ("checkpoint.pt", "train_log.json")
-# ``xcs train`` flags for TrainConfig fields: (flag, type); unset flags keep TrainConfig's defaults
-_TRAIN_FLAGS = (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
-                ("weight-decay", float), ("warmup", float), ("max-grad-norm", float), ("temperature", float),
-                ("hard-negatives", str), ("num-hard-negatives", int), ("mine-every", int),
-                ("checkpoint-every", int), ("seed", int), ("loss-impl", str), ("freeze-layers", int),
-                ("distill-weight", float), ("lora-rank", int), ("lora-alpha", float))
 # code-switching flags: each needs --languages (without it the run is zero-shot and would ignore them);
 # flag -> Method field (unset: the Method default)
 _SWITCH_FLAGS = {"weights": "weights", "sides": "sides", "language-per": "language_per",
@@ -34,8 +29,9 @@ _FILE_FLAGS = {"train-format": "format", "train-split": "split", "query-column":
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train", help="train one dual encoder (zero-shot or code-switched) on SQuAD pairs or your own",
-        description="Train one model. Training options: every field of [train] (unset: the TrainConfig "
-                    "default; --separate-towers is shared_towers = false). Method options: a subset of "
+        description="Train one model. Training options: every field of [train], one flag each (unset: the "
+                    "TrainConfig default; a field that defaults to true is turned off by --no-NAME, e.g. "
+                    "--no-shared-towers). Method options: a subset of "
                     "[methods.NAME] (languages, weights, sides, p, p_start, lexicon, align_weight); "
                     "per-side languages, lowercase and max_candidates need an experiment config "
                     "(see docs/training.md).")
@@ -63,7 +59,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="switch rate (end value with --p-start; default 0.5)")
     parser.add_argument("--p-start", type=float, default=None, help="switch rate at step 0 (linear schedule)")
     parser.add_argument("--lexicon", default=None, help="'muse' (default) or a path template with {lang}")
-    parser.add_argument("--align-weight", type=float, default=0.0)
     parser.add_argument("--no-keep-case", action="store_true",
                         help="translations as the lexicon writes them (default: the source word's case)")
     parser.add_argument("--skip-stopwords", action="store_true", help="never switch a stopword on its own")
@@ -74,11 +69,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_file_arguments(parser)
     parser.add_argument("--max-query-length", type=positive_int, default=64)
     parser.add_argument("--max-document-length", type=positive_int, default=128)
-    for name, kind in _TRAIN_FLAGS:
-        parser.add_argument(f"--{name}", type=kind, default=None)
-    parser.add_argument("--symmetric", action="store_true", help="also contrast documents against queries")
-    parser.add_argument("--freeze-embeddings", action="store_true")
-    parser.add_argument("--separate-towers", action="store_true", help="do not share query/document weights")
+    # every [train] field, generated from the schema (xcs.cli.schema): unset flags keep its defaults
+    add_schema_flags(parser.add_argument_group("training ([train], TrainConfig)"), TrainConfig, "[train]")
     parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--overwrite", action="store_true",
                         help="write into a non-empty --out that xcs train did not create (its checkpoint.pt, "
@@ -138,15 +130,13 @@ def _training_pairs(args: argparse.Namespace, data: Path | None) -> list[TrainPa
 def _train_config(args: argparse.Namespace, pairs: list[TrainPair]) -> TrainConfig:
     """The flags' ``TrainConfig`` (unset: its defaults). Pairs with their own negatives default to
     ``hard_negatives = "given"``, as many per query as each pair has."""
-    from xcs.training.config import TrainConfig
-
-    given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _ in _TRAIN_FLAGS}
+    given = given_fields(args, TrainConfig)
     per_pair = len(pairs[0].negatives) if pairs else 0
-    if per_pair and given["hard_negatives"] is None:
+    if per_pair and "hard_negatives" not in given:
         given["hard_negatives"] = "given"
-    if given["hard_negatives"] == "given" and given["num_hard_negatives"] is None:
+    if given.get("hard_negatives") == "given" and "num_hard_negatives" not in given:
         given["num_hard_negatives"] = per_pair
-    mode, count = given["hard_negatives"], given["num_hard_negatives"]
+    mode, count = given.get("hard_negatives"), given.get("num_hard_negatives")
     if mode == "given" and not per_pair:
         raise ValueError("--hard-negatives given needs --train-file with --negative-columns (each pair's "
                          "own hard negatives)")
@@ -156,28 +146,22 @@ def _train_config(args: argparse.Namespace, pairs: list[TrainPair]) -> TrainConf
     if mode == "paragraph" and args.train_file is not None:
         raise ValueError("--hard-negatives paragraph draws from SQuAD paragraphs, which --train-file pairs "
                          "do not have; use 'given' (--negative-columns) or 'mined'")
-    return TrainConfig(**{k: v for k, v in given.items() if v is not None},
-                       symmetric=args.symmetric, freeze_embeddings=args.freeze_embeddings,
-                       shared_towers=not args.separate_towers, align_weight=args.align_weight)
+    return TrainConfig(**given)
 
 
 def _check_train_flags(args: argparse.Namespace) -> None:
     """The ``[train]`` flags' types and ranges (``TrainConfig``), checked before anything is created;
     :func:`_train_config` settles the hard-negative defaults that depend on the pairs."""
-    from xcs.training.config import TrainConfig
-
-    given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _ in _TRAIN_FLAGS}
-    mode = given["hard_negatives"] or ("given" if args.negative_columns else "none")
-    if given["mine_every"] is not None and mode != "mined":
+    given = given_fields(args, TrainConfig)
+    mode = given.get("hard_negatives") or ("given" if args.negative_columns else "none")
+    if "mine_every" in given and mode != "mined":
         raise ValueError(f"--mine-every {given['mine_every']}: it re-mines the negatives of --hard-negatives "
                          f"mined, but this run's hard negatives are {mode!r} (it would be ignored)")
-    if given["num_hard_negatives"] is not None and mode == "none":
+    if "num_hard_negatives" in given and mode == "none":
         raise ValueError(f"--num-hard-negatives {given['num_hard_negatives']}: this run uses no hard "
                          "negatives (give --hard-negatives, or --negative-columns with --train-file; it "
                          "would be ignored)")
-    TrainConfig(**{k: v for k, v in given.items() if v is not None}, symmetric=args.symmetric,
-                freeze_embeddings=args.freeze_embeddings, shared_towers=not args.separate_towers,
-                align_weight=args.align_weight)
+    TrainConfig(**given)
 
 
 def _switch_options(args: argparse.Namespace, languages: list[str]) -> dict[str, object]:
@@ -206,7 +190,7 @@ def _train_command(args: argparse.Namespace) -> int:
     # the flags first: a bad or ignored one is refused before anything is created or loaded
     languages = args.languages or []  # name_list: given, it names at least one language
     method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
-                    align_weight=args.align_weight, **_switch_options(args, languages))
+                    **_switch_options(args, languages))
     _check_train_flags(args)
     _check_file_options(args)
     # before data, model and lexicons load: a new or empty directory, or an earlier `xcs train` run

@@ -26,19 +26,14 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 from xcs.loss.function import ContrastiveParams, FusedContrastiveFunction
+from xcs.loss.options import IMPLS, MIN_TEMPERATURE, REDUCTIONS, Impl, Reduction
 from xcs.loss.torch_backends import ChunkedBackend, compute_dtype, eager_contrastive_loss
-
-Reduction = Literal["mean", "sum", "none"]
-Impl = Literal["auto", "triton", "triton_gemm", "chunked", "eager"]
-_REDUCTIONS = ("mean", "sum", "none")
-_IMPLS = ("auto", "triton", "triton_gemm", "chunked", "eager")
 
 
 def _triton_backend(backward: str):
@@ -51,9 +46,6 @@ def _triton_usable(q: torch.Tensor) -> bool:
     return q.is_cuda or os.environ.get("TRITON_INTERPRET") == "1"
 
 
-# The smallest temperature accepted: 1/tau and the logits of unit vectors (<= 1/tau) stay far from
-# float32's overflow (3.4e38), so every implementation computes the same finite loss or none at all.
-MIN_TEMPERATURE = 1e-6
 
 
 def check_temperature(temperature: object) -> float:
@@ -116,9 +108,9 @@ def check_options(temperature, symmetric, margin, reduction, gather, impl) -> No
     check_temperature(temperature)
     check_flag("symmetric", symmetric)
     check_margin(margin)
-    _check_choice("reduction", reduction, _REDUCTIONS)
+    _check_choice("reduction", reduction, REDUCTIONS)
     check_flag("gather", gather)
-    _check_choice("impl", impl, _IMPLS)
+    _check_choice("impl", impl, IMPLS)
 
 
 def _check_inputs(q, d, labels, false_negative_ids, chunk_size):

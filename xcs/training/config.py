@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic_core import ArgsKwargs
 
-from xcs.loss.api import MIN_TEMPERATURE, Impl
+from xcs.loss.options import MIN_TEMPERATURE, Impl
 
 HardNegatives = Literal["none", "paragraph", "mined", "given"]
 
@@ -48,7 +48,7 @@ class TrainConfig:
     ``batch_size`` is per rank and per micro-step; an optimizer step sees
     ``batch_size * grad_accum * world_size`` pairs. ``warmup`` is a fraction of ``steps`` when < 1,
     else a whole number of steps (``1.5`` is neither: an error). ``temperature`` is at least the
-    loss's :data:`xcs.loss.api.MIN_TEMPERATURE`. ``mine_every`` re-mines hard negatives every that
+    loss's :data:`xcs.loss.options.MIN_TEMPERATURE`. ``mine_every`` re-mines hard negatives every that
     many optimizer steps (``"mined"`` mode only: set with another mode it is an error; 0 = only once,
     before the first step). ``checkpoint_every`` (>= 1) writes a
     checkpoint every that many optimizer steps (and always after the last one). ``hard_negatives``:
