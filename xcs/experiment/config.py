@@ -23,6 +23,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from xcs.evaluation.protocol import ALL_TASKS, PAPER_PAIRS
 from xcs.experiment.methods import LanguageCode, Method
+from xcs.experiment.strategies import strategy_of
 from xcs.training.config import STRICT, validation_message
 
 if TYPE_CHECKING:
@@ -238,12 +239,13 @@ def check_data_files(config: ExperimentConfig, data_dir: str | os.PathLike[str],
 
     root = Path(data_dir)
     needed: list[tuple[str, Path]] = []
-    if any(m.trains or m.strategy == "rerank" for m in config.methods.values()):
+    if any(strategy_of(m).reads_pairs for m in config.methods.values()):
         needed.append(("[data] (SQuAD v1.1 dev)", root / "squad" / "dev-v1.1.json"))
     for method in config.methods.values():
-        reverse = method.strategy == "translate-test"
+        strategy = strategy_of(method)
+        reverse = strategy.reverse_lexicons
         languages = set(method.side_languages("query")) | set(method.side_languages("document"))
-        if method.strategy in ("translate-test", "rerank"):
+        if strategy.needs_languages:
             languages |= set(method.languages)
         for lang in sorted(languages):
             src, tgt = (lang, "en") if reverse else ("en", lang)

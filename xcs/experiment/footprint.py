@@ -33,10 +33,10 @@ import numpy as np
 
 from xcs.experiment.config import ExperimentConfig
 from xcs.experiment.methods import lexicon_paths, load_lexicons
+from xcs.experiment.strategies import strategy_of
 
 # The folders' licence / description files travel with the data they describe.
 _FOLDER_NOTES = ("LICENSE", "README.md")
-_UNCOVERED_STRATEGIES = ("translate-test", "rerank")
 _XQUADR_TASKS = {"lareqa", "moir", "clir", "mlir"}
 
 
@@ -49,9 +49,10 @@ class RunTexts:
 
 
 def _check_covered(config: ExperimentConfig) -> None:
-    uncovered = sorted(m.name for m in config.methods.values() if m.strategy in _UNCOVERED_STRATEGIES)
+    uncovered = sorted(m.name for m in config.methods.values() if not strategy_of(m).footprint_covered)
     if uncovered:
-        raise ValueError(f"methods {uncovered} ({'/'.join(_UNCOVERED_STRATEGIES)}) feed the encoder texts "
+        strategies = sorted({config.methods[name].strategy for name in uncovered})
+        raise ValueError(f"methods {uncovered} ({'/'.join(strategies)}) feed the encoder texts "
                          "this footprint does not cover")
 
 

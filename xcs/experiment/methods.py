@@ -22,9 +22,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from xcs.experiment.strategies import STRATEGIES
 from xcs.training.config import STRICT
 
-Strategy = Literal["zero-shot", "code-switch", "translate-test", "off-the-shelf", "rerank", "interpolate"]
 Side = Literal["both", "query", "document"]
 LanguageUnit = Literal["word", "example"]
 # ISO 639-1 (or -3) codes as the data files name them: "de", "zh", "ast"
@@ -39,11 +39,13 @@ LEGACY_METHOD_VALUES: dict[str, Any] = {"keep_case": False, "skip_stopwords": Fa
                                         "alpha": 1.0, "evaluate": True, "control": None,
                                         "shuffle_translations": False}
 LexiconSpec = Annotated[str, Field(min_length=1)]  # "muse" or a path template
-# options that act for some strategies only: set for another, they would train (or evaluate) the same
-# model under different names, so a config table that sets them there is refused
-STRATEGY_OPTIONS: dict[str, tuple[str, ...]] = {
-    "p": ("code-switch", "rerank"), "p_start": ("code-switch", "rerank"), "alpha": ("interpolate",),
-    "shuffle_translations": ("code-switch", "rerank", "translate-test")}
+
+
+def strategies_reading(option: str) -> tuple[str, ...]:
+    """The strategies that read ``option`` (empty: every strategy reads it). An option set for
+    another strategy would train (or evaluate) the same model under different names, so a config
+    table that sets it there is refused."""
+    return tuple(s.name for s in STRATEGIES.values() if option in s.options)
 
 
 @pydantic_dataclass(config=STRICT)
@@ -81,7 +83,7 @@ class Method:
     """
 
     name: str
-    strategy: Strategy = "code-switch"
+    strategy: str = "code-switch"  # a name in xcs.experiment.strategies.STRATEGIES
     languages: list[LanguageCode] = field(default_factory=list)
     query_languages: list[LanguageCode] | None = None
     document_languages: list[LanguageCode] | None = None
@@ -107,20 +109,23 @@ class Method:
     control: str | None = None
 
     def __post_init__(self) -> None:
-        if self.strategy == "code-switch" and not (self.languages or self.query_languages
-                                               or self.document_languages):
-            raise ValueError(f"method {self.name!r}: code-switching needs 'languages'")
-        if self.strategy in ("translate-test", "rerank") and not self.languages:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"method {self.name!r}: unknown strategy {self.strategy!r}; one of "
+                             f"{sorted(STRATEGIES)}")
+        strategy = STRATEGIES[self.strategy]
+        per_side = strategy.per_side_languages and (self.query_languages or self.document_languages)
+        if strategy.needs_languages and not (self.languages or per_side):
             raise ValueError(f"method {self.name!r}: {self.strategy} needs 'languages'")
         if not self.evaluate and not self.trains:
             raise ValueError(f"method {self.name!r}: evaluate = false is for a method that trains a model "
                              f"(for an interpolation); {self.strategy!r} does not")
-        if self.strategy != "interpolate" and self.alpha != 1.0:
-            raise ValueError(f"method {self.name!r}: alpha is for strategy = 'interpolate'; a "
+        interpolating = " / ".join(map(repr, strategies_reading("alpha")))
+        if "alpha" not in strategy.options and self.alpha != 1.0:
+            raise ValueError(f"method {self.name!r}: alpha is for strategy = {interpolating}; a "
                              f"{self.strategy!r} method ignores it")
-        if (self.strategy == "interpolate") != (self.base is not None):
+        if strategy.interpolates != (self.base is not None):
             raise ValueError(f"method {self.name!r}: 'base' (the method whose model is interpolated) is "
-                             "for strategy = 'interpolate', which needs it")
+                             f"for strategy = {interpolating}, which needs it")
         if self.weights:
             # one weight per language of every side that switches multilingually (see _make_switcher)
             for option, langs in (("languages", self.languages), ("query_languages", self.query_languages),
@@ -139,8 +144,9 @@ class Method:
         if unknown:
             raise ValueError(f"method {name!r}: unknown option(s) {unknown}; known: {sorted(known)}")
         strategy = values.get("strategy", "code-switch")
-        for option, strategies in STRATEGY_OPTIONS.items():
-            if option in values and strategy not in strategies:
+        for option in values:
+            strategies = strategies_reading(option)
+            if strategies and strategy not in strategies:
                 raise ValueError(f"method {name!r}: {option!r} (or {option}_sweep) is for strategy = "
                                  f"{' / '.join(map(repr, strategies))}; a {strategy!r} method ignores it")
         return cls(name=name, **dict(values))
@@ -148,11 +154,11 @@ class Method:
     @property
     def trains(self) -> bool:
         """Whether this method fine-tunes a model (translate-test and off-the-shelf reuse one)."""
-        return self.strategy in ("zero-shot", "code-switch")
+        return STRATEGIES[self.strategy].trains
 
     def side_languages(self, side: str) -> list[str]:
         """Target languages of ``side`` (``"query"`` or ``"document"``); empty: left in English."""
-        if self.strategy not in ("code-switch", "rerank") or self.sides not in ("both", side):
+        if not STRATEGIES[self.strategy].switches or self.sides not in ("both", side):
             return []
         override = self.query_languages if side == "query" else self.document_languages
         return list(override if override is not None else self.languages)

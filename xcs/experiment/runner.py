@@ -37,14 +37,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from xcs.data.xquadr import subsample_sets
 from xcs.experiment.config import ExperimentConfig
 from xcs.experiment.data import training_pairs
 from xcs.experiment.methods import LEGACY_METHOD_VALUES, Method
-from xcs.experiment.paths import RunPaths, run_paths
+from xcs.experiment.paths import run_paths
 from xcs.experiment.report import markdown_table, plots, rerank_table
+from xcs.experiment.strategies import RunContext, strategy_of
 from xcs.experiment.summary import summarize, summarize_rerank
 from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from xcs.io.paths import read_json
@@ -99,14 +97,14 @@ def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, meth
     saved_method = {**LEGACY_METHOD_VALUES,
                     **{("strategy" if k == "kind" else k): v for k, v in record.get("method", {}).items()}}
     saved_method, current_method = _comparable(saved_method), _comparable(asdict(method))
-    neutral = _RESULT_NEUTRAL_METHOD_KEYS | (set() if method.strategy in ("code-switch", "rerank")
+    neutral = _RESULT_NEUTRAL_METHOD_KEYS | (set() if strategy_of(method).switches
                                              else _SWITCHER_ONLY_METHOD_KEYS)
     differing = [f"method.{k}" for k in sorted(set(saved_method) | set(current_method))
                  if k not in neutral and saved_method.get(k) != current_method.get(k)]
     if "model" in record and record["model"] != config.model:
         differing.append("model")
     saved_train = record.get("train", {}).get("config")
-    if saved_train is not None and (method.trains or method.strategy == "rerank"):
+    if saved_train is not None and strategy_of(method).reads_pairs:
         saved = _comparable({**LEGACY_TRAIN_VALUES, **saved_train})
         current = _comparable(asdict(config.train_config(method, seed)))
         differing += [f"train.{k}" for k in sorted(set(saved) | set(current))
@@ -116,163 +114,37 @@ def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, meth
                          f"({', '.join(differing)}); rename the method or move the run away to run it again")
 
 
-def kept_model(work_dir: Path, method: str, seed: int, needed_by: str) -> Path:
-    """The saved model of ``method`` at ``seed`` that ``needed_by`` reuses; a FileNotFoundError
-    saying which when it is missing."""
-    path = run_paths(Path(), work_dir, method, seed).model
-    if not path.exists():
-        raise FileNotFoundError(f"{needed_by} needs the {method!r} model of seed {seed} at {path} "
-                                "(run that method first, with keep_models = true)")
-    return path
-
-
-def evaluation_encoder(encoder: Any, document_encoder: Any | None = None) -> Any:
-    """The trained tower(s) in eval mode (dropout off) as one encoder for ``evaluate``: ``encoder``
-    itself with shared towers, else a :class:`xcs.models.dual_encoder.DualEncoder`."""
-    encoder.model.eval()
-    if document_encoder is None:
-        return encoder
-    from xcs.models.dual_encoder import DualEncoder
-
-    document_encoder.model.eval()
-    return DualEncoder(encoder, document_encoder)
-
-
-def interpolated_encoder(config: ExperimentConfig, method: Method, seed: int, work_dir: Path,
-                         device: Any = None) -> Any:
-    """The WiSE-FT encoder of the interpolating ``method`` at ``seed``: every tower of its base's
-    trained model mixed with the untouched ``config.model`` at ``method.alpha``, in eval mode.
-
-    A base trained with separate towers (``shared_towers = false``) saved ``model-documents/`` beside
-    ``model/``: both are interpolated and evaluated as a :class:`~xcs.models.dual_encoder.DualEncoder`,
-    as the base itself was, so ``alpha = 1`` reproduces the base exactly and ``alpha = 0`` the
-    untouched model (whose two towers are one)."""
-    from xcs.models.encoder import Encoder
-    from xcs.models.interpolation import interpolate
-
-    needed_by = f"{method.name} (interpolation)"
-    base_dir = kept_model(work_dir, method.base, seed, needed_by)
-    towers = [base_dir]
-    if not config.train_config(config.methods[method.base], seed).shared_towers:
-        documents = base_dir.with_name("model-documents")
-        if not documents.exists():
-            raise FileNotFoundError(f"{needed_by} needs the document tower of the {method.base!r} model of "
-                                    f"seed {seed} at {documents} (it was trained with separate towers)")
-        towers.append(documents)
-    mixed = [interpolate(Encoder(config.model, device=device), Encoder(tower, device=device), method.alpha)
-             for tower in towers]
-    return evaluation_encoder(*mixed)
-
-
 def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir: Path, work_dir: Path,
             data_dir: Path, pairs: Sequence[Any], progress: bool = True) -> dict[str, Any]:
     """Train (if the method trains) and evaluate one (method, seed); write ``run.json`` and
     ``metrics.json`` under ``results_dir/runs/METHOD/seedS``. Skips a run already marked done
     (after checking it was made with the same settings: :func:`check_finished_run`)."""
-    from xcs.experiment.batches import method_batch_builder
-    from xcs.experiment.methods import load_lexicons
-    from xcs.models.encoder import Encoder
-    from xcs.models.translate_test import TranslateTestEncoder
     from xcs.training.devices import resolve_device
-    from xcs.training.loop import train
 
     paths = run_paths(results_dir, work_dir, method.name, seed)
-    run_results, run_work = paths.results, paths.work
-    record_path = run_results / "run.json"
+    record_path = paths.results / "run.json"
     if record_path.exists():
         record = read_json(record_path, "run record")
         if record.get("status") == "done":
-            check_finished_run(record, config, method, seed, run_results)
+            check_finished_run(record, config, method, seed, paths.results)
             return record
-    device = resolve_device(config.device)
-    run_results.mkdir(parents=True, exist_ok=True)
-    run_work.mkdir(parents=True, exist_ok=True)
+    paths.results.mkdir(parents=True, exist_ok=True)
+    paths.work.mkdir(parents=True, exist_ok=True)
     record: dict[str, Any] = {"method": asdict(method), "seed": seed, "model": config.model,
                               "status": "running", "command": " ".join(sys.argv), "environment": versions()}
     began = time.perf_counter()
-    if method.trains:
-        train_config = config.train_config(method, seed)
-        encoder = Encoder(config.model, device=device)
-        lexicons = {}
-        languages = sorted(set(method.side_languages("query")) | set(method.side_languages("document")))
-        if languages:
-            lexicons = load_lexicons(method, languages, data_dir)
-        builder = method_batch_builder(
-            encoder.tokenizer, method, lexicons=lexicons, seed=seed, total_steps=train_config.steps,
-            query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
-            max_query_length=int(config.data.get("max_query_length", 64)),
-            max_document_length=int(config.data.get("max_document_length", 128)),
-            align=train_config.needs_originals)
-        # translate-test and the reranker reuse the baseline's model, an interpolation its base's
-        reused = any((m.strategy in ("translate-test", "rerank") and method.name == config.baseline)
-                     or m.base == method.name for m in config.methods.values())
-        result = train(encoder, pairs, builder, train_config, run_work, progress=progress,
-                       save_model=config.keep_models or reused)
-        record["train"] = {"config": asdict(train_config), "wall_s": result.total_wall_s,
-                           "steps_per_s": result.steps_per_s, "resumed_from": result.resumed_from,
-                           "first_loss": result.losses[0], "last_loss": result.losses[-1],
-                           "losses": result.losses, "train_pairs": len(pairs)}
-        evaluated: Any = evaluation_encoder(encoder, result.extra.get("document_encoder"))
-    elif method.strategy == "translate-test":
-        base_dir = kept_model(work_dir, config.baseline, seed, "translate-test")
-        reverse_lexicons = load_lexicons(method, method.languages, data_dir, reverse=True)
-        evaluated = TranslateTestEncoder(Encoder(base_dir, device=device), reverse_lexicons)
-    elif method.strategy == "interpolate":
-        evaluated = interpolated_encoder(config, method, seed, work_dir, device)
-    elif method.strategy == "rerank":
-        return _run_rerank(config, method, seed, record, began, paths=paths, work_dir=work_dir,
-                           data_dir=data_dir, pairs=pairs, progress=progress, device=device)
-    else:  # off-the-shelf
-        evaluated = Encoder(config.model, device=device)
-    trained_s = time.perf_counter() - began
-    if method.evaluate:
-        metrics = _evaluate(evaluated, config, data_dir, paths.evaluation, run_results)
-        write_json_atomic({**metrics, "environment": record["environment"]}, run_results / "metrics.json")
+    strategy = strategy_of(method)
+    context = RunContext(config, method, seed, paths, work_dir, data_dir, pairs, progress,
+                         resolve_device(config.device), record)
+    evaluated = strategy.run(context)
+    trained_s = (context.trained_at or time.perf_counter()) - began
+    if evaluated is not None and method.evaluate:
+        metrics = _evaluate(evaluated, config, data_dir, paths.evaluation, paths.results)
+        write_json_atomic({**metrics, "environment": record["environment"]}, paths.results / "metrics.json")
     record.update(status="done", train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
-                  wall_s=time.perf_counter() - began, description=getattr(evaluated, "description", ""))
+                  wall_s=time.perf_counter() - began)
+    record.setdefault("description", getattr(evaluated, "description", ""))
     write_json_atomic(record, record_path)
-    return record
-
-
-def _run_rerank(config: ExperimentConfig, method: Method, seed: int, record: dict[str, Any], began: float, *,
-                paths: RunPaths, work_dir: Path, data_dir: Path, pairs: Sequence[Any],
-                progress: bool, device: Any) -> dict[str, Any]:
-    """Train the cross-encoder (code-switching on both sides) and rerank the baseline model's top-k
-    on the config's pairs (same XQuAD-R subsample as the evaluation); writes ``rerank.json``."""
-    from xcs.data.xquadr import load_xquadr_dir
-    from xcs.evaluation.rerank import rerank_xquadr
-    from xcs.experiment.batches import method_batch_builder
-    from xcs.experiment.methods import load_lexicons
-    from xcs.models.cross_encoder import CrossEncoder
-    from xcs.models.encoder import Encoder
-    from xcs.training.cross_encoder import train_cross_encoder
-
-    base_dir = kept_model(work_dir, config.baseline, seed, "rerank")
-    train_config = config.train_config(method, seed)
-    cross = CrossEncoder(config.model, device=device, seed=seed)
-    lexicons = load_lexicons(method, method.languages, data_dir)
-    builder = method_batch_builder(cross.tokenizer, method, lexicons=lexicons, seed=seed,
-                                     total_steps=train_config.steps,
-                                     max_query_length=int(config.data.get("max_query_length", 64)),
-                                     max_document_length=int(config.data.get("max_document_length", 128)))
-    losses = train_cross_encoder(cross, pairs, builder, train_config, progress=progress)
-    trained_s = time.perf_counter() - began
-    languages = sorted({lang for pair in config.pairs for lang in pair.split("-")})
-    sets = load_xquadr_dir(data_dir / "xquad-r", languages)
-    subsample = config.eval.get("subsample")
-    if subsample:  # the evaluation's questions (same subsample and seed)
-        sets = subsample_sets(sets, int(subsample), int(config.eval.get("seed", 0)))
-    metrics, scores = rerank_xquadr(Encoder(base_dir, device=device), cross, sets, config.pairs,
-                                    k=method.rerank_k)
-    paths.work.mkdir(parents=True, exist_ok=True)
-    with atomic_path(paths.work / "rerank_per_query.npz") as tmp:
-        np.savez_compressed(tmp, **scores)
-    write_json_atomic({**metrics, "environment": record["environment"]}, paths.results / "rerank.json")
-    record.update(status="done", train={"config": asdict(train_config), "losses": losses,
-                                        "first_loss": losses[0], "last_loss": losses[-1]},
-                  train_wall_s=trained_s, eval_wall_s=time.perf_counter() - began - trained_s,
-                  wall_s=time.perf_counter() - began, description="cross-encoder reranker")
-    write_json_atomic(record, paths.results / "run.json")
     return record
 
 
@@ -288,8 +160,8 @@ def run_order(config: ExperimentConfig, methods: Sequence[str] | None = None) ->
     first = [m for m in config.methods if m in named]
     first += [config.baseline] if config.baseline not in first else []
     rest = [m for m in chosen if m not in first]
-    return first + [m for m in rest if config.methods[m].strategy != "interpolate"] + [
-        m for m in rest if config.methods[m].strategy == "interpolate"]
+    return first + [m for m in rest if not strategy_of(config.methods[m]).interpolates] + [
+        m for m in rest if strategy_of(config.methods[m]).interpolates]
 
 
 def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Path, data_dir: Path,
@@ -313,9 +185,9 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     for seed in config.seeds if seeds is None else seeds:
         for name in order:
             method = config.methods[name]
-            if method.strategy == "off-the-shelf" and seed != config.seeds[0]:
+            if strategy_of(method).seed_independent and seed != config.seeds[0]:
                 continue
-            if (method.trains or method.strategy == "rerank") and pairs is None:
+            if strategy_of(method).reads_pairs and pairs is None:
                 pairs = training_pairs(data_dir, config.data)
             print(f"[xcs experiment] {name} seed {seed}", file=sys.stderr, flush=True)
             record = run_one(config, method, seed, results_dir=results_dir, work_dir=work_dir,
@@ -329,6 +201,6 @@ def run_experiment(config: ExperimentConfig, *, results_dir: Path, work_dir: Pat
     write_json_atomic(summary, results_dir / "summary.json")
     table = markdown_table(summary) + rerank_table(summary["rerank"])
     write_text_atomic(f"# {config.name}\n\nModel: {config.model}\n\n" + table, results_dir / "table.md")
-    untouched = next((name for name, m in config.methods.items() if m.strategy == "off-the-shelf"), None)
+    untouched = next((name for name, m in config.methods.items() if strategy_of(m).seed_independent), None)
     plots(summary, results_dir, config.pairs, untouched)
     return summary

@@ -18,6 +18,7 @@ from xcs.evaluation.report import headline_metrics
 from xcs.evaluation.significance import bonferroni, paired_t_test, seed_level_test
 from xcs.experiment.config import ExperimentConfig
 from xcs.experiment.paths import run_paths
+from xcs.experiment.strategies import strategy_of
 from xcs.io.paths import read_json
 
 
@@ -26,7 +27,7 @@ def summarize_rerank(config: ExperimentConfig, results_dir: Path, work_dir: Path
     before on per-query scores averaged over seeds."""
     out: dict[str, Any] = {}
     for name, method in config.methods.items():
-        if method.strategy != "rerank":
+        if not strategy_of(method).writes_own_result:
             continue
         files = {s: run_paths(results_dir, work_dir, name, s).results / "rerank.json" for s in config.seeds}
         seeds = [s for s, path in files.items() if path.exists()]
@@ -93,7 +94,7 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
     columns: dict[str, dict[str, dict[str, float]]] = {}
     runs: dict[str, dict[int, dict[str, Any]]] = {}
     for name, method in config.methods.items():
-        if method.strategy == "rerank":
+        if strategy_of(method).writes_own_result:  # no metrics.json: summarised by summarize_rerank
             continue
         for seed in config.seeds:
             metrics_path = run_paths(results_dir, work_dir, name, seed).results / "metrics.json"
@@ -132,7 +133,7 @@ def summarize(config: ExperimentConfig, results_dir: Path, work_dir: Path) -> di
         return cache[name, seed]
 
     def independent(name: str) -> bool:
-        return config.methods[name].strategy == "off-the-shelf"  # no training: evaluated once
+        return strategy_of(config.methods[name]).seed_independent  # evaluated once
 
     def seed_sets(name: str, other: str) -> tuple[list[int], list[int]]:
         """The seeds of ``name`` and of ``other`` to compare: all of each when one side does not
