@@ -72,3 +72,50 @@ def test_the_strategy_owns_its_options(toy_strategy):
         Method(name="a", strategy="nothing")
     with pytest.raises(ValueError, match="already registered"):
         register(Strategy("constant", lambda ctx: None))
+
+
+def test_a_finished_base_whose_model_is_gone_is_retrained_for_its_interpolation(tmp_path, e5_tokenizer,
+                                                                                  data_dir, monkeypatch):
+    """A sweep resumed on another machine: the base's results are committed, its model is not."""
+    import shutil
+
+    from train_helpers import make_pairs, save_tiny_model
+
+    model = save_tiny_model(tmp_path / "tiny", e5_tokenizer, 0.0)
+    config_path = tmp_path / "resume.toml"
+    config_path.write_text(f"""
+name = "resume"
+model = "{model}"
+[train]
+steps = 2
+batch_size = 8
+lr = 1e-2
+[eval]
+tasks = ["moir"]
+subsample = 4
+languages = ["en", "de"]
+pairs = ["en-de"]
+[methods.zero-shot]
+strategy = "zero-shot"
+[methods.wise]
+strategy = "interpolate"
+base = "zero-shot"
+alpha = 0.5
+""")
+    monkeypatch.setattr(experiment, "training_pairs", lambda *args, **kwargs: make_pairs())
+    config = load_config(config_path)
+    results, work = tmp_path / "results", tmp_path / "work"
+    experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir, progress=False,
+                              methods=["zero-shot"])
+    metrics = (results / "runs" / "zero-shot" / "seed0" / "metrics.json").read_bytes()
+    shutil.rmtree(work)  # another machine: the results are there, the models are not
+    evaluated = []
+    original = experiment._evaluate
+    monkeypatch.setattr(experiment, "_evaluate", lambda encoder, config, *args: evaluated.append(
+        encoder) or original(encoder, config, *args))
+    summary = experiment.run_experiment(config, results_dir=results, work_dir=work, data_dir=data_dir,
+                                        progress=False)
+    assert (work / "zero-shot" / "seed0" / "model").exists()  # trained again for the interpolation
+    assert len(evaluated) == 1  # only the interpolation is evaluated; the base keeps its record
+    assert (results / "runs" / "zero-shot" / "seed0" / "metrics.json").read_bytes() == metrics
+    assert set(summary["methods"]) == {"zero-shot", "wise"}

@@ -42,7 +42,7 @@ from xcs.experiment.data import training_pairs
 from xcs.experiment.methods import LEGACY_METHOD_VALUES, Method
 from xcs.experiment.paths import run_paths
 from xcs.experiment.report import markdown_table, plots, rerank_table
-from xcs.experiment.strategies import RunContext, strategy_of
+from xcs.experiment.strategies import RunContext, reused_by_others, strategy_of
 from xcs.experiment.summary import summarize, summarize_rerank
 from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from xcs.io.paths import read_json
@@ -127,6 +127,16 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
         record = read_json(record_path, "run record")
         if record.get("status") == "done":
             check_finished_run(record, config, method, seed, paths.results)
+            strategy = strategy_of(method)
+            if strategy.trains and reused_by_others(config, method) and not paths.model.exists():
+                # a run finished on another machine (its results committed, its model not): a later
+                # row reuses the model, so train it again here (same seed, data and settings) without
+                # evaluating it again; its record and metrics stay those of the run that made them
+                paths.work.mkdir(parents=True, exist_ok=True)
+                print(f"[xcs experiment] {method.name} seed {seed}: done, retraining its model for reuse",
+                      file=sys.stderr, flush=True)
+                strategy.run(RunContext(config, method, seed, paths, work_dir, data_dir, pairs, progress,
+                                        resolve_device(config.device), {**record}))
             return record
     paths.results.mkdir(parents=True, exist_ok=True)
     paths.work.mkdir(parents=True, exist_ok=True)

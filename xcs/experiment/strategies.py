@@ -82,6 +82,13 @@ def strategy_of(method: Method) -> Strategy:
     return STRATEGIES[method.strategy]
 
 
+def reused_by_others(config: ExperimentConfig, method: Method) -> bool:
+    """Whether another row of ``config`` reuses ``method``'s trained model: an interpolation of it,
+    or a strategy that needs the baseline's model when ``method`` is the baseline."""
+    return any((strategy_of(m).needs_baseline_model and method.name == config.baseline)
+               or m.base == method.name for m in config.methods.values())
+
+
 # ------------------------------------------------------------------------------------------ helpers
 def kept_model(work_dir: Path, method: str, seed: int, needed_by: str) -> Path:
     """The saved model of ``method`` at ``seed`` that ``needed_by`` reuses; a FileNotFoundError
@@ -150,11 +157,8 @@ def _train(ctx: RunContext) -> Any:
         max_query_length=int(config.data.get("max_query_length", 64)),
         max_document_length=int(config.data.get("max_document_length", 128)),
         align=train_config.needs_originals)
-    # the strategies that need the baseline's model reuse it, an interpolation its base's
-    reused = any((strategy_of(m).needs_baseline_model and method.name == config.baseline)
-                 or m.base == method.name for m in config.methods.values())
     result = train(encoder, ctx.pairs, builder, train_config, ctx.paths.work, progress=ctx.progress,
-                   save_model=config.keep_models or reused)
+                   save_model=config.keep_models or reused_by_others(config, method))
     ctx.record["train"] = {"config": asdict(train_config), "wall_s": result.total_wall_s,
                            "steps_per_s": result.steps_per_s, "resumed_from": result.resumed_from,
                            "first_loss": result.losses[0], "last_loss": result.losses[-1],
