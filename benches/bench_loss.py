@@ -9,16 +9,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from xcs.bench.loss import loss_inputs
 from xcs.loss.api import contrastive_loss
 
 SIZE, DIM = 2048, 384
-
-
-def _inputs(device, dtype):
-    gen = torch.Generator(device=device).manual_seed(0)
-    q = torch.nn.functional.normalize(torch.randn(SIZE, DIM, generator=gen, device=device), dim=-1)
-    d = torch.nn.functional.normalize(torch.randn(SIZE, DIM, generator=gen, device=device), dim=-1)
-    return q.to(dtype).requires_grad_(), d.to(dtype).requires_grad_()
 
 
 def _step(q, d, impl):
@@ -32,7 +26,7 @@ def _step(q, d, impl):
 
 @pytest.mark.parametrize("impl", ["eager", "chunked"])
 def test_cpu_fwd_bwd_2048(benchmark, impl):
-    q, d = _inputs("cpu", torch.float32)
+    q, d = loss_inputs(SIZE, DIM, torch.float32, "cpu")
     loss = benchmark(_step, q, d, impl)
     assert torch.isfinite(loss) and q.grad is not None
 
@@ -40,6 +34,6 @@ def test_cpu_fwd_bwd_2048(benchmark, impl):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("impl", ["eager", "triton"])
 def test_cuda_fwd_bwd_2048_bf16(benchmark, impl):
-    q, d = _inputs("cuda", torch.bfloat16)
+    q, d = loss_inputs(SIZE, DIM, torch.bfloat16, "cuda")
     loss = benchmark(_step, q, d, impl)
     assert torch.isfinite(loss) and q.grad is not None

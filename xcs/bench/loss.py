@@ -71,7 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _inputs(size: int, dim: int, dtype, device: str, seed: int = 0):
+def loss_inputs(size: int, dim: int, dtype, device: str, seed: int = 0):
     """Normalised random q and d (size, dim) in ``dtype`` on ``device``, requiring gradients."""
     import torch
 
@@ -94,7 +94,7 @@ def _cpu_case(impl: str, size: int, dim: int, repeats: int, threads: int | None)
 
     if threads:
         torch.set_num_threads(threads)
-    q, d = _inputs(size, dim, torch.float32, "cpu")
+    q, d = loss_inputs(size, dim, torch.float32, "cpu")
     baseline = _current_rss_mb()
     seconds = []
     for _ in range(repeats):
@@ -231,7 +231,7 @@ class LossSweep:
         q = d = None
         try:
             _free_device_memory(self.device)
-            q, d = _inputs(size, self.dim, dtype, self.device, seed=size + self.dim)
+            q, d = loss_inputs(size, self.dim, dtype, self.device, seed=size + self.dim)
             if self.device == "cuda":
                 torch.cuda.synchronize()
                 baseline = torch.cuda.memory_allocated()
