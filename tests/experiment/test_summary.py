@@ -140,3 +140,17 @@ def test_a_control_must_name_another_evaluated_method(tmp_path, control):
     path.write_text(CONFIG.replace('train = { lr = 1e-4 }', named))
     with pytest.raises(ValueError, match=r"\[methods.other\] control"):
         load_config(path)
+
+
+def test_learning_curve_plots_one_png_per_column(tmp_path):
+    from xcs.experiment.report import learning_curve_plots
+
+    def summary(shift):
+        cell = {"mean": 0.5 + shift, "std": 0.01, "seeds": {"0": 0.5 + shift}}
+        switched = {**cell, "mean": 0.6 + shift}
+        return {"methods": {"en": {"MoIR": cell, "CLIR": cell}, "ml-cs": {"CLIR": switched}}}
+
+    written = learning_curve_plots({40: summary(0.0), 587: summary(0.05), 80: summary(0.02)}, tmp_path,
+                                   columns=("MoIR", "CLIR", "MLIR"))
+    assert [p.name for p in written] == ["curve_MoIR.png", "curve_CLIR.png"]  # no MLIR anywhere: no plot
+    assert all(p.stat().st_size > 0 for p in written)

@@ -22,6 +22,7 @@ _EXPORTS = {
     "Method": "xcs.experiment.methods",
     "RunPaths": "xcs.experiment.paths",
     "run_paths": "xcs.experiment.paths",
+    "learning_curve_plots": "xcs.experiment.report",
     "markdown_table": "xcs.experiment.report",
     "run_experiment": "xcs.experiment.runner",
     "summarize": "xcs.experiment.summary",

@@ -176,3 +176,46 @@ def _save_figure(fig: Any, path: Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120)
     return path
+
+
+def learning_curve_plots(points: Mapping[int, Mapping[str, Any]], out_dir: Path,
+                         columns: Sequence[str] = ("MoIR", "CLIR", "MLIR", "LAReQA", "Tatoeba"),
+                         ) -> list[Path]:
+    """``curve_COLUMN.png`` for each column: every method's mean over seeds (error bars: std) against
+    the number of training steps. ``points`` maps steps to the ``summary.json`` of the experiment
+    trained that long (the same methods at every point; a method missing at a point is skipped
+    there). Values x100."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = sorted(points)
+    methods = list(dict.fromkeys(name for s in steps for name in points[s]["methods"]))
+    written = []
+    for column in columns:
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        drawn = False
+        for name in methods:
+            xs, ys, errs = [], [], []
+            for s in steps:
+                cell = points[s]["methods"].get(name, {}).get(column)
+                if cell is not None:
+                    xs.append(s)
+                    ys.append(100 * cell["mean"])
+                    errs.append(100 * cell["std"])
+            if xs:
+                ax.errorbar(xs, ys, yerr=errs, marker="o", markersize=4, capsize=3, label=name)
+                drawn = True
+        if not drawn:
+            plt.close(fig)
+            continue
+        ax.set_xscale("log")
+        ax.set_xticks(steps, [str(s) for s in steps])
+        ax.set_xlabel("training steps (batch 16)")
+        ax.set_ylabel(f"{column} (x100)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        written.append(_save_figure(fig, out_dir / f"curve_{column}.png"))
+        plt.close(fig)
+    return written
