@@ -176,12 +176,13 @@ def integer_array(name: str, values: Any) -> np.ndarray:
 
 def check_batch_layout(ids: np.ndarray, offsets: np.ndarray, example_index: np.ndarray) -> None:
     """The shape of a CSR batch to switch, O(batch) (both backends; the native core re-checks): a
-    ValueError naming the first problem."""
+    ValueError naming the first problem (``example_index`` is the switcher's ``example_indices``
+    argument, and named so)."""
     batch = offsets.shape[0] - 1
     if offsets.ndim != 1 or batch < 1:
         raise ValueError("empty batch: at least one sequence is required")
     if example_index.shape != (batch,):
-        raise ValueError(f"example_index has {example_index.shape[0]} entries for {batch} sequences")
+        raise ValueError(f"example_indices has {example_index.shape[0]} entries for {batch} sequences")
     total = ids.shape[0]
     if offsets[0] != 0 or offsets[-1] != total:
         raise ValueError(f"offsets must run from 0 to {total}, got {int(offsets[0])} to {int(offsets[-1])}")
@@ -199,8 +200,9 @@ def check_batch_layout(ids: np.ndarray, offsets: np.ndarray, example_index: np.n
         raise ValueError(f"sequence {int(empty[0])} is empty (zero-length sequences are not allowed)")
     negative = np.flatnonzero(example_index < 0)
     if negative.size:
-        raise ValueError(f"example index of sequence {int(negative[0])} is negative "
-                         f"({int(example_index[negative[0]])})")
+        first = int(negative[0])
+        raise ValueError(f"example_indices[{first}] is negative ({int(example_index[first])}): example "
+                         "indices are >= 0")
 
 
 def check_token_ids(ids: np.ndarray, offsets: np.ndarray, vocab_size: int) -> None:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from xcs.experiment.methods import Method, load_lexicons
 from xcs.lexicons.filters import shuffle_translations
 from xcs.lexicons.lexicon import Lexicon
-
-MUSE_DE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "muse" / "en-de.txt"
 
 
 def _lexicon(n=200):
@@ -39,9 +36,8 @@ def test_fixed_per_language_pair_and_seedable():
     assert shuffle_translations(lex, seed=1).entries != shuffle_translations(lex, seed=2).entries
 
 
-@pytest.mark.skipif(not MUSE_DE.exists(), reason="needs ../shared/data/muse")
-def test_method_option_loads_the_shuffled_lexicon():
-    data = MUSE_DE.parent.parent
+def test_method_option_loads_the_shuffled_lexicon(data_dir):
+    data = data_dir
     plain = load_lexicons(Method(name="a", languages=["de"]), ["de"], data)["de"]
     control = load_lexicons(Method(name="b", languages=["de"], shuffle_translations=True), ["de"], data)["de"]
     assert control.entries == shuffle_translations(plain).entries
