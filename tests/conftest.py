@@ -1,10 +1,20 @@
-"""Shared fixtures: the real data directory and the default tokenizer (both offline)."""
+"""Shared fixtures: the real data directory and the default tokenizer (both offline); the
+hypothesis profile."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from xcs.io.paths import data_dir as _data_dir
+
+# The suite's property tests draw the same examples on every run (CI must not fail by chance on a
+# run that changed nothing); XCS_HYPOTHESIS_PROFILE=explore draws new ones, to look for bugs.
+settings.register_profile("deterministic", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("XCS_HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(scope="session")
