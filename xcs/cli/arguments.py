@@ -57,14 +57,6 @@ def number_list(text: str) -> list[float]:
     return values
 
 
-def rate_list(text: str) -> list[float]:
-    """Comma-separated switch rates in (0, 1] (``"0.25,0.5"``); at least one."""
-    values = number_list(text)
-    if not values or not all(0.0 < v <= 1.0 for v in values):
-        raise argparse.ArgumentTypeError(f"must be comma-separated rates in (0, 1], got {text!r}")
-    return values
-
-
 def non_negative_int_list(text: str) -> list[int]:
     """Comma-separated integers >= 0 (``"0,1,2"``); at least one (an empty list never means "all")."""
     values = [_integer(part.strip(), 0) for part in text.split(",") if part.strip()]

@@ -117,25 +117,27 @@ def mixed_queries_task(pool: Any, table: Any, mixed: Sequence[MixedQuerySet],
     ((n_questions,) float64, the English questions' order)."""
     english_ids = pool.question_ids["en"]
     by_setting: dict[str, dict[str, float]] = {}
-    clean: dict[str, np.ndarray] = {}
+    targets: dict[str, tuple[np.ndarray, RelevanceJudgments, float]] = {}  # per language, once
     for item in mixed:
-        docs = table.rows("passage", pool.candidate_rows[item.language])
-        answers = pool.answer_of[item.language]
-        judged = RelevanceJudgments.from_lists([[answers[q]] if q in answers else [] for q in english_ids])
-        if item.language not in clean:
+        if item.language not in targets:
+            docs = table.rows("passage", pool.candidate_rows[item.language])
+            answers = pool.answer_of[item.language]
+            judged = RelevanceJudgments.from_lists([[answers[q]] if q in answers else []
+                                                    for q in english_ids])
             _, retrieved = search(table.rows("query", pool.question_rows["en"]), docs, 10)
-            clean[item.language] = evaluate_ranking(retrieved, judged, ["mrr@10"])["mrr@10"]
-            per_query[f"cs-queries-clean/mrr@10/en-{item.language}"] = clean[item.language]
+            clean = evaluate_ranking(retrieved, judged, ["mrr@10"])["mrr@10"]
+            per_query[f"cs-queries-clean/mrr@10/en-{item.language}"] = clean
             query_ids[f"cs-queries-clean/mrr@10/en-{item.language}"] = np.asarray(english_ids)
+            targets[item.language] = (docs, judged, float(clean.mean()))
+        docs, judged, before = targets[item.language]
         _, retrieved = search(table.rows("query", item.rows), docs, 10)
         switched = evaluate_ranking(retrieved, judged, ["mrr@10"])["mrr@10"]
         per_query[f"cs-queries/mrr@10/{item.key}"] = switched
         query_ids[f"cs-queries/mrr@10/{item.key}"] = np.asarray(english_ids)
-        before = float(clean[item.language].mean())
         by_setting[item.key] = {"mrr@10": float(switched.mean()), "clean_mrr@10": before,
                                 "drop": before - float(switched.mean()),
                                 "switched_words": item.switched_words}
     return {"mrr@10": float(np.mean([v["mrr@10"] for v in by_setting.values()])),
             "drop": float(np.mean([v["drop"] for v in by_setting.values()])),
             "by_setting": by_setting, "lexicon": lexicon, "seed": CS_QUERY_SEED,
-            "rates": sorted({item.rate for item in mixed}), "languages": sorted(clean)}
+            "rates": sorted({item.rate for item in mixed}), "languages": sorted(targets)}
