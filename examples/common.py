@@ -6,9 +6,8 @@ The examples are plain scripts (``python examples/NAME.py --help``); CI runs eac
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from xcs import CodeSwitcher, Lexicon
+from xcs import CodeSwitcher, SwitchingRecipe
 from xcs.experiment.data import training_pairs
 from xcs.io.paths import data_dir
 
@@ -42,15 +41,12 @@ def anchor_positive_rows(args: argparse.Namespace) -> list[dict]:
 
 
 def muse_switchers(tokenizer, args: argparse.Namespace) -> tuple[CodeSwitcher, CodeSwitcher]:
-    """Query and document switchers over the MUSE en->XX dictionaries (ML-CS with several
-    languages); the two sides draw with different seeds."""
-    languages = [lang for lang in args.languages.split(",") if lang]
-    muse = Path(data_dir(args.data_dir)) / "muse"
-    lexicons = {lang: Lexicon.load(muse / f"en-{lang}.txt", "en", lang, drop_identical=True,
-                                   max_candidates=10, on_error="skip") for lang in languages}
-    mode = "bilingual" if len(languages) == 1 else "multilingual"
-    return tuple(CodeSwitcher(tokenizer, lexicons, p=args.p, mode=mode, seed=args.seed + side)
-                 for side in (0, 1))
+    """Query and document switchers of the recipe ``--languages`` / ``--p`` over the MUSE en->XX
+    dictionaries (ML-CS with several languages). Both draw with ``--seed``; the collators draw a
+    row's document at an offset example index, so its query and document switch independently."""
+    recipe = SwitchingRecipe(languages=[lang for lang in args.languages.split(",") if lang], p=args.p)
+    switchers = recipe.switchers(tokenizer, recipe.load_lexicons(data_dir(args.data_dir)), seed=args.seed)
+    return switchers["query"], switchers["document"]
 
 
 def sentence_transformer_setup(args: argparse.Namespace):

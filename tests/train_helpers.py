@@ -9,8 +9,7 @@ from pathlib import Path
 import torch
 
 from xcs.data.pairs import TrainPair
-from xcs.experiment.batches import method_batch_builder
-from xcs.experiment.methods import Method
+from xcs.training.collated import recipe_batch_builder
 from xcs.training.config import TrainConfig
 from xcs.training.loop import train
 
@@ -57,9 +56,8 @@ def fresh_encoder(model_dir: Path):
 
 def run(model_dir: Path, out: Path, config: TrainConfig, **kwargs):
     encoder = fresh_encoder(model_dir)
-    builder = method_batch_builder(encoder.tokenizer, Method("zero-shot", strategy="zero-shot"),
-                                     total_steps=config.steps, max_query_length=32, max_document_length=48,
-                                     align=config.needs_originals)
+    builder = recipe_batch_builder(encoder.tokenizer, None, total_steps=config.steps, max_query_length=32,
+                                   max_document_length=48, align=config.needs_originals)
     kwargs.setdefault("save_model", False)
     result = train(encoder, make_pairs(), builder, config, out, progress=False, **kwargs)
     return encoder, result

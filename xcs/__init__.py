@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "CompiledLexicon": "xcs.switching.compiled_lexicon",
     "CodeSwitcher": "xcs.switching.switcher",
     "CodeSwitchCollator": "xcs.switching.collator",
+    "SwitchingRecipe": "xcs.switching.recipe",
     "Encoder": "xcs.models.encoder",
     "evaluate": "xcs.evaluation.suite",
     "contrastive_loss": "xcs.loss.api",

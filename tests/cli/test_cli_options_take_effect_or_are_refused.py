@@ -27,7 +27,7 @@ def _train(tmp_path: Path, *extra: str, train_file: Path | None = None) -> int:
 @pytest.mark.parametrize(("extra", "message"), [
     (("--p", "0.5"), "--p: code-switching options, which need --languages"),
     (("--sides", "query", "--skip-stopwords", "--no-keep-case"),
-     "--sides, --skip-stopwords, --no-keep-case: code-switching options, which need --languages"),
+     "--sides, --no-keep-case, --skip-stopwords: code-switching options, which need --languages"),
     (("--example-p", "0"), "--example-p: code-switching options"),
     (("--positive-column", "query"), "query_column and positive_column (--query-column / --positive-column) "
                                      "are both 'query'"),
@@ -63,7 +63,7 @@ def test_cli_and_config_accept_the_same_alphas():
     from pydantic import TypeAdapter
 
     from xcs.cli.arguments import probability
-    from xcs.experiment.methods import Probability
+    from xcs.schema import Probability
 
     for text in ("0", "0.25", "1", "1e-3", "1.5", "-0.5", "nan", "-inf", "1.0000001"):
         try:
@@ -83,5 +83,9 @@ def test_cli_and_config_accept_the_same_alphas():
                                    ("--positive-column", "query"), ("--lr", "nan"), ("--steps", "0"),
                                    ("--lora-rank", "2", "--freeze-layers", "1")])
 def test_flag_refusals_come_before_anything_is_created(tmp_path, capsys, extra):
-    assert _train(tmp_path, *extra) == 1
+    try:
+        status = _train(tmp_path, *extra)
+    except SystemExit as exc:  # a value its field's type refuses: argparse stops as it reads it
+        status = exc.code
+    assert status in (1, 2)
     assert not (tmp_path / "run").exists()

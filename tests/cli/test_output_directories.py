@@ -63,13 +63,9 @@ def test_train_refuses_a_foreign_directory_and_resumes_its_own(tmp_path, capsys)
     assert f"--out {model} overlaps the input --model {model}" in capsys.readouterr().err
 
 
-def test_eval_refuses_a_foreign_directory(tmp_path, capsys):
+def test_eval_refuses_a_foreign_directory(tmp_path, capsys, eval_argv):
     run = _foreign(tmp_path / "run", "checkpoint.pt")
-    xquadr = tmp_path / "xquad-r"  # valid data (xcs eval checks its options and data first)
-    xquadr.mkdir()
-    (xquadr / "en.json").write_text("{}")
-    assert main(["eval", "--model", str(tmp_path / "no-model"), "--tasks", "lareqa",
-                 "--xquadr-dir", str(xquadr), "--out", str(run)]) == 1
+    assert main([*eval_argv, "--out", str(run)]) == 1
     assert f"--out {run} is a non-empty directory that `xcs eval` did not create" in capsys.readouterr().err
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt"]
 

@@ -11,8 +11,11 @@ import pytest
 from xcs.cli import build_parser
 from xcs.cli.evaluate import NOT_FLAGS
 from xcs.cli.schema import given_fields, schema_flags
+from xcs.data.options import DataOptions
 from xcs.evaluation.suite import evaluate
 from xcs.experiment.config import EvalOptions
+from xcs.experiment.methods import Method
+from xcs.switching.recipe import SwitchingRecipe
 from xcs.training.config import TrainConfig
 
 
@@ -29,6 +32,8 @@ def _group_flags(parser, title):
 
 @pytest.mark.parametrize(("command", "schema", "title", "exclude"), [
     ("train", TrainConfig, "training ([train], TrainConfig)", ()),
+    ("train", SwitchingRecipe, "code-switching (SwitchingRecipe)", ()),
+    ("train", DataOptions, "data ([data])", ()),
     ("eval", EvalOptions, "evaluation options ([eval], EvalOptions)", NOT_FLAGS),
 ])
 def test_every_field_has_a_flag_and_every_flag_a_field(command, schema, title, exclude):
@@ -47,6 +52,16 @@ def test_unset_flags_keep_the_schema_defaults_and_switches_flip_them():
     assert TrainConfig(**given_fields(parser.parse_args(["--out", "x"]), TrainConfig)) == TrainConfig()
     with pytest.raises(SystemExit):
         parser.parse_args(["--out", "x", "--hard-negatives", "bogus"])  # a Literal gives choices
+
+
+def test_xcs_train_and_a_config_table_build_the_same_recipe():
+    args = _subparser("train").parse_args(["--out", "x", "--languages", "de,ru", "--query-languages", "de",
+                                           "--p", "0.3", "--no-keep-case", "--max-candidates", "4"])
+    table = {"languages": ["de", "ru"], "query_languages": ["de"], "p": 0.3, "keep_case": False,
+             "max_candidates": 4}
+    assert SwitchingRecipe(**given_fields(args, SwitchingRecipe)) == Method.from_dict("ml", table).recipe
+    unset = _subparser("train").parse_args(["--out", "x"])
+    assert given_fields(unset, SwitchingRecipe) == {} and given_fields(unset, DataOptions) == {}
 
 
 def test_eval_lists_and_evaluate_defaults():

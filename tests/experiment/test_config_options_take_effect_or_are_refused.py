@@ -9,6 +9,7 @@ import pytest
 
 from xcs.experiment.config import load_config
 from xcs.experiment.methods import Method
+from xcs.switching.recipe import SwitchingRecipe
 
 HEAD = "name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n"
 
@@ -55,13 +56,14 @@ def test_options_that_cannot_take_effect_are_refused(tmp_path, table, message):
 def test_options_that_take_effect_still_load(tmp_path):
     config = _load(tmp_path, "[methods.ml]\nlanguages=['de']\np=0.3\np_start=0.1\n"
                              "[methods.wise]\nstrategy='interpolate'\nbase='ml'\nalpha_sweep=[0.1, 0.15]\n")
-    assert config.methods["ml"].p == 0.3 and config.methods["wise@alpha=0.15"].alpha == 0.15
+    assert config.methods["ml"].recipe.p == 0.3 and config.methods["wise@alpha=0.15"].alpha == 0.15
 
 
 def test_a_method_built_in_code_refuses_an_alpha_it_would_ignore():
     with pytest.raises(ValueError, match="alpha is for strategy = 'interpolate'"):
-        Method("ml", languages=["de"], alpha=0.5)
-    assert Method("ml", languages=["de"]).alpha == 1.0  # the default (and what old records hold)
+        Method("ml", recipe=SwitchingRecipe(languages=["de"]), alpha=0.5)
+    # the default (and what old records hold)
+    assert Method("ml", recipe=SwitchingRecipe(languages=["de"])).alpha == 1.0
 
 
 @pytest.mark.parametrize(("table", "message"), [

@@ -28,13 +28,13 @@ def test_shipped_configs_parse():
     assert any(m.strategy == "code-switch" for m in quick.methods.values())
     paper = load_config(REPO / "configs" / "paper.toml")
     assert len(paper.seeds) == 3
-    swept = sorted(m.p for m in paper.methods.values() if m.name.startswith("ml-cs@p="))
+    swept = sorted(m.recipe.p for m in paper.methods.values() if m.name.startswith("ml-cs@p="))
     assert swept == [0.25, 0.5, 0.75, 1.0]
     kinds = {m.strategy for m in paper.methods.values()}
     assert {"zero-shot", "code-switch", "translate-test"} <= kinds
     for name in ("pareto", "pareto-dev"):  # issue 13: the recipe chosen on dev, reported on test
         config = load_config(REPO / "configs" / f"{name}.toml")
-        assert config.eval["split"] == ("test" if name == "pareto" else "dev")
+        assert config.eval.split == ("test" if name == "pareto" else "dev")
         assert any(m.strategy == "interpolate" for m in config.methods.values())
     assert quick.methods["ml-cs-wise"].base == "ml-cs" and quick.reference == "off-the-shelf"
 
@@ -59,7 +59,7 @@ def test_shipped_configs_parse():
     ("name='x'\ndevice='gpu'\n[methods.zero-shot]\nstrategy='zero-shot'\n", "device must be"),
     ("name='x'\n[methods.zero-shot]\nstrategy='zero-shot'\n"
      "[methods.ml]\nlanguages=['de','ru']\nweights=[1.0]\n",
-     r"\[methods.ml\]: method 'ml': 1 weights for the 2 languages"),
+     r"\[methods.ml\]: 1 weights for the 2 languages"),
 ])
 def test_bad_configs_name_the_problem(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):
@@ -92,7 +92,7 @@ languages = ["de", "ru"]
 p_sweep = [0.25, 1.0]
 """))
     assert sorted(config.methods) == ["ml@p=0.25", "ml@p=1", "zero-shot"]
-    assert config.methods["ml@p=1"].p == 1.0
+    assert config.methods["ml@p=1"].recipe.p == 1.0
 
 
 def test_end_to_end_experiment(tmp_path, e5_tokenizer, data_dir, monkeypatch):
@@ -196,7 +196,7 @@ rerank_k = 5
 
     # a finished run made with other settings is an error, not silently reused or redone
     changed = load_config(config_path)
-    changed.methods["bl-cs-de"].p = 0.25
+    changed.methods["bl-cs-de"].recipe.p = 0.25
     with pytest.raises(ValueError, match=r"runs/bl-cs-de/seed0: .*other settings \(method\.p\)"):
         experiment.run_experiment(changed, results_dir=results, work_dir=work, data_dir=data_dir,
                                   progress=False)
@@ -484,7 +484,7 @@ def test_records_from_before_new_options_keep_their_behaviour(tmp_path):
     method = config.methods["ml"]
     train = asdict(config.train_config(method, 0))
     del train["freeze_layers"]
-    saved_method = {k: v for k, v in asdict(method).items() if k not in ("keep_case", "skip_stopwords",
+    saved_method = {k: v for k, v in method.record().items() if k not in ("keep_case", "skip_stopwords",
                                                                           "protect_names")}
     record = {"method": saved_method, "model": config.model, "train": {"config": train}}
     experiment.check_finished_run(record, config, method, 0, tmp_path)

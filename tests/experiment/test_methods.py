@@ -1,121 +1,54 @@
-"""xcs.experiment.methods: method specs, p schedules, the code-switching batch builder, translate-test."""
+"""xcs.experiment.methods: a method's checks, its flat table and record, translate-test."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from xcs.data.pairs import TrainPair
-from xcs.experiment.batches import method_batch_builder
-from xcs.experiment.methods import Method
+from xcs.experiment.methods import Method, legacy_method_record
 from xcs.lexicons.lexicon import Lexicon
 from xcs.models.translate_test import TranslateTestEncoder
-
-EN_DE = {"river": ["fluss"], "castle": ["burg"], "music": ["musik"], "what": ["was"], "query": ["abfrage"],
-         "passage": ["durchgang"], "the": ["die"], "about": ["über"], "number": ["nummer"]}
-EN_RU = {"river": ["река"], "castle": ["замок"], "music": ["музыка"], "what": ["что"], "the": ["эта"]}
+from xcs.switching.recipe import SwitchingRecipe
 
 
-def lexicons():
-    return {"de": Lexicon.from_mapping(EN_DE, "en", "de"), "ru": Lexicon.from_mapping(EN_RU, "en", "ru")}
-
-
-PAIRS = [TrainPair("What about the river?", "The river number one is long."),
-         TrainPair("What about the castle music?", "The castle has music."),
-         TrainPair("What about the river castle?", "The music of the river.")]
-
-
-def decode(tokenizer, tokens):
-    return [tokenizer.decode(row[mask.bool()]) for row, mask in zip(tokens.input_ids, tokens.attention_mask,
-                                                                    strict=True)]
-
-
-def test_method_validation_and_sides():
+def test_method_validation():
     with pytest.raises(ValueError, match="strategy"):
         Method("x", strategy="magic")
     with pytest.raises(ValueError, match="languages"):
-        Method("x", strategy="code-switch")
-    with pytest.raises(ValueError, match=r"p\n  Input should be less than or equal to 1"):
-        Method("x", languages=["de"], p=1.5)
+        Method.from_dict("x", {"strategy": "code-switch"})
     with pytest.raises(ValueError, match="unknown option"):
         Method.from_dict("x", {"languages": ["de"], "rate": 0.3})
-    with pytest.raises(ValueError, match=r"method 'ml': 2 weights for the 3 languages"):
-        Method("ml", languages=["de", "ru", "ar"], weights=[1.0, 2.0])
-    with pytest.raises(ValueError, match=r"weights.1\n  Input should be greater than or equal to 0"):
-        Method("ml", languages=["de", "ru"], weights=[1.0, -1.0])
-    one_language_side = Method("ml", languages=["de", "ru"], query_languages=["de"], weights=[1.0, 3.0])
-    assert one_language_side.weights == [1.0, 3.0]  # a one-language side switches bilingually, unweighted
-    m = Method("x", languages=["de", "ru"], query_languages=["de"], sides="both")
-    assert m.side_languages("query") == ["de"] and m.side_languages("document") == ["de", "ru"]
-    assert Method("x", languages=["de"], sides="query").side_languages("document") == []
-    assert Method("z", strategy="zero-shot").side_languages("query") == []
+    with pytest.raises(ValueError, match=r"p\n  Input should be less than or equal to 1"):
+        Method.from_dict("x", {"languages": ["de"], "p": 1.5})
+    assert Method.from_dict("z", {"strategy": "zero-shot"}).side_languages("query") == []
 
 
-def test_p_schedule_rises_linearly():
-    m = Method("x", languages=["de"], p=0.8, p_start=0.2)
-    assert [round(m.p_at(s, 4), 6) for s in range(4)] == [0.2, 0.4, 0.6, 0.8]
-    assert Method("y", languages=["de"], p=0.3).p_at(7, 10) == 0.3
+def test_a_flat_table_is_sorted_into_the_recipe_and_the_method():
+    method = Method.from_dict("ml", {"languages": ["de", "ru"], "p": 0.3, "control": "en",
+                                     "train": {"lr": 1e-5}})
+    assert method.recipe == SwitchingRecipe(languages=["de", "ru"], p=0.3)
+    assert method.control == "en" and method.train == {"lr": 1e-5}
+    assert method.switch_languages == ["de", "ru"] and method.switching is method.recipe
+    # a strategy that does not switch has no training recipe, whatever its table says
+    assert Method.from_dict("tt", {"strategy": "translate-test", "languages": ["de"]}).switching is None
+    # the record is the flat table with every default: the recipe's keys next to the method's own
+    record = method.record()
+    assert record["languages"] == ["de", "ru"] and record["control"] == "en" and "recipe" not in record
+    recipe_keys = SwitchingRecipe.field_names()
+    assert Method.from_dict("ml", {k: record[k] for k in (*recipe_keys, "control", "train")}) == method
 
 
-def test_builder_switches_the_chosen_side_and_never_the_prefix(e5_tokenizer):
-    method = Method("bl", languages=["de"], p=1.0, sides="document")
-    builder = method_batch_builder(e5_tokenizer, method, lexicons=lexicons(), seed=0, align=True)
-    batch = builder(PAIRS, [[], [], []], np.arange(3), epoch=0, step=0)
-    queries = decode(e5_tokenizer, batch.queries)
-    documents = decode(e5_tokenizer, batch.documents)
-    assert queries[0] == "<s> query: What about the river?</s>"  # query side untouched
-    assert documents[0].startswith("<s> passage: ")  # "passage" is in the lexicon, still not switched
-    assert "fluss" in documents[0] and "nummer" in documents[0] and "river" not in documents[0]
-    originals = decode(e5_tokenizer, batch.document_originals)
-    assert originals[0] == "<s> passage: The river number one is long.</s>"
-    assert batch.document_ids.shape == (3,)
-
-
-def test_builder_is_deterministic_per_epoch_and_p0_is_zero_shot(e5_tokenizer):
-    method = Method("ml", languages=["de", "ru"], p=0.5)
-    a = method_batch_builder(e5_tokenizer, method, lexicons=lexicons(), seed=1)
-    b = method_batch_builder(e5_tokenizer, method, lexicons=lexicons(), seed=1)
-    ids = np.array([4, 9, 11])
-    first = a(PAIRS, [[], [], []], ids, epoch=0, step=0)
-    again = b(PAIRS, [[], [], []], ids, epoch=0, step=0)
-    assert np.array_equal(first.queries.input_ids, again.queries.input_ids)
-    draws = {tuple(a(PAIRS, [[], [], []], ids, epoch=e, step=0).documents.input_ids.flatten().tolist())
-             for e in range(6)}
-    assert len(draws) > 1  # a new epoch draws a new pattern
-    zero_shot = method_batch_builder(e5_tokenizer, Method("z", strategy="zero-shot"))
-    none = method_batch_builder(e5_tokenizer, Method("p0", languages=["de"], p=0.0), lexicons=lexicons())
-    for x, y in ((zero_shot(PAIRS, [[], [], []], ids, 0, 0)), none(PAIRS, [[], [], []], ids, 0, 0)), :
-        assert np.array_equal(x.queries.input_ids, y.queries.input_ids)
-        assert np.array_equal(x.documents.input_ids, y.documents.input_ids)
-
-
-def test_language_per_example_switches_each_pair_into_one_language(e5_tokenizer):
-    method = Method("wiki", languages=["de", "ru"], p=1.0, language_per="example")
-    builder = method_batch_builder(e5_tokenizer, method, lexicons=lexicons(), seed=0)
-    pairs = PAIRS * 8
-    batch = builder(pairs, [[]] * len(pairs), np.arange(len(pairs)), epoch=0, step=0)
-    languages = set()
-    for query, document in zip(decode(e5_tokenizer, batch.queries), decode(e5_tokenizer, batch.documents),
-                               strict=True):
-        text = query + document
-        german, russian = "fluss" in text or "burg" in text, "река" in text or "замок" in text
-        assert german != russian  # one language per training pair, on both sides
-        languages.add("de" if german else "ru")
-    assert languages == {"de", "ru"}
-
-
-def test_builder_hard_negatives_follow_the_positives(e5_tokenizer):
-    builder = method_batch_builder(e5_tokenizer, Method("z", strategy="zero-shot"))
-    negatives = [["neg a1", "neg a2"], ["neg b1", "neg b2"], ["neg c1", "neg c2"]]
-    batch = builder(PAIRS, negatives, np.arange(3), epoch=0, step=0)
-    documents = decode(e5_tokenizer, batch.documents)
-    assert len(documents) == 9
-    assert documents[3] == "<s> passage: neg a1</s>" and documents[8] == "<s> passage: neg c2</s>"
-
-
-def test_missing_lexicon_is_a_clear_error(e5_tokenizer):
-    with pytest.raises(ValueError, match=r"no lexicon given for \['zh'\]"):
-        method_batch_builder(e5_tokenizer, Method("x", languages=["zh"]), lexicons=lexicons())
+def test_align_weight_lives_in_train_only():
+    # an old config's method-level align_weight moves into the method's train table
+    method = Method.from_dict("a", {"languages": ["de"], "align_weight": 0.5})
+    assert method.train == {"align_weight": 0.5} and "align_weight" not in method.record()
+    with pytest.raises(ValueError, match="align_weight is set twice"):
+        Method.from_dict("a", {"languages": ["de"], "align_weight": 0.5, "train": {"align_weight": 0.1}})
+    # and an old run record reads back in today's form
+    old = {"name": "a", "kind": "code-switch", "languages": ["de"], "align_weight": 0.5, "train": {}}
+    assert legacy_method_record(old)["train"] == {"align_weight": 0.5}
+    assert legacy_method_record(old)["strategy"] == "code-switch"
+    assert legacy_method_record(old)["keep_case"] is False  # the behaviour before the option existed
 
 
 class _Recorder:

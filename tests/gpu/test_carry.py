@@ -215,19 +215,17 @@ def quick_run(data_dir):
 def _switched(quick_run, data_dir, seeds=(0, 1, 2), epochs=(0, 1)) -> list[list[int]]:
     """Every training text switched by the quick config's real switchers (each side's, with its
     E5 prompt) for several seeds and epochs, as the training batches hold them."""
-    from xcs.experiment.batches import method_switchers
-    from xcs.experiment.methods import load_lexicons
     from xcs.switching.switching_tokenizer import SwitchingTokenizer
 
     config, texts, _, tokenizer = quick_run
     rows = []
     for method in config.methods.values():
-        languages = sorted(set(method.side_languages("query")) | set(method.side_languages("document")))
-        if not languages:
+        recipe = method.switching
+        if recipe is None:
             continue
-        lexicons = load_lexicons(method, languages, data_dir)
+        lexicons = recipe.load_lexicons(data_dir)
         for seed in seeds:
-            for side, switcher in method_switchers(tokenizer, method, lexicons, seed).items():
+            for side, switcher in recipe.switchers(tokenizer, lexicons, seed).items():
                 prompt = "query: " if side == "query" else "passage: "
                 column = SwitchingTokenizer(tokenizer, switcher, max_length=4096, prompt=prompt)
                 ids = column.tokenize(texts.train)

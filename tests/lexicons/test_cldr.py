@@ -130,21 +130,20 @@ def test_kinds_belongs_to_the_cldr_source(tmp_path, capsys):
 
 
 def test_method_lexicon_list_merges_muse_and_entities(tmp_path, data_dir):
-    from xcs.experiment.methods import Method, load_lexicons
+    from xcs.switching.recipe import SwitchingRecipe
 
     read_cldr("en", "de").save(tmp_path / "en-de.tsv")
-    method = Method(name="ml-cs+wiki-cldr", languages=["de"],
-                    lexicon=["muse", str(tmp_path / "en-{lang}.tsv")])
-    merged = load_lexicons(method, ["de"], data_dir)["de"]
-    muse = load_lexicons(Method(name="ml-cs", languages=["de"]), ["de"], data_dir)["de"]
+    recipe = SwitchingRecipe(languages=["de"], lexicon=["muse", str(tmp_path / "en-{lang}.tsv")])
+    merged = recipe.load_lexicons(data_dir)["de"]
+    muse = SwitchingRecipe(languages=["de"]).load_lexicons(data_dir)["de"]
     assert merged["united states"] == ["vereinigte staaten"]
     assert merged["house"] == muse["house"]
     assert merged["germany"][0] == muse["germany"][0]        # MUSE first, as listed
     assert len(merged) > len(muse)
     with pytest.raises(FileNotFoundError, match="lexicon en->ar not found"):
-        load_lexicons(method, ["ar"], data_dir)
+        recipe.load_lexicons(data_dir, ["ar"])
     with pytest.raises(ValueError, match="lexicon"):
-        Method(name="none", languages=["de"], lexicon=[])
+        SwitchingRecipe(languages=["de"], lexicon=[])
 
 
 def _run(argv: list[str]) -> int:

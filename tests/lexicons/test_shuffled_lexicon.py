@@ -6,9 +6,10 @@ from collections import Counter
 
 import pytest
 
-from xcs.experiment.methods import Method, load_lexicons
+from xcs.experiment.methods import Method
 from xcs.lexicons.filters import shuffle_translations
 from xcs.lexicons.lexicon import Lexicon
+from xcs.switching.recipe import SwitchingRecipe
 
 
 def _lexicon(n=200):
@@ -38,8 +39,8 @@ def test_fixed_per_language_pair_and_seedable():
 
 def test_method_option_loads_the_shuffled_lexicon(data_dir):
     data = data_dir
-    plain = load_lexicons(Method(name="a", languages=["de"]), ["de"], data)["de"]
-    control = load_lexicons(Method(name="b", languages=["de"], shuffle_translations=True), ["de"], data)["de"]
+    plain = SwitchingRecipe(languages=["de"]).load_lexicons(data)["de"]
+    control = SwitchingRecipe(languages=["de"], shuffle_translations=True).load_lexicons(data)["de"]
     assert control.entries == shuffle_translations(plain).entries
     assert sorted(control.entries) == sorted(plain.entries) and control.entries != plain.entries
 

@@ -37,7 +37,7 @@ def test_different_architectures_and_bad_alpha_are_refused(tiny_bert):
         with pytest.raises(TypeError, match="alpha must be a finite number"):
             interpolate(base, Encoder(tiny_bert), alpha)
     # issue 21.1: the library accepted any finite alpha (1.5 extrapolates) while the CLI and a config
-    # accept [0, 1]; the one check (xcs.experiment.methods.Probability) now holds for all three
+    # accept [0, 1]; the one check (xcs.schema.Probability) now holds for all three
     for alpha in (1.5, -0.1, 1 + 1e-9, -1e-300, 1e300):
         with pytest.raises(ValueError, match=r"alpha must be a finite number in \[0, 1\]"):
             interpolate(base, Encoder(tiny_bert), alpha)
@@ -53,8 +53,8 @@ def test_alpha_is_checked_by_the_configs_type():
     from pydantic import TypeAdapter
 
     from xcs.cli.arguments import probability
-    from xcs.experiment.methods import Probability
     from xcs.models.interpolation import check_alpha
+    from xcs.schema import Probability
 
     for alpha in (0, 1, 0.0, 0.25, 1.0, np.float32(0.5), np.float64(1.0)):
         assert check_alpha(alpha) == TypeAdapter(Probability).validate_python(float(alpha)) == probability(

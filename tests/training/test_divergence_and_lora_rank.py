@@ -80,8 +80,7 @@ def test_a_non_finite_gradient_stops_the_run_before_it_reaches_the_weights(tiny_
     checkpoint ever holds NaN weights."""
     from train_helpers import make_pairs
 
-    from xcs.experiment.batches import method_batch_builder
-    from xcs.experiment.methods import Method
+    from xcs.training.collated import recipe_batch_builder
     from xcs.training.loop import train
 
     encoder = fresh_encoder(tiny_model_dir)
@@ -89,8 +88,8 @@ def test_a_non_finite_gradient_stops_the_run_before_it_reaches_the_weights(tiny_
     poisoned = encoder.model.encoder.layer[1].output.dense.weight
     poisoned.register_hook(lambda grad: grad * float("inf"))
     config = TrainConfig(steps=3, batch_size=2, warmup=0, checkpoint_every=1, max_grad_norm=max_grad_norm)
-    builder = method_batch_builder(encoder.tokenizer, Method("zero-shot", strategy="zero-shot"),
-                                   total_steps=3, max_query_length=32, max_document_length=48)
+    builder = recipe_batch_builder(encoder.tokenizer, None, total_steps=3, max_query_length=32,
+                                   max_document_length=48)
     with pytest.raises(NonFiniteLossError, match=r"diverged: the gradient of step 1 \(loss [0-9.]+\) is "
                                                   r"\(not a finite number\).*this run had written no "
                                                   r"checkpoint yet"):
@@ -104,15 +103,14 @@ def test_a_diverging_reranker_stops_naming_the_step(tiny_model_dir, e5_tokenizer
     from train_helpers import make_pairs
     from transformers import AutoTokenizer
 
-    from xcs.experiment.batches import method_batch_builder
-    from xcs.experiment.methods import Method
     from xcs.models.cross_encoder import CrossEncoder
+    from xcs.training.collated import recipe_batch_builder
     from xcs.training.cross_encoder import train_cross_encoder
 
     monkeypatch.setattr(AutoTokenizer, "from_pretrained", lambda *args, **kwargs: e5_tokenizer)
     cross = CrossEncoder(tiny_model_dir, seed=0)
-    builder = method_batch_builder(cross.tokenizer, Method("zero-shot", strategy="zero-shot"), total_steps=4,
-                                   max_query_length=32, max_document_length=48)
+    builder = recipe_batch_builder(cross.tokenizer, None, total_steps=4, max_query_length=32,
+                                   max_document_length=48)
     config = TrainConfig(steps=4, batch_size=2, lr=1e30, warmup=0, hard_negatives="paragraph")
     with pytest.raises(NonFiniteLossError, match=r"reranker training diverged: the (loss|gradient) of step "
                                                   r"[2-4]"):

@@ -95,7 +95,7 @@ def test_config_never_coerces(values, message):
     """No silent coercion (issue 12): a wrong type is an error naming the field, never a guess."""
     from pydantic import ValidationError
 
-    from xcs.training.config import validation_message
+    from xcs.schema import validation_message
 
     with pytest.raises(ValidationError) as error:
         TrainConfig(**values)
@@ -328,14 +328,13 @@ def test_distillation_term_pulls_towards_the_starting_model(tiny_model_dir, tmp_
     the starting weights than an undistilled one."""
     import copy
 
-    from xcs.experiment.batches import method_batch_builder
-    from xcs.experiment.methods import Method
+    from xcs.training.collated import recipe_batch_builder
     from xcs.training.objective import DualTowers, step_loss
 
     student = fresh_encoder(tiny_model_dir)
     teacher = copy.deepcopy(student)
-    builder = method_batch_builder(student.tokenizer, Method("z", strategy="zero-shot"), align=True,
-                                   max_query_length=32, max_document_length=48)
+    builder = recipe_batch_builder(student.tokenizer, None, align=True, max_query_length=32,
+                                   max_document_length=48)
     batch = builder(make_pairs(4), [[] for _ in range(4)], np.arange(4), 0, 0)
     towers = DualTowers(student).eval()
     plain = step_loss(towers, batch, TrainConfig(), gather=False)

@@ -55,7 +55,7 @@ def error_message(exc: BaseException) -> str:
     """What went wrong, for people: a pydantic validation as ``key: problem (got value)``, an OS error
     with its path (``Permission denied: PATH``), anything else as its message."""
     if type(exc).__name__ == "ValidationError":  # pydantic's, without importing pydantic for --help
-        from xcs.training.config import validation_message
+        from xcs.schema import validation_message
 
         return validation_message(exc)
     if isinstance(exc, OSError) and exc.filename is not None:

@@ -29,11 +29,11 @@ def non_negative_int(text: str) -> int:
 
 def probability(text: str) -> float:
     """A finite number in [0, 1]: validated by the config's own type
-    (:data:`xcs.experiment.methods.Probability`), so the command line and a config accept the same
+    (:data:`xcs.schema.Probability`), so the command line and a config accept the same
     values (``xcs model interpolate --alpha`` and a method's ``alpha``)."""
     from pydantic import TypeAdapter, ValidationError
 
-    from xcs.experiment.methods import Probability
+    from xcs.schema import Probability
 
     try:
         return TypeAdapter(Probability).validate_python(float(text))

@@ -2,8 +2,9 @@
 per field, named after it (``batch_size`` -> ``--batch-size``), typed from its annotation (a
 ``Literal`` gives choices; a bool that defaults to False gives ``--NAME``, one that defaults to True
 ``--no-NAME``), its default and help read from the schema. A flag left out is ``None`` (or False),
-so the schema's own default applies and each default exists once. Ranges are checked by the schema
-itself when the command builds it."""
+so the schema's own default applies and each default exists once. Each value is checked against its
+field's annotation as the command line is read (an error names the flag); what involves several
+fields is checked by the schema itself when the command builds it."""
 
 from __future__ import annotations
 
@@ -70,17 +71,47 @@ def schema_flags(schema: type, *, exclude: Collection[str] = ()) -> list[SchemaF
     return flags
 
 
-def _list_parser(item: type) -> Any:
-    def parse(text: str) -> list[Any]:
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if not parts:
-            raise argparse.ArgumentTypeError(f"must be a comma-separated list, got none in {text!r}")
+def _parse_list(item: type, text: str) -> list[Any]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"must be a comma-separated list, got none in {text!r}")
+    values = []
+    for part in parts:
         try:
-            return [item(p) for p in parts]
+            values.append(item(part))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of "
-                                             f"{item.__name__}") from None
-    return parse
+            what = {int: "an integer", float: "a number"}.get(item, item.__name__)
+            raise argparse.ArgumentTypeError(f"{part!r} is not {what}") from None
+    return values
+
+
+def _checked_type(schema: type, flag: SchemaFlag) -> Any:
+    """The flag's argparse ``type``: the text parsed (a number, a comma-separated list), then checked
+    against the field's annotation (its ranges and patterns), so that a bad value is refused when
+    the command line is read, naming the flag."""
+    def check(text: str) -> Any:
+        from pydantic import TypeAdapter, ValidationError
+
+        if flag.list_of is not None:
+            value = _parse_list(flag.list_of, text)
+        else:
+            try:
+                value = flag.kind(text)
+            except ValueError:
+                what = {int: "an integer", float: "a number"}.get(flag.kind, flag.kind.__name__)
+                raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        try:
+            return TypeAdapter(get_type_hints(schema, include_extras=True)[flag.field]).validate_python(value)
+        except ValidationError as exc:
+            errors = exc.errors()
+            if flag.list_of is None:  # a union's errors, one per member: the first (the flag's own type)
+                errors = errors[:1]
+            problems = [f"item {error['loc'][0] + 1} ({error['input']!r}): {error['msg']}"
+                        if error["loc"] and isinstance(error["loc"][0], int)
+                        else f"{error['msg']} (got {text!r})" for error in errors]
+            raise argparse.ArgumentTypeError("; ".join(problems)) from None
+    check.__name__ = flag.field  # argparse names the type in some messages
+    return check
 
 
 def add_schema_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, schema: type, section: str, *,
@@ -93,10 +124,12 @@ def add_schema_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, 
         if flag.kind is None:
             parser.add_argument(flag.flag, dest=dest, action="store_true", help=help_text)
         elif flag.list_of is not None:
-            parser.add_argument(flag.flag, dest=dest, type=_list_parser(flag.list_of), default=None,
+            parser.add_argument(flag.flag, dest=dest, type=_checked_type(schema, flag), default=None,
                                 help=help_text + "; comma-separated")
+        elif flag.choices is not None:
+            parser.add_argument(flag.flag, dest=dest, choices=flag.choices, default=None, help=help_text)
         else:
-            parser.add_argument(flag.flag, dest=dest, type=flag.kind, choices=flag.choices, default=None,
+            parser.add_argument(flag.flag, dest=dest, type=_checked_type(schema, flag), default=None,
                                 help=help_text)
     return flags
 

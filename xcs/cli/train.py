@@ -7,20 +7,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xcs.cli.arguments import name_list, number_list, positive_int
-from xcs.cli.schema import add_schema_flags, given_fields
-from xcs.training.config import TrainConfig  # torch-free: the flags are generated from it
+from xcs.cli.arguments import name_list
+from xcs.cli.schema import add_schema_flags, given_fields, schema_flags
+from xcs.data.options import DataOptions  # torch-free, like the two below: the flags come from them
+from xcs.switching.recipe import SwitchingRecipe
+from xcs.training.config import TrainConfig
 
 if TYPE_CHECKING:
     from xcs.data.pairs import TrainPair
 
 # what an `xcs train` run directory written before the output marker existed holds
 TRAIN_RUN_FILES = ("checkpoint.pt", "train_log.json")
-# code-switching flags: each needs --languages (without it the run is zero-shot and would ignore them);
-# flag -> Method field (unset: the Method default)
-_SWITCH_FLAGS = {"weights": "weights", "sides": "sides", "language-per": "language_per",
-                 "example-p": "example_p", "p": "p", "p-start": "p_start", "lexicon": "lexicon",
-                 "skip-stopwords": "skip_stopwords", "protect-names": "protect_names"}
 # --train-file options: flag -> keyword of xcs.data.pairs_file.load_pairs_file (unset: its default)
 _FILE_FLAGS = {"train-format": "format", "train-split": "split", "query-column": "query_column",
                "positive-column": "positive_column", "negative-columns": "negative_columns"}
@@ -29,47 +26,22 @@ _FILE_FLAGS = {"train-format": "format", "train-split": "split", "query-column":
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train", help="train one dual encoder (zero-shot or code-switched) on SQuAD pairs or your own",
-        description="Train one model. Training options: every field of [train], one flag each (unset: the "
-                    "TrainConfig default; a field that defaults to true is turned off by --no-NAME, e.g. "
-                    "--no-shared-towers). Method options: a subset of "
-                    "[methods.NAME] (languages, weights, sides, p, p_start, lexicon, align_weight); "
-                    "per-side languages, lowercase and max_candidates need an experiment config "
-                    "(see docs/training.md).")
+        description="Train one model. Every option of the schemas has one flag (unset: the schema's default; "
+                    "a field that defaults to true is turned off by --no-NAME, e.g. --no-shared-towers): the "
+                    "code-switching recipe (SwitchingRecipe, the recipe keys of [methods.NAME]; without "
+                    "--languages, --query-languages or --document-languages the run is English only), the "
+                    "data ([data]) and the training ([train], TrainConfig); see docs/training.md.")
     parser.add_argument("--out", required=True, help="run directory (checkpoint.pt, model/, train_log.json)")
     parser.add_argument("--model", default="default", help="'default' (mE5-small) or a checkpoint path")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when available), cpu, cuda or cuda:N; under torchrun with CUDA "
                         "every rank takes cuda:LOCAL_RANK (nccl), else the CPU (gloo)")
-    parser.add_argument("--languages", default=None, type=name_list,
-                        help="code-switching targets, e.g. de or de,ar,ru,zh (several: ML-CS); omit it for a "
-                        "zero-shot run (English only)")
-    parser.add_argument("--weights", default=None, type=number_list,
-                        help="ML-CS language weights, comma-separated, one per "
-                        "language (default: uniform)")
-    parser.add_argument("--sides", default=None, choices=["both", "query", "document"],
-                        help="which texts are switched (default: both)")
-    parser.add_argument("--language-per", default=None, choices=["word", "example"],
-                        help="with several --languages: draw a language per word (ML-CS) or once per "
-                             "training example, shared by its query and documents (Wiki-CS; default: word)")
-    parser.add_argument("--example-p", type=float, default=None,
-                        help="share of training pairs code-switched at all; the others stay English "
-                             "(hybrid batches; default 1)")
-    parser.add_argument("--p", type=float, default=None,
-                        help="switch rate (end value with --p-start; default 0.5)")
-    parser.add_argument("--p-start", type=float, default=None, help="switch rate at step 0 (linear schedule)")
-    parser.add_argument("--lexicon", default=None, help="'muse' (default) or a path template with {lang}")
-    parser.add_argument("--no-keep-case", action="store_true",
-                        help="translations as the lexicon writes them (default: the source word's case)")
-    parser.add_argument("--skip-stopwords", action="store_true", help="never switch a stopword on its own")
-    parser.add_argument("--protect-names", action="store_true",
-                        help="never switch a capitalised word inside a sentence on its own")
-    parser.add_argument("--max-pairs", type=positive_int, default=None,
-                        help="random subset of the training pairs")
+    # the schemas' fields, one flag each (xcs.cli.schema): unset flags keep their defaults
+    add_schema_flags(parser.add_argument_group("code-switching (SwitchingRecipe)"), SwitchingRecipe,
+                     "[methods.NAME]")
+    add_schema_flags(parser.add_argument_group("data ([data])"), DataOptions, "[data]")
     _add_file_arguments(parser)
-    parser.add_argument("--max-query-length", type=positive_int, default=64)
-    parser.add_argument("--max-document-length", type=positive_int, default=128)
-    # every [train] field, generated from the schema (xcs.cli.schema): unset flags keep its defaults
     add_schema_flags(parser.add_argument_group("training ([train], TrainConfig)"), TrainConfig, "[train]")
     parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--overwrite", action="store_true",
@@ -117,14 +89,14 @@ def _check_file_options(args: argparse.Namespace) -> None:
         check_pairs_file_options(args.train_file, **options)
 
 
-def _training_pairs(args: argparse.Namespace, data: Path | None) -> list[TrainPair]:
+def _training_pairs(args: argparse.Namespace, data_dir: Path | None, data: DataOptions) -> list[TrainPair]:
     """SQuAD dev pairs minus XQuAD, or the pairs of ``--train-file``; ``--max-pairs`` subsamples either."""
     from xcs.data.pairs_file import load_pairs_file, subsample
     from xcs.experiment.data import training_pairs
 
     if args.train_file is None:  # file options without it were refused by _check_file_options
-        return training_pairs(data, {"max_pairs": args.max_pairs})
-    return subsample(load_pairs_file(args.train_file, **_file_options(args)), args.max_pairs)
+        return training_pairs(data_dir, data)
+    return subsample(load_pairs_file(args.train_file, **_file_options(args)), data.max_pairs)
 
 
 def _train_config(args: argparse.Namespace, pairs: list[TrainPair]) -> TrainConfig:
@@ -164,33 +136,40 @@ def _check_train_flags(args: argparse.Namespace) -> None:
     TrainConfig(**given)
 
 
-def _switch_options(args: argparse.Namespace, languages: list[str]) -> dict[str, object]:
-    """The ``Method`` fields of the code-switching flags given; refused without ``--languages``."""
-    options = {field: getattr(args, flag.replace("-", "_")) for flag, field in _SWITCH_FLAGS.items()}
-    options = {field: value for field, value in options.items() if value is not None and value is not False}
-    if args.no_keep_case:
-        options["keep_case"] = False
-    if options and not languages:
-        flags = [f"--{flag}" for flag, field in _SWITCH_FLAGS.items() if field in options]
-        flags += ["--no-keep-case"] if args.no_keep_case else []
-        raise ValueError(f"{', '.join(flags)}: code-switching options, which need --languages (without "
-                         "it the run is zero-shot, English only, and would ignore them)")
-    return options
+def _recipe(args: argparse.Namespace) -> SwitchingRecipe | None:
+    """The code-switching flags' recipe; None (English only) without a language, where any other
+    recipe flag is refused (it would be ignored)."""
+    given = given_fields(args, SwitchingRecipe)
+    recipe = SwitchingRecipe(**given)
+    if recipe.target_languages:
+        return recipe
+    if given:
+        flags = [f.flag for f in schema_flags(SwitchingRecipe) if f.field in given]
+        raise ValueError(f"{', '.join(flags)}: code-switching options, which need --languages (or "
+                         "--query-languages / --document-languages on a switched side); without one the run "
+                         "is zero-shot, English only, and would ignore them")
+    return None
+
+
+def _data_options(args: argparse.Namespace) -> DataOptions:
+    """The ``[data]`` flags' options; ``--no-hold-out-xquad`` only for the SQuAD pairs."""
+    given = given_fields(args, DataOptions)
+    if "hold_out_xquad" in given and args.train_file is not None:
+        raise ValueError("--no-hold-out-xquad: only for the SQuAD training pairs, not --train-file")
+    return DataOptions(**given)
 
 
 def _train_command(args: argparse.Namespace) -> int:
     """``xcs train``: works under ``torchrun`` too (documents gathered across ranks in the loss)."""
-    from xcs.experiment.batches import method_batch_builder
-    from xcs.experiment.methods import Method, load_lexicons
     from xcs.io.paths import data_dir, output_directory
     from xcs.models.encoder import Encoder
+    from xcs.training.collated import recipe_batch_builder
     from xcs.training.devices import init_distributed_from_env, resolve_device
     from xcs.training.loop import train
 
     # the flags first: a bad or ignored one is refused before anything is created or loaded
-    languages = args.languages or []  # name_list: given, it names at least one language
-    method = Method(name="cli", strategy="code-switch" if languages else "zero-shot", languages=languages,
-                    **_switch_options(args, languages))
+    recipe = _recipe(args)
+    data_options = _data_options(args)
     _check_train_flags(args)
     _check_file_options(args)
     # before data, model and lexicons load: a new or empty directory, or an earlier `xcs train` run
@@ -200,16 +179,16 @@ def _train_command(args: argparse.Namespace) -> int:
                      legacy=TRAIN_RUN_FILES)
     rank_device = init_distributed_from_env(args.device)  # None outside torchrun
     device = rank_device if rank_device is not None else resolve_device(args.device)
-    data = data_dir(args.data_dir, required=args.train_file is None or bool(languages))  # SQuAD, lexicons
+    data = data_dir(args.data_dir, required=args.train_file is None or recipe is not None)  # SQuAD, lexicons
     # the lexicons before the model: a language without one is refused before any work
-    lexicons = load_lexicons(method, languages, data) if languages else {}
-    pairs = _training_pairs(args, data)
+    lexicons = recipe.load_lexicons(data) if recipe is not None else None
+    pairs = _training_pairs(args, data, data_options)
     config = _train_config(args, pairs)
     encoder = Encoder(args.model, device=device)
-    builder = method_batch_builder(
-        encoder.tokenizer, method, lexicons=lexicons, seed=config.seed, total_steps=config.steps,
+    builder = recipe_batch_builder(
+        encoder.tokenizer, recipe, lexicons=lexicons, seed=config.seed, total_steps=config.steps,
         query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
-        max_query_length=args.max_query_length, max_document_length=args.max_document_length,
+        max_query_length=data_options.max_query_length, max_document_length=data_options.max_document_length,
         align=config.needs_originals)
     result = train(encoder, pairs, builder, config, args.out, resume=not args.no_resume,
                    progress=not args.no_progress)

@@ -4,6 +4,7 @@
 - :mod:`xcs.data.tatoeba`: Tatoeba (LASER v1) parallel sentences for the 41 XTREME-R languages.
 - :mod:`xcs.data.squad`: SQuAD v1.1 as (question, answer sentence) training pairs.
 - :mod:`xcs.data.mewslix`: Mewsli-X (google-research jsonl) entity-linking retrieval.
+- :mod:`xcs.data.options`: ``DataOptions`` (``[data]``) and the default token lengths.
 - :mod:`xcs.data.pairs_file`: a user's own training pairs (JSON Lines, TSV, CSV, a saved ``datasets``
   directory) for ``xcs train --train-file``.
 
@@ -21,6 +22,7 @@ _EXPORTS = {
     "MewsliXMention": "xcs.data.mewslix",
     "load_mewslix_entities": "xcs.data.mewslix",
     "load_mewslix_mentions": "xcs.data.mewslix",
+    "DataOptions": "xcs.data.options",
     "TrainPair": "xcs.data.pairs",
     "PAIRS_FILE_FORMATS": "xcs.data.pairs_file",
     "detect_format": "xcs.data.pairs_file",

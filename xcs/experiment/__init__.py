@@ -1,7 +1,8 @@
 """``xcs experiment``: methods x seeds -> train -> evaluate -> significance -> summary, table, plots.
 
-- :mod:`xcs.experiment.methods` — :class:`~xcs.experiment.methods.Method` and its lexicons.
-- :mod:`xcs.experiment.batches` — the switchers and collator of every training method.
+- :mod:`xcs.experiment.strategies` — what each kind of row is and does (a registry of ``Strategy``).
+- :mod:`xcs.experiment.methods` — :class:`~xcs.experiment.methods.Method`: a strategy, a switching
+  recipe and the strategy's options.
 - :mod:`xcs.experiment.config` — the TOML config, parsed and checked at load time.
 - :mod:`xcs.experiment.data` — the training pairs (SQuAD v1.1 dev minus XQuAD).
 - :mod:`xcs.experiment.runner` — one run, the reranker run, the whole experiment.
@@ -19,6 +20,7 @@ from xcs.lazy import attach
 _EXPORTS = {
     "ExperimentConfig": "xcs.experiment.config",
     "load_config": "xcs.experiment.config",
+    "EvalOptions": "xcs.experiment.config",
     "Method": "xcs.experiment.methods",
     "RunPaths": "xcs.experiment.paths",
     "run_paths": "xcs.experiment.paths",

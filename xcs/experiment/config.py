@@ -14,17 +14,18 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from xcs.data.options import DataOptions
 from xcs.evaluation.protocol import ALL_TASKS, PAPER_PAIRS
-from xcs.experiment.methods import LanguageCode, Method
+from xcs.experiment.methods import Method
 from xcs.experiment.strategies import strategy_of
-from xcs.training.config import STRICT, validation_message
+from xcs.schema import STRICT, LanguageCode, validation_message
 
 if TYPE_CHECKING:
     from xcs.training.config import TrainConfig
@@ -44,21 +45,18 @@ class ExperimentConfig:
     model: str = "default"
     baseline: str = "zero-shot"
     reference: str | None = None
-    train: dict[str, Any] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
-    eval: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)  # merged with each method's own, then validated
+    data: DataOptions = field(default_factory=lambda: DataOptions())
+    eval: EvalOptions = field(default_factory=lambda: EvalOptions())
     keep_models: bool = True
     device: str = "auto"
 
     def train_config(self, method: Method, seed: int) -> TrainConfig:
         """The training settings of ``method`` at ``seed``: ``[train]``, overridden by the method's own
-        ``train`` table, then ``seed`` and the method's ``align_weight`` (when non-zero)."""
+        ``train`` table, then ``seed``."""
         from xcs.training.config import TrainConfig
 
-        values = {**self.train, **method.train, "seed": seed}
-        if method.align_weight:
-            values["align_weight"] = method.align_weight
-        return TrainConfig.from_dict(values)
+        return TrainConfig.from_dict({**self.train, **method.train, "seed": seed})
 
     def check_selection(self, seeds: Sequence[int] | None = None,
                         methods: Sequence[str] | None = None) -> None:
@@ -84,11 +82,14 @@ class ExperimentConfig:
 
     @property
     def tasks(self) -> list[str]:
-        return list(self.eval.get("tasks", ALL_TASKS))
+        """The evaluated tasks, aliases expanded, in the suite's order."""
+        from xcs.evaluation.protocol import resolve_tasks
+
+        return resolve_tasks(self.eval.tasks)
 
     @property
     def pairs(self) -> list[str]:
-        return list(self.eval.get("pairs", PAPER_PAIRS))
+        return list(self.eval.pairs)
 
 
 _TOP_LEVEL = {"name", "seeds", "model", "baseline", "reference", "train", "data", "eval", "methods",
@@ -111,16 +112,6 @@ class TopLevel:
     def __post_init__(self) -> None:
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds: {self.seeds} repeats a seed")
-
-
-@pydantic_dataclass(config=STRICT)
-class DataOptions:
-    """``[data]``: the training data and token lengths."""
-
-    max_pairs: Annotated[int, Field(ge=1)] | None = None
-    max_query_length: Annotated[int, Field(ge=4)] = 64
-    max_document_length: Annotated[int, Field(ge=4)] = 128
-    hold_out_xquad: bool = True
 
 
 @pydantic_dataclass(config=STRICT)
@@ -149,6 +140,11 @@ class EvalOptions:
         from xcs.evaluation.protocol import resolve_tasks
 
         resolve_tasks(self.tasks)
+
+    def suite_keywords(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`xcs.evaluation.suite.evaluate` (every field but ``tasks``
+        and ``pairs``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("tasks", "pairs")}
 
 
 def _validated(path: Path, table: str, make: Callable[[], _T]) -> _T:
@@ -235,32 +231,29 @@ def _check_bases(path: Path, methods: Mapping[str, Method]) -> None:
 def check_data_files(config: ExperimentConfig, data_dir: str | os.PathLike[str], path: Path) -> None:
     """Every file the experiment will read exists: the training data, each method's lexicons and the
     evaluation data of every task and language (errors name the config file and the method or table)."""
-    from xcs.experiment.methods import lexicon_paths
-
     root = Path(data_dir)
     needed: list[tuple[str, Path]] = []
     if any(strategy_of(m).reads_pairs for m in config.methods.values()):
         needed.append(("[data] (SQuAD v1.1 dev)", root / "squad" / "dev-v1.1.json"))
     for method in config.methods.values():
         strategy = strategy_of(method)
-        reverse = strategy.reverse_lexicons
-        languages = set(method.side_languages("query")) | set(method.side_languages("document"))
+        languages = set(method.switch_languages)
         if strategy.needs_languages:
-            languages |= set(method.languages)
+            languages |= set(method.recipe.languages)
         for lang in sorted(languages):
-            src, tgt = (lang, "en") if reverse else ("en", lang)
+            src, tgt = (lang, "en") if strategy.reverse_lexicons else ("en", lang)
             try:
-                lexicon_paths(method, src, tgt, root)
+                method.recipe.lexicon_paths(src, tgt, root)
             except FileNotFoundError as exc:
                 raise FileNotFoundError(f"{path}: [methods.{method.name}]: {exc}") from None
     tasks = set(config.tasks)
     if tasks & {"lareqa", "moir", "clir", "mlir"}:
-        xquadr = Path(config.eval.get("xquadr_dir") or root / "xquad-r")
-        languages = config.eval.get("languages") or sorted(
-            {lang for pair in config.pairs for lang in pair.split("-")})
+        xquadr = Path(config.eval.xquadr_dir or root / "xquad-r")
+        languages = config.eval.languages or sorted({lang for pair in config.pairs
+                                                     for lang in pair.split("-")})
         needed += [(f"[eval] XQuAD-R language {lang!r}", xquadr / f"{lang}.json") for lang in languages]
     if "tatoeba" in tasks:
-        needed.append(("[eval] Tatoeba", Path(config.eval.get("tatoeba_dir") or root / "tatoeba")))
+        needed.append(("[eval] Tatoeba", Path(config.eval.tatoeba_dir or root / "tatoeba")))
     for what, file in needed:
         if not file.exists():
             raise FileNotFoundError(f"{path}: {what}: {file} does not exist")
@@ -282,17 +275,17 @@ def load_config(path: str | os.PathLike[str],
                                                            if k not in ("train", "data", "eval", "methods")}))
     device = _validated(path, "device", lambda: check_device_name(top.device))
     tables = {}
-    for table, schema in (("data", DataOptions), ("eval", EvalOptions), ("train", None)):
+    for table in ("data", "eval", "train"):
         values = raw.get(table, {})
         if not isinstance(values, Mapping):
             raise ValueError(f"{path}: [{table}] must be a table")
-        if schema is not None:
-            _validated(path, f"[{table}]", lambda s=schema, v=values: s(**v))
         tables[table] = dict(values)
+    data = _validated(path, "[data]", lambda: DataOptions(**tables["data"]))
+    evaluation = _validated(path, "[eval]", lambda: EvalOptions(**tables["eval"]))
     methods = _methods(path, raw.get("methods"))
     config = ExperimentConfig(
         name=top.name or path.stem, methods=methods, seeds=top.seeds, model=top.model, baseline=top.baseline,
-        reference=top.reference, train=tables["train"], data=tables["data"], eval=tables["eval"],
+        reference=top.reference, train=tables["train"], data=data, eval=evaluation,
         keep_models=top.keep_models, device=device)
     for key in ("baseline", "reference"):
         name = getattr(config, key)

@@ -7,10 +7,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from xcs.data.options import DataOptions
 
-def training_pairs(data_dir: str | os.PathLike[str], data: Mapping[str, Any], seed: int = 0) -> list:
+
+def training_pairs(data_dir: str | os.PathLike[str], data: DataOptions | Mapping[str, Any] | None = None,
+                   seed: int = 0) -> list:
     """(question, answer sentence, paragraph) pairs from SQuAD v1.1 dev minus the XQuAD paragraphs.
 
+    ``data`` is a :class:`DataOptions` or a mapping of its fields (validated; None: the defaults).
     ``max_pairs`` keeps a seeded random subset (the same for every method and seed of a run, so
     methods are compared on identical data).
     """
@@ -20,8 +24,9 @@ def training_pairs(data_dir: str | os.PathLike[str], data: Mapping[str, Any], se
     from xcs.data.pairs_file import subsample
     from xcs.data.squad import load_squad_pairs
 
-    raw = load_squad_pairs(Path(data_dir) / "squad" / "dev-v1.1.json",
-                           exclude_xquad=bool(data.get("hold_out_xquad", True)))
+    if not isinstance(data, DataOptions):
+        data = DataOptions(**(data or {}))
+    raw = load_squad_pairs(Path(data_dir) / "squad" / "dev-v1.1.json", exclude_xquad=data.hold_out_xquad)
     splitter = PunktSentenceTokenizer()  # the splitter the loader used to find the answer sentence
     sentences: dict[str, tuple[str, ...]] = {}
     pairs = []
@@ -29,4 +34,4 @@ def training_pairs(data_dir: str | os.PathLike[str], data: Mapping[str, Any], se
         if p.paragraph not in sentences:
             sentences[p.paragraph] = tuple(splitter.tokenize(p.paragraph))
         pairs.append(TrainPair(p.question, p.answer_sentence, sentences[p.paragraph]))
-    return subsample(pairs, data.get("max_pairs"), seed)
+    return subsample(pairs, data.max_pairs, seed)

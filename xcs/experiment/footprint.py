@@ -23,6 +23,7 @@ give a superset. Methods whose inputs are not covered here (translate-test, rera
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from xcs.experiment.config import ExperimentConfig
-from xcs.experiment.methods import lexicon_paths, load_lexicons
 from xcs.experiment.strategies import strategy_of
 
 # The folders' licence / description files travel with the data they describe.
@@ -64,9 +64,8 @@ def switch_languages(config: ExperimentConfig) -> dict[str, list[str]]:
     """Method name -> the languages its switchers draw from (both sides; methods that switch)."""
     out = {}
     for method in config.methods.values():
-        langs = sorted(set(method.side_languages("query")) | set(method.side_languages("document")))
-        if langs:
-            out[method.name] = langs
+        if method.switch_languages:
+            out[method.name] = method.switch_languages
     return out
 
 
@@ -74,7 +73,7 @@ def xquadr_languages(config: ExperimentConfig, data_dir: str | os.PathLike[str])
     """The XQuAD-R languages the evaluation loads (``[eval] languages``, else every file)."""
     if not set(config.tasks) & _XQUADR_TASKS:
         return []
-    languages = config.eval.get("languages")
+    languages = config.eval.languages
     if languages:
         return list(languages)
     return sorted(p.stem for p in (Path(data_dir) / "xquad-r").glob("*.json"))
@@ -87,7 +86,7 @@ def tatoeba_codes(config: ExperimentConfig) -> list[str]:
 
     if "tatoeba" not in config.tasks:
         return []
-    languages = config.eval.get("tatoeba_languages")
+    languages = config.eval.tatoeba_languages
     if languages is None:
         return list(TATOEBA_XTREME_R_LANGUAGES)
     by_iso1 = {iso1: iso3 for iso3, iso1 in TATOEBA_XTREME_R_LANGUAGES.items()}
@@ -104,7 +103,7 @@ def data_files(config: ExperimentConfig, data_dir: str | os.PathLike[str]) -> li
     """
     _check_covered(config)
     root = Path(data_dir)
-    outside = [key for key in ("xquadr_dir", "tatoeba_dir") if config.eval.get(key)]
+    outside = [key for key in ("xquadr_dir", "tatoeba_dir") if getattr(config.eval, key)]
     if outside:
         raise ValueError(f"[eval] {outside} point outside the data directory; not bundled")
     needed: list[Path] = []
@@ -112,7 +111,7 @@ def data_files(config: ExperimentConfig, data_dir: str | os.PathLike[str]) -> li
         needed.append(Path("squad") / "dev-v1.1.json")
     for name, languages in switch_languages(config).items():
         for lang in languages:
-            for path in lexicon_paths(config.methods[name], "en", lang, root):
+            for path in config.methods[name].recipe.lexicon_paths("en", lang, root):
                 try:
                     needed.append(path.resolve().relative_to(root.resolve()))
                 except ValueError:
@@ -142,8 +141,7 @@ def run_texts(config: ExperimentConfig, data_dir: str | os.PathLike[str]) -> Run
     root = Path(data_dir)
     texts = RunTexts()
     if _trains(config):
-        data = {key: value for key, value in config.data.items() if key != "max_pairs"}
-        for pair in training_pairs(root, data):
+        for pair in training_pairs(root, dataclasses.replace(config.data, max_pairs=None)):
             texts.train += [pair.query, pair.positive, *pair.paragraph, *pair.negatives]
     for lang in xquadr_languages(config, root):
         xs = load_xquadr(root / "xquad-r" / f"{lang}.json")
@@ -157,12 +155,12 @@ def run_texts(config: ExperimentConfig, data_dir: str | os.PathLike[str]) -> Run
 def compiled_lexicons(config: ExperimentConfig, data_dir: str | os.PathLike[str],
                       tokenizer: Any) -> dict[tuple[str, str], Any]:
     """(method, language) -> the :class:`~xcs.switching.compiled_lexicon.CompiledLexicon` its
-    switchers use, compiled as :func:`xcs.experiment.batches.method_switchers` compiles them."""
+    switchers use, compiled as :meth:`xcs.switching.recipe.SwitchingRecipe.switchers` compiles them."""
     from xcs.switching.compiled_lexicon import CompiledLexicon
 
     out = {}
     for name, languages in switch_languages(config).items():
-        lexicons = load_lexicons(config.methods[name], languages, data_dir)
+        lexicons = config.methods[name].recipe.load_lexicons(data_dir, languages)
         for lang in languages:
             out[name, lang] = CompiledLexicon.compile(lexicons[lang], tokenizer)
     return out

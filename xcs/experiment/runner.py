@@ -39,7 +39,7 @@ from typing import Any
 
 from xcs.experiment.config import ExperimentConfig
 from xcs.experiment.data import training_pairs
-from xcs.experiment.methods import LEGACY_METHOD_VALUES, Method
+from xcs.experiment.methods import Method, legacy_method_record
 from xcs.experiment.paths import run_paths
 from xcs.experiment.report import markdown_table, plots, rerank_table
 from xcs.experiment.strategies import RunContext, reused_by_others, strategy_of
@@ -47,6 +47,7 @@ from xcs.experiment.summary import summarize, summarize_rerank
 from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from xcs.io.paths import read_json
 from xcs.io.versions import versions
+from xcs.switching.recipe import SWITCHER_ONLY_FIELDS
 from xcs.training.config import LEGACY_TRAIN_VALUES
 
 
@@ -57,8 +58,8 @@ def _evaluate(encoder: Any, config: ExperimentConfig, data_dir: Path, out_dir: P
     ``results_dir`` (about 200 KB), so that any later summary can re-run its tests."""
     from xcs.evaluation.suite import evaluate
 
-    options = {k: v for k, v in config.eval.items() if k not in ("tasks", "pairs")}
-    metrics = evaluate(encoder, tasks=config.tasks, data_dir=data_dir, out_dir=out_dir, **options)
+    metrics = evaluate(encoder, tasks=config.tasks, data_dir=data_dir, out_dir=out_dir,
+                       **config.eval.suite_keywords())
     with atomic_path(results_dir / "per_query.npz") as tmp:
         shutil.copyfile(out_dir / "per_query.npz", tmp)
     return metrics
@@ -84,21 +85,16 @@ def _comparable(value: Any) -> Any:
 # another name with the same settings, e.g. ml-cs -> ml-cs@p=0.5, is the same run).
 _RESULT_NEUTRAL_TRAIN_KEYS = {"checkpoint_every"}
 _RESULT_NEUTRAL_METHOD_KEYS = {"name", "control"}  # control: which row the summary tests against
-# Switch-quality options only a code-switcher reads: they cannot change a run that switches nothing.
-_SWITCHER_ONLY_METHOD_KEYS = {"keep_case", "skip_stopwords", "protect_names", "language_per", "example_p",
-                              "shuffle_translations"}
 
 
 def check_finished_run(record: Mapping[str, Any], config: ExperimentConfig, method: Method, seed: int,
                        run_dir: Path) -> None:
     """A ValueError naming ``run_dir`` and the differing keys when the finished run ``record`` was
     made with another method, model or training config than the current ones."""
-    # records written before Method.kind was renamed Method.strategy carry "kind"
-    saved_method = {**LEGACY_METHOD_VALUES,
-                    **{("strategy" if k == "kind" else k): v for k, v in record.get("method", {}).items()}}
-    saved_method, current_method = _comparable(saved_method), _comparable(asdict(method))
-    neutral = _RESULT_NEUTRAL_METHOD_KEYS | (set() if strategy_of(method).switches
-                                             else _SWITCHER_ONLY_METHOD_KEYS)
+    saved_method = _comparable(legacy_method_record(record.get("method", {})))
+    current_method = _comparable(method.record())
+    # switch-quality options cannot change a run that switches nothing
+    neutral = _RESULT_NEUTRAL_METHOD_KEYS | (set() if strategy_of(method).switches else SWITCHER_ONLY_FIELDS)
     differing = [f"method.{k}" for k in sorted(set(saved_method) | set(current_method))
                  if k not in neutral and saved_method.get(k) != current_method.get(k)]
     if "model" in record and record["model"] != config.model:
@@ -140,7 +136,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
             return record
     paths.results.mkdir(parents=True, exist_ok=True)
     paths.work.mkdir(parents=True, exist_ok=True)
-    record: dict[str, Any] = {"method": asdict(method), "seed": seed, "model": config.model,
+    record: dict[str, Any] = {"method": method.record(), "seed": seed, "model": config.model,
                               "status": "running", "command": " ".join(sys.argv), "environment": versions()}
     began = time.perf_counter()
     strategy = strategy_of(method)

@@ -141,22 +141,19 @@ def interpolated_encoder(config: ExperimentConfig, method: Method, seed: int, wo
 # ------------------------------------------------------------------------------------------ the runs
 def _train(ctx: RunContext) -> Any:
     """Fine-tune a dual encoder (English only, or code-switching into the method's languages)."""
-    from xcs.experiment.batches import method_batch_builder
-    from xcs.experiment.methods import load_lexicons
     from xcs.models.encoder import Encoder
+    from xcs.training.collated import recipe_batch_builder
     from xcs.training.loop import train
 
     config, method = ctx.config, ctx.method
     train_config = config.train_config(method, ctx.seed)
     encoder = Encoder(config.model, device=ctx.device)
-    languages = sorted(set(method.side_languages("query")) | set(method.side_languages("document")))
-    lexicons = load_lexicons(method, languages, ctx.data_dir) if languages else {}
-    builder = method_batch_builder(
-        encoder.tokenizer, method, lexicons=lexicons, seed=ctx.seed, total_steps=train_config.steps,
-        query_prefix=encoder.query_prefix, passage_prefix=encoder.passage_prefix,
-        max_query_length=int(config.data.get("max_query_length", 64)),
-        max_document_length=int(config.data.get("max_document_length", 128)),
-        align=train_config.needs_originals)
+    recipe = method.switching
+    builder = recipe_batch_builder(
+        encoder.tokenizer, recipe, lexicons=recipe.load_lexicons(ctx.data_dir) if recipe else None,
+        seed=ctx.seed, total_steps=train_config.steps, query_prefix=encoder.query_prefix,
+        passage_prefix=encoder.passage_prefix, max_query_length=config.data.max_query_length,
+        max_document_length=config.data.max_document_length, align=train_config.needs_originals)
     result = train(encoder, ctx.pairs, builder, train_config, ctx.paths.work, progress=ctx.progress,
                    save_model=config.keep_models or reused_by_others(config, method))
     ctx.record["train"] = {"config": asdict(train_config), "wall_s": result.total_wall_s,
@@ -169,12 +166,12 @@ def _train(ctx: RunContext) -> Any:
 
 def _translate_test(ctx: RunContext) -> Any:
     """The baseline's model of the same seed on texts translated word by word into English."""
-    from xcs.experiment.methods import load_lexicons
     from xcs.models.encoder import Encoder
     from xcs.models.translate_test import TranslateTestEncoder
 
     base_dir = kept_model(ctx.work_dir, ctx.config.baseline, ctx.seed, "translate-test")
-    reverse = load_lexicons(ctx.method, ctx.method.languages, ctx.data_dir, reverse=True)
+    recipe = ctx.method.recipe
+    reverse = recipe.load_lexicons(ctx.data_dir, recipe.languages, reverse=True)
     return TranslateTestEncoder(Encoder(base_dir, device=ctx.device), reverse)
 
 
@@ -193,30 +190,28 @@ def _rerank(ctx: RunContext) -> None:
     on the config's pairs (same XQuAD-R subsample as the evaluation); writes ``rerank.json``."""
     from xcs.data.xquadr import load_xquadr_dir, subsample_sets
     from xcs.evaluation.rerank import rerank_xquadr
-    from xcs.experiment.batches import method_batch_builder
-    from xcs.experiment.methods import load_lexicons
     from xcs.models.cross_encoder import CrossEncoder
     from xcs.models.encoder import Encoder
+    from xcs.training.collated import recipe_batch_builder
     from xcs.training.cross_encoder import train_cross_encoder
 
     config, method = ctx.config, ctx.method
     base_dir = kept_model(ctx.work_dir, config.baseline, ctx.seed, "rerank")
     train_config = config.train_config(method, ctx.seed)
     cross = CrossEncoder(config.model, device=ctx.device, seed=ctx.seed)
-    lexicons = load_lexicons(method, method.languages, ctx.data_dir)
-    builder = method_batch_builder(cross.tokenizer, method, lexicons=lexicons, seed=ctx.seed,
-                                   total_steps=train_config.steps,
-                                   max_query_length=int(config.data.get("max_query_length", 64)),
-                                   max_document_length=int(config.data.get("max_document_length", 128)))
+    recipe = method.recipe
+    builder = recipe_batch_builder(cross.tokenizer, recipe, lexicons=recipe.load_lexicons(ctx.data_dir),
+                                   seed=ctx.seed, total_steps=train_config.steps,
+                                   max_query_length=config.data.max_query_length,
+                                   max_document_length=config.data.max_document_length)
     losses = train_cross_encoder(cross, ctx.pairs, builder, train_config, progress=ctx.progress)
     ctx.record["train"] = {"config": asdict(train_config), "losses": losses, "first_loss": losses[0],
                            "last_loss": losses[-1]}
     ctx.trained_at = time.perf_counter()
     languages = sorted({lang for pair in config.pairs for lang in pair.split("-")})
     sets = load_xquadr_dir(ctx.data_dir / "xquad-r", languages)
-    subsample = config.eval.get("subsample")
-    if subsample:  # the evaluation's questions (same subsample and seed)
-        sets = subsample_sets(sets, int(subsample), int(config.eval.get("seed", 0)))
+    if config.eval.subsample:  # the evaluation's questions (same subsample and seed)
+        sets = subsample_sets(sets, config.eval.subsample, config.eval.seed)
     metrics, scores = rerank_xquadr(Encoder(base_dir, device=ctx.device), cross, sets, config.pairs,
                                     k=method.rerank_k)
     with atomic_path(ctx.paths.work / "rerank_per_query.npz") as tmp:

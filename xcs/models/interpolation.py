@@ -17,11 +17,11 @@ from xcs.models.encoder import Encoder
 def check_alpha(alpha: object) -> float:
     """``alpha`` as a float: a real number (not a bool or a string; else a TypeError), finite and in
     [0, 1] (else a ValueError), by the type that checks a config's ``alpha`` and ``xcs model
-    interpolate --alpha`` (:data:`xcs.experiment.methods.Probability`), so all three accept the
+    interpolate --alpha`` (:data:`xcs.schema.Probability`), so all three accept the
     same values."""
     from pydantic import TypeAdapter, ValidationError
 
-    from xcs.experiment.methods import Probability
+    from xcs.schema import Probability
 
     if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real) or not math.isfinite(alpha):
         raise TypeError(f"alpha must be a finite number, got {alpha!r}")

@@ -11,6 +11,8 @@
 - :mod:`xcs.switching.switching_tokenizer` — texts -> switched, prompted, padded token ids.
 - :mod:`xcs.switching.collator` — :class:`~xcs.switching.collator.CodeSwitchCollator`, the one batching
   path of training.
+- :mod:`xcs.switching.recipe` — :class:`~xcs.switching.recipe.SwitchingRecipe`: languages, p, sides,
+  lexicons and switch-quality options as one object; its lexicons, switchers and collator.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ _EXPORTS = {
     "WrongCollatorError": "xcs.switching.collator",
     "CompiledLexicon": "xcs.switching.compiled_lexicon",
     "TokenizerMismatchError": "xcs.switching.compiled_lexicon",
+    "SwitchingRecipe": "xcs.switching.recipe",
     "CodeSwitcher": "xcs.switching.switcher",
     "SwitchingTokenizer": "xcs.switching.switching_tokenizer",
 }

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xcs.data.options import MAX_DOCUMENT_LENGTH, MAX_QUERY_LENGTH
 from xcs.switching.arguments import check_texts
 from xcs.switching.draws import DrawIndex
 from xcs.switching.switcher import DOCUMENT_INDEX_OFFSET, CodeSwitcher
@@ -111,8 +112,8 @@ class CodeSwitchCollator:
         document_key: str = "document",
         negatives_key: str = "negatives",
         index_key: str = "index",
-        query_max_length: int = 64,
-        document_max_length: int = 256,
+        query_max_length: int = MAX_QUERY_LENGTH,
+        document_max_length: int = MAX_DOCUMENT_LENGTH,
         query_prefix: str = "query: ",
         passage_prefix: str = "passage: ",
         return_provenance: bool = False,

@@ -8,6 +8,7 @@
 - :mod:`xcs.training.objective` — the towers and the per-step loss.
 - :mod:`xcs.training.adapters` — LoRA adapters (``peft``) trained in place of the weights.
 - :mod:`xcs.training.checkpoint` — checkpoints written atomically, validated on resume.
+- :mod:`xcs.training.collated` — the loop's batches from a ``CodeSwitchCollator`` (or a recipe).
 - :mod:`xcs.training.loop` — :func:`~xcs.training.loop.train`.
 - :mod:`xcs.training.cross_encoder` — BCE training of the reranker's cross-encoder.
 """
@@ -18,6 +19,7 @@ from xcs.lazy import attach
 
 # public name -> the module that defines it (imported on first use: importing the package stays cheap)
 _EXPORTS = {
+    "recipe_batch_builder": "xcs.training.collated",
     "TrainConfig": "xcs.training.config",
     "TrainResult": "xcs.training.config",
     "train_cross_encoder": "xcs.training.cross_encoder",

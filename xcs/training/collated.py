@@ -1,16 +1,21 @@
-"""``CollatorBatchBuilder``: the training loop's batches, made by the public ``CodeSwitchCollator``."""
+"""``CollatorBatchBuilder``: the training loop's batches, made by the public ``CodeSwitchCollator``;
+:func:`recipe_batch_builder` makes one from a :class:`~xcs.switching.recipe.SwitchingRecipe`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from xcs.data.options import MAX_DOCUMENT_LENGTH, MAX_QUERY_LENGTH
 from xcs.data.pairs import TrainPair
 from xcs.switching.collator import CodeSwitchCollator
 from xcs.training.batch import TokenBatch, Tokens
+
+if TYPE_CHECKING:
+    from xcs.switching.recipe import SwitchingRecipe
 
 
 def tokens(batch: Mapping[str, torch.Tensor], prefix: str) -> Tokens:
@@ -47,3 +52,31 @@ class CollatorBatchBuilder:
         batch = self.collator.collate([p.query for p in pairs], [p.positive for p in pairs], negatives,
                                       np.asarray(example_ids, dtype=np.int64), epoch=epoch)
         return token_batch(batch)
+
+
+def recipe_batch_builder(
+    tokenizer: Any,
+    recipe: SwitchingRecipe | None,
+    *,
+    lexicons: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    total_steps: int = 1,
+    query_prefix: str = "query: ",
+    passage_prefix: str = "passage: ",
+    max_query_length: int = MAX_QUERY_LENGTH,
+    max_document_length: int = MAX_DOCUMENT_LENGTH,
+    align: bool = False,
+) -> CollatorBatchBuilder:
+    """The training loop's batch builder for ``recipe`` (None: English only): a
+    :class:`CodeSwitchCollator` with the recipe's switchers over ``lexicons`` (``{lang: Lexicon}``
+    or compiled), E5 prefixes added after switching, the unswitched originals when ``align``, and
+    ``p`` following the recipe's schedule over ``total_steps``. Each side's switcher draws from
+    ``(seed, epoch, example index)`` with a side-specific index offset, so queries and documents of
+    one example are switched independently."""
+    options = dict(query_max_length=max_query_length, document_max_length=max_document_length,
+                   query_prefix=query_prefix, passage_prefix=passage_prefix, return_originals=align)
+    if recipe is None:
+        return CollatorBatchBuilder(CodeSwitchCollator(tokenizer, **options))
+    collator = recipe.collator(tokenizer, lexicons or {}, seed, **options)
+    return CollatorBatchBuilder(collator,
+                                (lambda step: recipe.p_at(step, total_steps)) if recipe.scheduled else None)

@@ -6,18 +6,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
-from pydantic_core import ArgsKwargs
 
 from xcs.loss.options import MIN_TEMPERATURE, Impl
+from xcs.schema import STRICT
 
 HardNegatives = Literal["none", "paragraph", "mined", "given"]
-
-
-# Strict (no coercion: "false" is not False, 40.5 is not 40) and closed (unknown keys are errors).
-STRICT = ConfigDict(strict=True, extra="forbid")
-
 Count = Annotated[int, Field(ge=1)]
 NonNegative = Annotated[int, Field(ge=0)]
 
@@ -26,19 +21,6 @@ NonNegative = Annotated[int, Field(ge=0)]
 # records did: a record without the field was made with that value.
 LEGACY_TRAIN_VALUES: dict[str, Any] = {"freeze_layers": 0, "distill_weight": 0.0, "lora_rank": 0,
                                        "lora_alpha": 16.0}
-
-
-def validation_message(exc: ValidationError) -> str:
-    """One line per error of a pydantic validation: ``key: what is wrong (got VALUE)``."""
-    lines = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        message = ("unknown key" if error["type"] == "unexpected_keyword_argument"
-                   else error["msg"].removeprefix("Value error, "))
-        got = error.get("input")
-        shown = "" if not where or isinstance(got, (dict, ArgsKwargs)) else f" (got {got!r})"
-        lines.append(f"{where}: {message}{shown}" if where else message)
-    return "; ".join(lines)
 
 
 @pydantic_dataclass(config=STRICT)
