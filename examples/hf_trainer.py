@@ -15,7 +15,7 @@ def main() -> None:
     args = parse_args(__doc__)
     encoder = Encoder(args.model)
     collator = CodeSwitchCollator(encoder.tokenizer, *muse_switchers(encoder.tokenizer, args),
-                                  query_max_length=64, document_max_length=128)
+                                  max_query_length=64, max_document_length=128)
     dataset = datasets.Dataset.from_list(squad_rows(args))
     training_args = TrainingArguments(output_dir=args.out, max_steps=args.steps,
                                       per_device_train_batch_size=args.batch_size, learning_rate=2e-5,

@@ -13,7 +13,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     encoder = Encoder(args.model)
     collator = CodeSwitchCollator(encoder.tokenizer, *muse_switchers(encoder.tokenizer, args),
-                                  query_max_length=64, document_max_length=128)
+                                  max_query_length=64, max_document_length=128)
     rows = squad_rows(args)
     loader = torch.utils.data.DataLoader(rows, batch_size=args.batch_size, shuffle=True, collate_fn=collator,
                                          num_workers=2)

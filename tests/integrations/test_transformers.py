@@ -24,7 +24,7 @@ def _trainer(tmp_path, model, dataset, collator, callbacks, max_steps):
 def test_trainer_trains_with_the_collator_and_default_arguments(tmp_path, tiny_model_dir, e5_tokenizer,
                                                                  switchers, pair_rows):
     dataset = datasets.Dataset.from_list(pair_rows[:8])
-    collator = CodeSwitchCollator(e5_tokenizer, *switchers, query_max_length=32, document_max_length=32)
+    collator = CodeSwitchCollator(e5_tokenizer, *switchers, max_query_length=32, max_document_length=32)
     encoder = fresh_encoder(tiny_model_dir)
     before = [p.detach().clone() for p in encoder.model.parameters()]
     model = DualEncoderForContrastiveTraining(encoder, temperature=0.1)
@@ -41,7 +41,7 @@ def test_epoch_callback_gives_every_epoch_its_own_draws(tmp_path, tiny_model_dir
     """2 epochs over an indexed dataset: with the callback nothing repeats; without it a warning."""
     dataset = datasets.Dataset.from_list([dict(row, index=i) for i, row in enumerate(pair_rows[:8])])
     for callbacks, expect_warning in ((True, False), (False, True)):
-        collator = CodeSwitchCollator(e5_tokenizer, *switchers, query_max_length=32, document_max_length=32)
+        collator = CodeSwitchCollator(e5_tokenizer, *switchers, max_query_length=32, max_document_length=32)
         model = DualEncoderForContrastiveTraining(fresh_encoder(tiny_model_dir))
         trainer = _trainer(tmp_path, model, dataset, collator,
                            [CodeSwitchEpochCallback(collator)] if callbacks else [], max_steps=4)
@@ -55,10 +55,10 @@ def test_epoch_callback_gives_every_epoch_its_own_draws(tmp_path, tiny_model_dir
 
 def test_align_weight_needs_the_originals(tiny_model_dir, e5_tokenizer, switchers, pair_rows):
     model = DualEncoderForContrastiveTraining(fresh_encoder(tiny_model_dir), align_weight=0.5)
-    plain = CodeSwitchCollator(e5_tokenizer, *switchers, query_max_length=32, document_max_length=32)
+    plain = CodeSwitchCollator(e5_tokenizer, *switchers, max_query_length=32, max_document_length=32)
     with pytest.raises(ValueError, match="return_originals=True"):
         model(**plain(pair_rows[:4]))
-    with_originals = CodeSwitchCollator(e5_tokenizer, *switchers, query_max_length=32, document_max_length=32,
+    with_originals = CodeSwitchCollator(e5_tokenizer, *switchers, max_query_length=32, max_document_length=32,
                                         return_originals=True)
     assert torch.isfinite(model(**with_originals(pair_rows[:4]))["loss"])
 

@@ -29,8 +29,8 @@ def collator(e5_tokenizer):
         e5_tokenizer,
         CodeSwitcher(e5_tokenizer, {"de": de}, p=1.0),
         CodeSwitcher(e5_tokenizer, {"ar": ar}, p=1.0, seed=1),
-        query_max_length=12,
-        document_max_length=9,
+        max_query_length=12,
+        max_document_length=9,
         return_provenance=True,
     )
 
@@ -86,7 +86,7 @@ def test_dataloader_and_pickle(e5_tokenizer, collator):
 
 
 def test_side_without_switcher_and_bad_features(e5_tokenizer):
-    plain = CodeSwitchCollator(e5_tokenizer, query_max_length=8, document_max_length=8)
+    plain = CodeSwitchCollator(e5_tokenizer, max_query_length=8, max_document_length=8)
     batch = plain([{"query": "a b c d e f g h i j", "document": "x"}])
     ids = batch["query_input_ids"][0].tolist()
     assert len(ids) == 8 and ids[-1] == e5_tokenizer.sep_token_id
@@ -96,7 +96,7 @@ def test_side_without_switcher_and_bad_features(e5_tokenizer):
     with pytest.raises(ValueError, match="empty"):
         plain([])
     with pytest.raises(ValueError, match="no room"):
-        CodeSwitchCollator(e5_tokenizer, query_max_length=3)
+        CodeSwitchCollator(e5_tokenizer, max_query_length=3)
 
 
 def test_one_switcher_on_both_sides_draws_each_side_apart(e5_tokenizer):
@@ -104,7 +104,7 @@ def test_one_switcher_on_both_sides_draws_each_side_apart(e5_tokenizer):
     de = Lexicon.from_pairs([(w, w.upper()) for w in words], "en", "de")
     switcher = CodeSwitcher(e5_tokenizer, {"de": de}, p=0.5)
     collator = CodeSwitchCollator(e5_tokenizer, switcher, switcher, query_prefix="", passage_prefix="",
-                                  query_max_length=32, document_max_length=32)
+                                  max_query_length=32, max_document_length=32)
     text = "where does the cat sleep in the house of the garden on a mat"
     batch = collator([{"query": text, "document": text, "index": i} for i in range(4)])
     # same text, same switcher, same example index: only the document offset keeps the draws apart
@@ -129,8 +129,8 @@ def _draws(batches):
 def test_workers_and_epochs_never_repeat_a_draw(e5_tokenizer):
     """2 workers x 2 epochs, no index column: no two batches of identical examples draw alike."""
     switcher = _upper_switcher(e5_tokenizer)
-    collator = CodeSwitchCollator(e5_tokenizer, switcher, switcher, query_max_length=32,
-                                  document_max_length=32)
+    collator = CodeSwitchCollator(e5_tokenizer, switcher, switcher, max_query_length=32,
+                                  max_document_length=32)
     dataset = [{"query": TEXT, "document": TEXT}] * 16
     loader = torch.utils.data.DataLoader(dataset, batch_size=4, num_workers=2, collate_fn=collator)
     batches = [batch for _ in range(2) for batch in loader]
@@ -140,8 +140,8 @@ def test_workers_and_epochs_never_repeat_a_draw(e5_tokenizer):
 
 def test_index_column_with_set_epoch_through_persistent_workers(e5_tokenizer):
     switcher = _upper_switcher(e5_tokenizer)
-    collator = CodeSwitchCollator(e5_tokenizer, switcher, switcher, query_max_length=32,
-                                  document_max_length=32)
+    collator = CodeSwitchCollator(e5_tokenizer, switcher, switcher, max_query_length=32,
+                                  max_document_length=32)
     dataset = [{"query": TEXT, "document": TEXT, "index": i} for i in range(8)]
     loader = torch.utils.data.DataLoader(dataset, batch_size=4, num_workers=2, collate_fn=collator,
                                          persistent_workers=True)
@@ -235,6 +235,15 @@ def test_bad_arguments(e5_tokenizer):
     with pytest.raises(TypeError, match="query_switcher must be a CodeSwitcher"):
         CodeSwitchCollator(e5_tokenizer, "de")
     with pytest.raises(TypeError, match="max_length must be an int"):
-        CodeSwitchCollator(e5_tokenizer, query_max_length=12.5)
+        CodeSwitchCollator(e5_tokenizer, max_query_length=12.5)
     with pytest.raises(ValueError, match="epoch must be an integer >= 0"):
         CodeSwitchCollator(e5_tokenizer).set_epoch(-1)
+
+
+def test_the_old_length_names_still_work_with_a_warning(e5_tokenizer):
+    # the lengths are spelled as in [data] / DataOptions (max_query_length); the old names are kept
+    with pytest.warns(DeprecationWarning, match="'query_max_length' is renamed 'max_query_length'"):
+        old = CodeSwitchCollator(e5_tokenizer, query_max_length=8, max_document_length=9)
+    assert (old.sides["query"].max_length, old.sides["document"].max_length) == (8, 9)
+    with pytest.raises(TypeError, match="got both 'document_max_length' and its new name"):
+        CodeSwitchCollator(e5_tokenizer, document_max_length=8, max_document_length=9)

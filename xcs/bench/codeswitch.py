@@ -199,9 +199,9 @@ def _collator_and_step(tokenizer, compiled, questions, contexts, args) -> dict:
         tokenizer,
         CodeSwitcher(tokenizer, compiled, p=args.p, target_language="de"),
         CodeSwitcher(tokenizer, compiled, p=args.p, target_language="ar", seed=1),
-        query_max_length=64, document_max_length=256,
+        max_query_length=64, max_document_length=256,
     )
-    plain = CodeSwitchCollator(tokenizer, query_max_length=64, document_max_length=256)
+    plain = CodeSwitchCollator(tokenizer, max_query_length=64, max_document_length=256)
     collate_switch = best_seconds(lambda: switching(features), 0.5, 5)[0]
     collate_plain = best_seconds(lambda: plain(features), 0.5, 5)[0]
 

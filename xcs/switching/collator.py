@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xcs.data.options import MAX_DOCUMENT_LENGTH, MAX_QUERY_LENGTH
+from xcs.deprecation import renamed_keywords
 from xcs.switching.arguments import check_texts
 from xcs.switching.draws import DrawIndex
 from xcs.switching.switcher import DOCUMENT_INDEX_OFFSET, CodeSwitcher
@@ -96,12 +97,14 @@ class CodeSwitchCollator:
         tokenizer: Hugging Face tokenizer (the switchers' tokenizer).
         query_switcher / document_switcher: switcher of each side, or None to leave it as is.
         query_key / document_key / negatives_key / index_key: the feature keys.
-        query_max_length / document_max_length: output lengths, prefix and special tokens included.
+        max_query_length / max_document_length: output lengths, prefix and special tokens included.
         query_prefix / passage_prefix: E5 prefixes ("" for none).
         return_provenance: also return the provenance arrays.
         return_originals: also return the unswitched queries and positives.
     """
 
+    # the lengths are spelled as in [data] / DataOptions since issue 24
+    @renamed_keywords({"query_max_length": "max_query_length", "document_max_length": "max_document_length"})
     def __init__(
         self,
         tokenizer: PreTrainedTokenizerBase,
@@ -112,8 +115,8 @@ class CodeSwitchCollator:
         document_key: str = "document",
         negatives_key: str = "negatives",
         index_key: str = "index",
-        query_max_length: int = MAX_QUERY_LENGTH,
-        document_max_length: int = MAX_DOCUMENT_LENGTH,
+        max_query_length: int = MAX_QUERY_LENGTH,
+        max_document_length: int = MAX_DOCUMENT_LENGTH,
         query_prefix: str = "query: ",
         passage_prefix: str = "passage: ",
         return_provenance: bool = False,
@@ -128,9 +131,9 @@ class CodeSwitchCollator:
                 raise TypeError(f"{name} must be a CodeSwitcher or None, got {type(switcher).__name__}")
         self.tokenizer = tokenizer
         self.sides = {
-            "query": SwitchingTokenizer(tokenizer, query_switcher, max_length=query_max_length,
+            "query": SwitchingTokenizer(tokenizer, query_switcher, max_length=max_query_length,
                                         prompt=query_prefix),
-            "document": SwitchingTokenizer(tokenizer, document_switcher, max_length=document_max_length,
+            "document": SwitchingTokenizer(tokenizer, document_switcher, max_length=max_document_length,
                                            prompt=passage_prefix),
         }
         self.keys = {"query": query_key, "document": document_key, "negatives": negatives_key}

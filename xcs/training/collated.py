@@ -73,7 +73,7 @@ def recipe_batch_builder(
     ``p`` following the recipe's schedule over ``total_steps``. Each side's switcher draws from
     ``(seed, epoch, example index)`` with a side-specific index offset, so queries and documents of
     one example are switched independently."""
-    options = dict(query_max_length=max_query_length, document_max_length=max_document_length,
+    options = dict(max_query_length=max_query_length, max_document_length=max_document_length,
                    query_prefix=query_prefix, passage_prefix=passage_prefix, return_originals=align)
     if recipe is None:
         return CollatorBatchBuilder(CodeSwitchCollator(tokenizer, **options))
