@@ -9,7 +9,8 @@ import pytest
 from xcs.experiment import runner as experiment
 from xcs.experiment.config import load_config
 from xcs.experiment.methods import Method
-from xcs.experiment.strategies import STRATEGIES, RunContext, Strategy, register
+from xcs.experiment.runs import RunContext
+from xcs.experiment.strategies import STRATEGIES, Strategy, register
 
 
 class ConstantEncoder:

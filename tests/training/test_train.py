@@ -17,7 +17,7 @@ import torch
 from train_helpers import fresh_encoder, make_pairs, run, save_tiny_model
 
 from xcs.data.pairs import TrainPair
-from xcs.experiment.strategies import evaluation_encoder
+from xcs.experiment.runs import evaluation_encoder
 from xcs.training.config import TrainConfig
 from xcs.training.cross_encoder import train_cross_encoder
 from xcs.training.devices import check_device_name, resolve_device

@@ -1,10 +1,11 @@
 """``xcs experiment``: methods x seeds -> train -> evaluate -> significance -> summary, table, plots.
 
-- :mod:`xcs.experiment.strategies` — what each kind of row is and does (a registry of ``Strategy``).
+- :mod:`xcs.experiment.strategies` — what each kind of row is (a registry of ``Strategy``).
 - :mod:`xcs.experiment.methods` — :class:`~xcs.experiment.methods.Method`: a strategy, a switching
   recipe and the strategy's options.
 - :mod:`xcs.experiment.config` — the TOML config, parsed and checked at load time.
 - :mod:`xcs.experiment.data` — the training pairs (SQuAD v1.1 dev minus XQuAD).
+- :mod:`xcs.experiment.runs` — how each built-in strategy runs one (method, seed): ``RunContext``.
 - :mod:`xcs.experiment.runner` — one run, the reranker run, the whole experiment.
 - :mod:`xcs.experiment.summary` — means, stds and paired tests over finished runs.
 - :mod:`xcs.experiment.footprint` — the data files, texts and token ids a config's run uses (what a

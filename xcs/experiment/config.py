@@ -23,8 +23,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from xcs.data.options import DataOptions
 from xcs.evaluation.protocol import ALL_TASKS, PAPER_PAIRS
-from xcs.experiment.methods import Method
-from xcs.experiment.strategies import strategy_of
+from xcs.experiment.methods import Method, strategy_of
 from xcs.schema import STRICT, LanguageCode, validation_message
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from xcs.experiment.config import ExperimentConfig
-from xcs.experiment.strategies import strategy_of
+from xcs.experiment.methods import strategy_of
 
 # The folders' licence / description files travel with the data they describe.
 _FOLDER_NOTES = ("LICENSE", "README.md")

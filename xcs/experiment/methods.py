@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from xcs.experiment.strategies import STRATEGIES
+from xcs.experiment.strategies import STRATEGIES, Strategy
 from xcs.schema import STRICT, Probability
 from xcs.switching.recipe import LEGACY_RECIPE_VALUES, SwitchingRecipe
 
@@ -140,6 +140,11 @@ class Method:
     def switch_languages(self) -> list[str]:
         """Every language its training switches into, sorted (empty: English only)."""
         return [] if self.switching is None else self.switching.target_languages
+
+
+def strategy_of(method: Method) -> Strategy:
+    """The registered strategy of ``method``."""
+    return STRATEGIES[method.strategy]
 
 
 def legacy_method_record(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,10 +39,10 @@ from typing import Any
 
 from xcs.experiment.config import ExperimentConfig
 from xcs.experiment.data import training_pairs
-from xcs.experiment.methods import Method, legacy_method_record
+from xcs.experiment.methods import Method, legacy_method_record, strategy_of
 from xcs.experiment.paths import run_paths
 from xcs.experiment.report import markdown_table, plots, rerank_table
-from xcs.experiment.strategies import RunContext, reused_by_others, strategy_of
+from xcs.experiment.runs import RunContext, reused_by_others
 from xcs.experiment.summary import summarize, summarize_rerank
 from xcs.io.atomic import atomic_path, write_json_atomic, write_text_atomic
 from xcs.io.paths import read_json
@@ -131,7 +131,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
                 paths.work.mkdir(parents=True, exist_ok=True)
                 print(f"[xcs experiment] {method.name} seed {seed}: done, retraining its model for reuse",
                       file=sys.stderr, flush=True)
-                strategy.run(RunContext(config, method, seed, paths, work_dir, data_dir, pairs, progress,
+                strategy.execute(RunContext(config, method, seed, paths, work_dir, data_dir, pairs, progress,
                                         resolve_device(config.device), {**record}))
             return record
     paths.results.mkdir(parents=True, exist_ok=True)
@@ -142,7 +142,7 @@ def run_one(config: ExperimentConfig, method: Method, seed: int, *, results_dir:
     strategy = strategy_of(method)
     context = RunContext(config, method, seed, paths, work_dir, data_dir, pairs, progress,
                          resolve_device(config.device), record)
-    evaluated = strategy.run(context)
+    evaluated = strategy.execute(context)
     trained_s = (context.trained_at or time.perf_counter()) - began
     if evaluated is not None and method.evaluate:
         metrics = _evaluate(evaluated, config, data_dir, paths.evaluation, paths.results)

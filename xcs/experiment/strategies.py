@@ -1,48 +1,22 @@
-"""The experiment's strategies: what each kind of row is and does, defined once.
+"""The experiment's strategies: what each kind of row is, defined once.
 
 A :class:`Strategy` owns its traits (does it train, read the training pairs, code-switch, need
 languages or the baseline's model, depend on the seed, run after its base), the
-:class:`~xcs.experiment.methods.Method` options only it reads, and :meth:`Strategy.run`: from a
-:class:`RunContext` to the encoder the suite evaluates (or ``None`` when the strategy writes its own
-result, as the reranker does). The config loader, the runner, the summary and the footprint ask the
-strategy; none compares strategy names. :func:`register` adds one (a test adds a toy strategy in one
-place and runs an experiment with it).
+:class:`~xcs.experiment.methods.Method` options only it reads, and its ``run``: from a
+:class:`~xcs.experiment.runs.RunContext` to the encoder the suite evaluates (or ``None`` when the
+strategy writes its own result, as the reranker does). The config loader, the runner, the summary
+and the footprint ask the strategy (:func:`xcs.experiment.methods.strategy_of`); none compares
+strategy names. :func:`register` adds one (a test adds a toy strategy in one place and runs an
+experiment with it). This module imports nothing of the experiment: the built-in strategies name
+their run functions (:mod:`xcs.experiment.runs`), which are imported when first run.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
-
-from xcs.experiment.paths import RunPaths, run_paths
-from xcs.io.atomic import atomic_path, write_json_atomic
-
-if TYPE_CHECKING:
-    from xcs.experiment.config import ExperimentConfig
-    from xcs.experiment.methods import Method
-
-
-@dataclass
-class RunContext:
-    """Everything one (method, seed) run reads; ``record`` is its ``run.json`` in the making (a
-    strategy adds ``train``), ``trained_at`` the ``time.perf_counter()`` when training ended."""
-
-    config: ExperimentConfig
-    method: Method
-    seed: int
-    paths: RunPaths
-    work_dir: Path
-    data_dir: Path
-    pairs: Sequence[Any]
-    progress: bool
-    device: Any
-    record: dict[str, Any]
-    trained_at: float | None = None
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -51,7 +25,10 @@ class Strategy:
     config is refused: the same model would run under two names)."""
 
     name: str
-    run: Callable[[RunContext], Any]
+    # RunContext -> the encoder to evaluate (None: run() wrote its own result); a callable, or
+    # "module:function" for one imported when first run (the built-ins live in xcs.experiment.runs,
+    # which imports the config: naming them keeps this registry below the config and the methods)
+    run: Callable[[Any], Any] | str
     trains: bool = False  # fine-tunes a dual encoder on the training pairs
     reads_pairs: bool = False  # needs the training pairs (a trainer, or the reranker)
     switches: bool = False  # code-switches its training texts: the switcher options and lexicons apply
@@ -65,6 +42,14 @@ class Strategy:
     footprint_covered: bool = True  # xcs.experiment.footprint knows every text it feeds the encoder
     options: tuple[str, ...] = field(default=())
 
+    def execute(self, context: Any) -> Any:
+        """Run the strategy on ``context`` (a :class:`xcs.experiment.runs.RunContext`)."""
+        run = self.run
+        if isinstance(run, str):
+            module, _, function = run.partition(":")
+            run = getattr(importlib.import_module(module), function)
+        return run(context)
+
 
 STRATEGIES: dict[str, Strategy] = {}
 
@@ -77,158 +62,16 @@ def register(strategy: Strategy) -> Strategy:
     return strategy
 
 
-def strategy_of(method: Method) -> Strategy:
-    """The registered strategy of ``method``."""
-    return STRATEGIES[method.strategy]
-
-
-def reused_by_others(config: ExperimentConfig, method: Method) -> bool:
-    """Whether another row of ``config`` reuses ``method``'s trained model: an interpolation of it,
-    or a strategy that needs the baseline's model when ``method`` is the baseline."""
-    return any((strategy_of(m).needs_baseline_model and method.name == config.baseline)
-               or m.base == method.name for m in config.methods.values())
-
-
-# ------------------------------------------------------------------------------------------ helpers
-def kept_model(work_dir: Path, method: str, seed: int, needed_by: str) -> Path:
-    """The saved model of ``method`` at ``seed`` that ``needed_by`` reuses; a FileNotFoundError
-    saying which when it is missing."""
-    path = run_paths(Path(), work_dir, method, seed).model
-    if not path.exists():
-        raise FileNotFoundError(f"{needed_by} needs the {method!r} model of seed {seed} at {path} "
-                                "(run that method first, with keep_models = true)")
-    return path
-
-
-def evaluation_encoder(encoder: Any, document_encoder: Any | None = None) -> Any:
-    """The trained tower(s) in eval mode (dropout off) as one encoder for ``evaluate``: ``encoder``
-    itself with shared towers, else a :class:`xcs.models.dual_encoder.DualEncoder`."""
-    encoder.model.eval()
-    if document_encoder is None:
-        return encoder
-    from xcs.models.dual_encoder import DualEncoder
-
-    document_encoder.model.eval()
-    return DualEncoder(encoder, document_encoder)
-
-
-def interpolated_encoder(config: ExperimentConfig, method: Method, seed: int, work_dir: Path,
-                         device: Any = None) -> Any:
-    """The WiSE-FT encoder of the interpolating ``method`` at ``seed``: every tower of its base's
-    trained model mixed with the untouched ``config.model`` at ``method.alpha``, in eval mode.
-
-    A base trained with separate towers (``shared_towers = false``) saved ``model-documents/`` beside
-    ``model/``: both are interpolated and evaluated as a :class:`~xcs.models.dual_encoder.DualEncoder`,
-    as the base itself was, so ``alpha = 1`` reproduces the base exactly and ``alpha = 0`` the
-    untouched model (whose two towers are one)."""
-    from xcs.models.encoder import Encoder
-    from xcs.models.interpolation import interpolate
-
-    needed_by = f"{method.name} (interpolation)"
-    base_dir = kept_model(work_dir, method.base, seed, needed_by)
-    towers = [base_dir]
-    if not config.train_config(config.methods[method.base], seed).shared_towers:
-        documents = base_dir.with_name("model-documents")
-        if not documents.exists():
-            raise FileNotFoundError(f"{needed_by} needs the document tower of the {method.base!r} model of "
-                                    f"seed {seed} at {documents} (it was trained with separate towers)")
-        towers.append(documents)
-    mixed = [interpolate(Encoder(config.model, device=device), Encoder(tower, device=device), method.alpha)
-             for tower in towers]
-    return evaluation_encoder(*mixed)
-
-
-# ------------------------------------------------------------------------------------------ the runs
-def _train(ctx: RunContext) -> Any:
-    """Fine-tune a dual encoder (English only, or code-switching into the method's languages)."""
-    from xcs.models.encoder import Encoder
-    from xcs.training.collated import recipe_batch_builder
-    from xcs.training.loop import train
-
-    config, method = ctx.config, ctx.method
-    train_config = config.train_config(method, ctx.seed)
-    encoder = Encoder(config.model, device=ctx.device)
-    recipe = method.switching
-    builder = recipe_batch_builder(
-        encoder.tokenizer, recipe, lexicons=recipe.load_lexicons(ctx.data_dir) if recipe else None,
-        seed=ctx.seed, total_steps=train_config.steps, query_prefix=encoder.query_prefix,
-        passage_prefix=encoder.passage_prefix, max_query_length=config.data.max_query_length,
-        max_document_length=config.data.max_document_length, align=train_config.needs_originals)
-    result = train(encoder, ctx.pairs, builder, train_config, ctx.paths.work, progress=ctx.progress,
-                   save_model=config.keep_models or reused_by_others(config, method))
-    ctx.record["train"] = {"config": asdict(train_config), "wall_s": result.total_wall_s,
-                           "steps_per_s": result.steps_per_s, "resumed_from": result.resumed_from,
-                           "first_loss": result.losses[0], "last_loss": result.losses[-1],
-                           "losses": result.losses, "train_pairs": len(ctx.pairs)}
-    ctx.trained_at = time.perf_counter()
-    return evaluation_encoder(encoder, result.extra.get("document_encoder"))
-
-
-def _translate_test(ctx: RunContext) -> Any:
-    """The baseline's model of the same seed on texts translated word by word into English."""
-    from xcs.models.encoder import Encoder
-    from xcs.models.translate_test import TranslateTestEncoder
-
-    base_dir = kept_model(ctx.work_dir, ctx.config.baseline, ctx.seed, "translate-test")
-    recipe = ctx.method.recipe
-    reverse = recipe.load_lexicons(ctx.data_dir, recipe.languages, reverse=True)
-    return TranslateTestEncoder(Encoder(base_dir, device=ctx.device), reverse)
-
-
-def _interpolate(ctx: RunContext) -> Any:
-    return interpolated_encoder(ctx.config, ctx.method, ctx.seed, ctx.work_dir, ctx.device)
-
-
-def _off_the_shelf(ctx: RunContext) -> Any:
-    from xcs.models.encoder import Encoder
-
-    return Encoder(ctx.config.model, device=ctx.device)
-
-
-def _rerank(ctx: RunContext) -> None:
-    """Train the cross-encoder (code-switching on both sides) and rerank the baseline model's top-k
-    on the config's pairs (same XQuAD-R subsample as the evaluation); writes ``rerank.json``."""
-    from xcs.data.xquadr import load_xquadr_dir, subsample_sets
-    from xcs.evaluation.rerank import rerank_xquadr
-    from xcs.models.cross_encoder import CrossEncoder
-    from xcs.models.encoder import Encoder
-    from xcs.training.collated import recipe_batch_builder
-    from xcs.training.cross_encoder import train_cross_encoder
-
-    config, method = ctx.config, ctx.method
-    base_dir = kept_model(ctx.work_dir, config.baseline, ctx.seed, "rerank")
-    train_config = config.train_config(method, ctx.seed)
-    cross = CrossEncoder(config.model, device=ctx.device, seed=ctx.seed)
-    recipe = method.recipe
-    builder = recipe_batch_builder(cross.tokenizer, recipe, lexicons=recipe.load_lexicons(ctx.data_dir),
-                                   seed=ctx.seed, total_steps=train_config.steps,
-                                   max_query_length=config.data.max_query_length,
-                                   max_document_length=config.data.max_document_length)
-    losses = train_cross_encoder(cross, ctx.pairs, builder, train_config, progress=ctx.progress)
-    ctx.record["train"] = {"config": asdict(train_config), "losses": losses, "first_loss": losses[0],
-                           "last_loss": losses[-1]}
-    ctx.trained_at = time.perf_counter()
-    languages = sorted({lang for pair in config.pairs for lang in pair.split("-")})
-    sets = load_xquadr_dir(ctx.data_dir / "xquad-r", languages)
-    if config.eval.subsample:  # the evaluation's questions (same subsample and seed)
-        sets = subsample_sets(sets, config.eval.subsample, config.eval.seed)
-    metrics, scores = rerank_xquadr(Encoder(base_dir, device=ctx.device), cross, sets, config.pairs,
-                                    k=method.rerank_k)
-    with atomic_path(ctx.paths.work / "rerank_per_query.npz") as tmp:
-        np.savez_compressed(tmp, **scores)
-    write_json_atomic({**metrics, "environment": ctx.record["environment"]},
-                      ctx.paths.results / "rerank.json")
-    ctx.record["description"] = "cross-encoder reranker"
-
-
 _SWITCHING = ("p", "p_start", "shuffle_translations")
-register(Strategy("zero-shot", _train, trains=True, reads_pairs=True))
-register(Strategy("code-switch", _train, trains=True, reads_pairs=True, switches=True, needs_languages=True,
-                  per_side_languages=True, options=_SWITCHING))
-register(Strategy("translate-test", _translate_test, needs_languages=True, reverse_lexicons=True,
-                  needs_baseline_model=True, footprint_covered=False, options=("shuffle_translations",)))
-register(Strategy("off-the-shelf", _off_the_shelf, seed_independent=True))
-register(Strategy("rerank", _rerank, reads_pairs=True, switches=True, needs_languages=True,
+_RUNS = "xcs.experiment.runs"
+register(Strategy("zero-shot", f"{_RUNS}:train_run", trains=True, reads_pairs=True))
+register(Strategy("code-switch", f"{_RUNS}:train_run", trains=True, reads_pairs=True, switches=True,
+                  needs_languages=True, per_side_languages=True, options=_SWITCHING))
+register(Strategy("translate-test", f"{_RUNS}:translate_test_run", needs_languages=True,
+                  reverse_lexicons=True, needs_baseline_model=True, footprint_covered=False,
+                  options=("shuffle_translations",)))
+register(Strategy("off-the-shelf", f"{_RUNS}:off_the_shelf_run", seed_independent=True))
+register(Strategy("rerank", f"{_RUNS}:rerank_run", reads_pairs=True, switches=True, needs_languages=True,
                   needs_baseline_model=True, writes_own_result=True, footprint_covered=False,
                   options=(*_SWITCHING, "rerank_k")))
-register(Strategy("interpolate", _interpolate, interpolates=True, options=("alpha", "base")))
+register(Strategy("interpolate", f"{_RUNS}:interpolate_run", interpolates=True, options=("alpha", "base")))

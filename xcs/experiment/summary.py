@@ -17,8 +17,8 @@ import numpy as np
 from xcs.evaluation.report import headline_metrics
 from xcs.evaluation.significance import bonferroni, paired_t_test, seed_level_test
 from xcs.experiment.config import ExperimentConfig
+from xcs.experiment.methods import strategy_of
 from xcs.experiment.paths import run_paths
-from xcs.experiment.strategies import strategy_of
 from xcs.io.paths import read_json
 
 
