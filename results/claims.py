@@ -21,6 +21,7 @@ from xcs.evaluation.significance import seed_level_test
 
 RESULTS = Path(__file__).resolve().parent
 HEADLINE = RESULTS / "curve" / "steps040"  # full test data, 40 steps, paper-style MLIR
+PARETO = RESULTS / "pareto"  # full test data, 40 steps, WiSE-FT 0.2, 3 seeds, pooled MLIR
 SUBSAMPLED = RESULTS / "paper-cpu"  # 100 questions per language, pooled MLIR (BL-CS, translate-test)
 # languages the ML-CS recipe switches into (configs/curve/steps040.toml)
 SWITCHED = {"ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh"}
@@ -67,61 +68,70 @@ def group_mean(scores: dict[str, float], keep) -> float:
     return 100 * float(np.mean(values))
 
 
-def main() -> int:
-    en, ml = runs(HEADLINE, "en"), runs(HEADLINE, "ml-cs")
-    en_w, ml_w = runs(HEADLINE, "en-wise"), runs(HEADLINE, "ml-cs-wise")
-    untouched = runs(HEADLINE, "off-the-shelf")[0]
-    print(f"# Evidence ({HEADLINE.relative_to(RESULTS.parent)}: seeds en {sorted(en)}, ml-cs {sorted(ml)}, "
-          f"en-wise {sorted(en_w)}, ml-cs-wise {sorted(ml_w)})\n")
+def tatoeba(metrics: dict[int, dict], lang: str) -> float:
+    """Tatoeba acc@1 of ``lang`` (mean of both directions), averaged over seeds."""
+    return float(np.mean([m["tatoeba"]["by_language"][lang]["mean"] for m in metrics.values()]))
 
-    print("## (1) code-switching improves CLIR and MLIR; (2) it does not hurt monolingual retrieval\n")
-    print("| metric | ML-CS - English-only (raw) | ML-CS - English-only (WiSE-FT 0.2) "
-          "| ML-CS raw - untouched |")
+
+def recipe_evidence(config: Path, cs_name: str, en_name: str, untouched_name: str,
+                    columns: tuple[str, ...]) -> None:
+    """Claims (1), (2), (3), (5), (7), (8) for one comparison of a config: the code-switched row
+    ``cs_name`` against its English-only twin ``en_name`` and the untouched model."""
+    cs, en = runs(config, cs_name), runs(config, en_name)
+    seeds = sorted(set(cs) & set(en))  # compared on the seeds both have (paired)
+    cs, en = {s: cs[s] for s in seeds}, {s: en[s] for s in seeds}
+    untouched = runs(config, untouched_name)[0]
+    print(f"\n# {config.relative_to(RESULTS.parent)}: {cs_name} (seeds {sorted(cs)}) vs {en_name} "
+          f"(seeds {sorted(en)}) and {untouched_name}\n")
+    print("## (1) CLIR and MLIR improve; (2) monolingual retrieval (MoIR) is not hurt\n")
+    print("| metric | code-switched - English-only | code-switched - untouched | English-only - untouched |")
     print("|---|---|---|---|")
-    for name in ("CLIR", "MLIR", "LAReQA", "MoIR", "Tatoeba"):
+    for name in columns:
         base = headline_metrics(untouched)[name]
-        print(f"| {name} | {compare(column(ml, name), column(en, name))} | "
-              f"{compare(column(ml_w, name), column(en_w, name))} | {compare(column(ml, name), base)} |")
+        print(f"| {name} | {compare(column(cs, name), column(en, name))} | {compare(column(cs, name), base)} "
+              f"| {compare(column(en, name), base)} |")
 
-    print("\n## (5) consistently: the share of the 110 CLIR pairs and of the seeds where ML-CS is ahead\n")
-    for label, a, b in (("raw", ml, en), ("WiSE-FT", ml_w, en_w)):
-        gains = {p: pair_scores(a)[p] - pair_scores(b)[p] for p in pair_scores(a)}
-        ahead = sum(g > 0 for g in gains.values())
-        seeds = sorted(set(a) & set(b))
-        per_seed = [headline_metrics(a[s])["CLIR"] > headline_metrics(b[s])["CLIR"] for s in seeds]
-        mlir_seed = [headline_metrics(a[s])["MLIR"] > headline_metrics(b[s])["MLIR"] for s in seeds]
-        print(f"- {label}: ML-CS ahead on {ahead}/110 pairs (mean over seeds); CLIR ahead on "
-              f"{sum(per_seed)}/{len(seeds)} seeds, MLIR on {sum(mlir_seed)}/{len(seeds)}")
+    zero, switched, off = pair_scores(en), pair_scores(cs), pair_scores({0: untouched})
+    gain = {p: switched[p] - zero[p] for p in switched}
+    wins = {name: sum(headline_metrics(cs[s])[name] > headline_metrics(en[s])[name] for s in seeds)
+            for name in ("CLIR", "MLIR") if name in columns}
+    ahead = [f"{name} ahead on {won}/{len(seeds)} seeds" for name, won in wins.items()]
+    print(f"\n## (5) consistency: code-switched ahead on {sum(g > 0 for g in gain.values())}/110 CLIR pairs "
+          f"(means over seeds); {', '.join(ahead)}\n")
 
-    print("\n## (3) transfer loses more for distant pairs; (8) the gains are largest for them\n")
-    zero, cs, off = pair_scores(en), pair_scores(ml), pair_scores({0: untouched})
+    print("## (3) transfer loses more for distant pairs; (8) the gains are largest for them\n")
     groups = {"within {en, de, es}": lambda s, t: s in CLOSE and t in CLOSE,
               "one close, one distant": lambda s, t: (s in CLOSE) != (t in CLOSE),
               "both distant": lambda s, t: s not in CLOSE and t not in CLOSE}
-    print("| pairs | untouched | English-only | ML-CS | gain ML-CS - English-only |")
+    print("| pairs | untouched | English-only | code-switched | gain |")
     print("|---|---:|---:|---:|---:|")
     for label, keep in groups.items():
-        gain = {p: cs[p] - zero[p] for p in cs}
-        print(f"| {label} ({sum(keep(*p.split('-')) for p in cs)}) | {group_mean(off, keep):.2f} | "
-              f"{group_mean(zero, keep):.2f} | {group_mean(cs, keep):.2f} | {group_mean(gain, keep):+.2f} |")
-    pairs = sorted(cs)
-    rho = spearmanr([zero[p] for p in pairs], [cs[p] - zero[p] for p in pairs])
-    print(f"\nSpearman between the English-only pair score and the ML-CS gain over the 110 pairs: "
-          f"{rho.statistic:+.2f} (p = {rho.pvalue:.2g}; pairs are not independent)")
-    for pair in ("ar-ru", "ru-ar", "ar-de", "zh-ar", "en-de"):
+        means = [group_mean(scores, keep) for scores in (off, zero, switched)]
+        print(f"| {label} ({sum(keep(*p.split('-')) for p in gain)}) | "
+              + " | ".join(f"{m:.2f}" for m in means) + f" | {group_mean(gain, keep):+.2f} |")
+    pairs = sorted(gain)
+    rho = spearmanr([zero[p] for p in pairs], [gain[p] for p in pairs])
+    print(f"\nSpearman between the English-only pair score and the gain over the 110 pairs: "
+          f"{rho.statistic:+.2f} (p = {rho.pvalue:.2g}; pairs share languages, so not independent)")
+    for pair in ("ar-ru", "ar-de", "zh-ar", "zh-ru", "en-de"):
         print(f"- {pair}: untouched {100 * off[pair]:.1f}, English-only {100 * zero[pair]:.1f}, "
-              f"ML-CS {100 * cs[pair]:.1f}")
+              f"code-switched {100 * switched[pair]:.1f}")
 
     print("\n## (7) seen vs unseen switching languages (Tatoeba, acc@1 mean of both directions)\n")
-    def tatoeba(metrics, lang):
-        return float(np.mean([m["tatoeba"]["by_language"][lang]["mean"] for m in metrics.values()]))
-    langs = sorted(next(iter(ml.values()))["tatoeba"]["by_language"])
+    langs = sorted(next(iter(cs.values()))["tatoeba"]["by_language"])
     seen = [lang for lang in langs if lang in SWITCHED]  # Tatoeba's results are keyed by ISO 639-1
-    unseen = [lang for lang in langs if lang not in seen]
-    for label, group in (("in the switching set", seen), ("outside it", unseen)):
-        gain = [tatoeba(ml, lang) - tatoeba(en, lang) for lang in group]
-        print(f"- {label} ({len(group)} languages): ML-CS - English-only {100 * np.mean(gain):+.2f} "
-              f"(languages ahead: {sum(g > 0 for g in gain)}/{len(group)})")
+    for label, group in (("in the switching set", seen), ("outside it", [x for x in langs if x not in seen])):
+        diffs = [tatoeba(cs, lang) - tatoeba(en, lang) for lang in group]
+        print(f"- {label} ({len(group)} languages): code-switched - English-only {100 * np.mean(diffs):+.2f} "
+              f"(languages ahead: {sum(d > 0 for d in diffs)}/{len(group)})")
+
+
+def main() -> int:
+    headline = ("CLIR", "MLIR", "LAReQA", "MoIR", "Tatoeba")
+    recipe_evidence(HEADLINE, "ml-cs", "en", "off-the-shelf", headline)
+    recipe_evidence(HEADLINE, "ml-cs-wise", "en-wise", "off-the-shelf", headline)
+    # the issue-13 recipe (WiSE-FT 0.2, 3 seeds); its MLIR is the pooled one, left out here
+    recipe_evidence(PARETO, "ml-cs-wise", "zero-shot", "off-the-shelf", ("CLIR", "LAReQA", "MoIR", "Tatoeba"))
 
     print(f"\n## (4) ML-CS vs one BL-CS model per pair; (6) translate-test ({SUBSAMPLED.name}: subsampled, "
           "pooled MLIR)\n")
