@@ -14,4 +14,4 @@ def test_claims_script_prints_every_claims_evidence():
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
     for claim in ("(1)", "(2)", "(3)", "(4)", "(5)", "(6)", "(7)", "(8)"):
         assert claim in out
-    assert "ML-CS - English-only" in out and "Spearman" in out
+    assert "code-switched - English-only" in out and "Spearman" in out and "seed-level p" in out
