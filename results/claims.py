@@ -21,13 +21,12 @@ from scipy.stats import spearmanr
 
 from xcs.evaluation.report import headline_metrics
 from xcs.evaluation.significance import seed_level_test
+from xcs.experiment.config import load_config
 
 RESULTS = Path(__file__).resolve().parent
 HEADLINE = RESULTS / "curve" / "steps040"  # full test data, 40 steps, paper-style MLIR
 PARETO = RESULTS / "pareto"  # full test data, 40 steps, WiSE-FT 0.2, 3 seeds, pooled MLIR
 SUBSAMPLED = RESULTS / "paper-cpu"  # 100 questions per language, pooled MLIR (BL-CS, translate-test)
-# languages the ML-CS recipe switches into (configs/curve/steps040.toml)
-SWITCHED = {"ar", "de", "el", "es", "hi", "ru", "th", "tr", "vi", "zh"}
 # the typology split the pair analyses use, fixed before looking at gains: English and the two
 # Latin-script European languages vs every other XQuAD-R language (other scripts, other families)
 CLOSE = {"en", "de", "es"}
@@ -48,8 +47,14 @@ def column(metrics: dict[int, dict], name: str) -> dict[int, float]:
 def pair_scores(metrics: dict[int, dict]) -> dict[str, float]:
     """CLIR MRR@10 of each of the 110 ordered pairs, averaged over seeds."""
     pairs = next(iter(metrics.values()))["clir"]["by_pair"]
-    return {p: float(np.mean([m["clir"]["by_pair"][p]["mrr@10"] if isinstance(m["clir"]["by_pair"][p], dict)
-                              else m["clir"]["by_pair"][p] for m in metrics.values()])) for p in pairs}
+    return {p: float(np.mean([m["clir"]["by_pair"][p] for m in metrics.values()])) for p in pairs}
+
+
+def switched_languages(config: Path, method: str) -> set[str]:
+    """The languages ``method`` of the config's committed ``config.toml`` switches into (an
+    interpolation's: its base's)."""
+    methods = load_config(config / "config.toml").methods
+    return set(methods[methods[method].base or method].switch_languages)
 
 
 def compare(a: dict[int, float], b: dict[int, float] | float) -> str:
@@ -122,7 +127,8 @@ def recipe_evidence(config: Path, cs_name: str, en_name: str, untouched_name: st
 
     print("\n### (7) seen vs unseen switching languages (Tatoeba, acc@1 mean of both directions)\n")
     langs = sorted(next(iter(cs.values()))["tatoeba"]["by_language"])
-    seen = [lang for lang in langs if lang in SWITCHED]  # Tatoeba's results are keyed by ISO 639-1
+    switched = switched_languages(config, cs_name)
+    seen = [lang for lang in langs if lang in switched]  # Tatoeba's results are keyed by ISO 639-1
     for label, group in (("in the switching set", seen), ("outside it", [x for x in langs if x not in seen])):
         diffs = [tatoeba(cs, lang) - tatoeba(en, lang) for lang in group]
         print(f"- {label} ({len(group)} languages): code-switched - English-only {100 * np.mean(diffs):+.2f} "
