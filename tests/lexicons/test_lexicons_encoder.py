@@ -10,6 +10,7 @@ from xcs.lexicons.encoder_embeddings import (
     cached_word_vectors,
     encode_words,
     induce_encoder_lexicon,
+    tokenizer_words,
     vocabulary,
 )
 from xcs.lexicons.lexicon import Lexicon
@@ -22,6 +23,31 @@ def test_vocabulary_is_frequent_words_in_the_language_script():
     words = vocabulary("ru", 300)
     assert len(words) == 300 and words[:3] == ["в", "и", "на"]
     assert all(any("\u0400" <= c <= "\u04ff" for c in w) for w in words)
+
+
+def test_a_language_wordfreq_lacks_takes_its_words_from_the_tokenizer(default_encoder):
+    # wordfreq has no Thai list; mE5's unigram model ranks its Thai pieces by log-probability
+    with pytest.raises(ValueError, match="no word list for language 'th'"):
+        vocabulary("th", 100)
+    words = vocabulary("th", 500, default_encoder.tokenizer)
+    assert len(words) == 500 == len(set(words))
+    assert "ที่" in words[:5] and "และ" in words[:10]  # "that", "and"
+    assert all(len(w) >= 2 and all("\u0e00" <= c <= "\u0e7f" for c in w) for w in words)
+    everything = vocabulary("th", 100_000, default_encoder.tokenizer)
+    assert 3000 < len(everything) < 5000 and everything[:500] == words
+    # a covered language ignores the tokenizer
+    assert vocabulary("ru", 50, default_encoder.tokenizer) == vocabulary("ru", 50)
+    with pytest.raises(ValueError, match="no word written in the script of 'ru'"):
+        tokenizer_words(_LatinOnlyTokenizer(), "ru", 10)
+
+
+class _LatinOnlyTokenizer:
+    """The one attribute :func:`tokenizer_words` reads, for a WordPiece model with Latin pieces."""
+
+    class backend_tokenizer:  # noqa: N801 - the HF attribute name
+        @staticmethod
+        def to_str() -> str:
+            return '{"model": {"type": "WordPiece", "vocab": {"the": 0, "##ing": 1}}}'
 
 
 def test_word_vectors_average_only_the_words_own_subword_states(default_encoder, tmp_path):

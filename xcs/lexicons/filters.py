@@ -148,13 +148,26 @@ def stopwords(lang: str) -> frozenset[str]:
                          f"there is no stopword list for {lang!r}; only English is built in") from None
 
 
+def has_word_frequencies(lang: str) -> bool:
+    """Whether ``wordfreq`` has a word list for ``lang`` (it has none for Thai, for example)."""
+    import wordfreq
+
+    return lang in wordfreq.available_languages()
+
+
 def frequent_words(lang: str, k: int) -> list[str]:
-    """The ``k`` most frequent words of ``lang`` according to ``wordfreq``, most frequent first."""
+    """The ``k`` most frequent words of ``lang`` according to ``wordfreq``, most frequent first.
+
+    Raises ``ValueError`` naming the language when ``wordfreq`` has no list for it.
+    """
     import wordfreq
 
     if k < 1:
         raise ValueError(f"k must be positive, got {k}")
-    words = wordfreq.top_n_list(lang, k)
+    try:
+        words = wordfreq.top_n_list(lang, k)
+    except LookupError:  # wordfreq's own message names a wordlist, not what to do
+        words = []
     if not words:
         raise ValueError(f"wordfreq has no word list for language {lang!r}")
     return words
