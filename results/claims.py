@@ -27,6 +27,7 @@ RESULTS = Path(__file__).resolve().parent
 HEADLINE = RESULTS / "curve" / "steps040"  # full test data, 40 steps, paper-style MLIR
 PARETO = RESULTS / "pareto"  # full test data, 40 steps, WiSE-FT 0.2, 3 seeds, pooled MLIR
 SUBSAMPLED = RESULTS / "paper-cpu"  # 100 questions per language, pooled MLIR (BL-CS, translate-test)
+NOISE = RESULTS / "noise"  # the same ML-CS with MUSE, shuffled MUSE and encoder-induced lexicons (22.5)
 MIXED_QUERIES = RESULTS / "cs-queries"  # English questions switched with XLING into de / ru (issue 22.6)
 # the typology split the pair analyses use, fixed before looking at gains: English and the two
 # Latin-script European languages vs every other XQuAD-R language (other scripts, other families)
@@ -136,6 +137,25 @@ def recipe_evidence(config: Path, cs_name: str, en_name: str, untouched_name: st
               f"(languages ahead: {sum(d > 0 for d in diffs)}/{len(group)})")
 
 
+def noise_evidence(config: Path, columns: tuple[str, ...]) -> None:
+    """Issue 22.5: is the switching gain translation? ML-CS with MUSE against the same ML-CS with
+    MUSE's translations permuted within each language (wrong meaning, right script and tokens) and
+    with the encoder-induced lexicon (no dictionary), each also against English-only training."""
+    names = {"MUSE": "ml-cs", "shuffled MUSE": "ml-cs-shuffled", "encoder lexicon": "ml-cs-encoder",
+             "English-only": "en"}
+    rows = {label: runs(config, name) for label, name in names.items()}
+    print(f"\n## The noise control ({config.name}: the same ML-CS, three lexicons)\n")
+    print("| row | seeds | " + " | ".join(columns) + " |")
+    print("|---|---:|" + "---:|" * len(columns))
+    for label, metrics in rows.items():
+        means = [100 * np.mean(list(column(metrics, name).values())) for name in columns]
+        print(f"| {label} | {len(metrics)} | " + " | ".join(f"{m:.2f}" for m in means) + " |")
+    for a, b in (("shuffled MUSE", "MUSE"), ("encoder lexicon", "MUSE"), ("MUSE", "English-only"),
+                 ("shuffled MUSE", "English-only"), ("encoder lexicon", "English-only")):
+        cells = [f"{name} {compare(column(rows[a], name), column(rows[b], name))}" for name in columns]
+        print(f"- {a} - {b}: {'; '.join(cells)}")
+
+
 def mixed_query_evidence(config: Path) -> None:
     """Issue 22.6: how much each model loses when the questions are code-switched into the answer's
     language (a lexicon no training run uses), and whether code-switched training changes that."""
@@ -186,6 +206,7 @@ def main() -> int:
     for name in ("CLIR", "MoIR", "LAReQA"):
         print(f"- {name}: translate-test - ML-CS {compare(column(tt, name), column(ml_sub, name))}; "
               f"translate-test - zero-shot {compare(column(tt, name), column(zero_sub, name))}")
+    noise_evidence(NOISE, headline)
     mixed_query_evidence(MIXED_QUERIES)
     return 0
 
