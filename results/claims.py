@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+from xcs.data.tatoeba import TATOEBA_XTREME_R_LANGUAGES
 from xcs.evaluation.report import headline_metrics
 from xcs.evaluation.significance import seed_level_test
 from xcs.experiment.config import load_config
@@ -27,6 +28,7 @@ RESULTS = Path(__file__).resolve().parent
 HEADLINE = RESULTS / "curve" / "steps040"  # full test data, 40 steps, paper-style MLIR
 PARETO = RESULTS / "pareto"  # full test data, 40 steps, WiSE-FT 0.2, 3 seeds, pooled MLIR
 SUBSAMPLED = RESULTS / "paper-cpu"  # 100 questions per language, pooled MLIR (BL-CS, translate-test)
+HELDOUT = RESULTS / "heldout"  # ML-CS with lexicons for half of the XQuAD-R languages (22.4, claim 7)
 NOISE = RESULTS / "noise"  # the same ML-CS with MUSE, shuffled MUSE and encoder-induced lexicons (22.5)
 MIXED_QUERIES = RESULTS / "cs-queries"  # English questions switched with XLING into de / ru (issue 22.6)
 # the typology split the pair analyses use, fixed before looking at gains: English and the two
@@ -137,6 +139,74 @@ def recipe_evidence(config: Path, cs_name: str, en_name: str, untouched_name: st
               f"(languages ahead: {sum(d > 0 for d in diffs)}/{len(group)})")
 
 
+def language_scores(m: dict) -> dict[str, dict[str, float]]:
+    """One run's score of each language by measure: LAReQA mAP@20 and paper-MLIR MRR@10 of the
+    language's questions, mean CLIR MRR@10 of the 20 ordered pairs it is in, Tatoeba acc@1."""
+    pairs = m["clir"]["by_pair"]
+    langs = sorted(m["lareqa"]["by_language"])
+    return {
+        "LAReQA": dict(m["lareqa"]["by_language"]),
+        "MLIR": {lang: v["mrr@10"] for lang, v in m["mlir"]["by_language"].items()},
+        "CLIR": {lang: float(np.mean([v for p, v in pairs.items() if lang in p.split("-")]))
+                 for lang in langs},
+        "Tatoeba": {lang: v["mean"] for lang, v in m["tatoeba"]["by_language"].items()},
+    }
+
+
+def heldout_evidence(config: Path) -> None:
+    """Claim (7): do the gains reach languages the lexicons never switched into? Two ML-CS models,
+    each switching into half of the ten non-English XQuAD-R languages; each language is scored by
+    the model that switched into it minus the one that did not (the in-set advantage: language
+    difficulty cancels), and every model's gain over English-only on the Tatoeba languages outside
+    XTREME-R, fixed in the config before any run."""
+    names = ("en", "ml-cs", "ml-cs-half-a", "ml-cs-half-b")
+    rows = {name: runs(config, name) for name in names}
+    print(f"\n## (7) held-out switching languages ({config.name})\n")
+    print("Finished runs: " + ", ".join(f"{name} seeds {sorted(rows[name])}" for name in names))
+    halves = {name: switched_languages(config, name) for name in ("ml-cs-half-a", "ml-cs-half-b")}
+    seeds = sorted(set.intersection(*(set(rows[name]) for name in names)))
+    if not seeds:
+        print("\nNo seed has all four rows yet.")
+        return
+    scores = {name: {s: language_scores(rows[name][s]) for s in seeds} for name in names}
+    a, b = "ml-cs-half-a", "ml-cs-half-b"
+    print(f"\nIn-set advantage (seeds {seeds}): the mean over the ten languages of the score of the half "
+          f"that switched into the language minus the other half's; {a} = {sorted(halves[a])}, "
+          f"{b} = {sorted(halves[b])}\n")
+    for measure in ("LAReQA", "MLIR", "CLIR", "Tatoeba"):
+        advantage = {s: float(np.mean([scores[a][s][measure][lang] - scores[b][s][measure][lang]
+                                       for lang in halves[a]]
+                                      + [scores[b][s][measure][lang] - scores[a][s][measure][lang]
+                                         for lang in halves[b]])) for s in seeds}
+        print(f"- {measure}: {compare(advantage, 0.0)}")
+    def gain(name: str, measure: str, langs: list[str]) -> str:
+        """``name`` minus English-only over ``langs``, per seed, with its seed-level test."""
+        if not langs:
+            return "-"
+        per_seed = {s: float(np.mean([scores[name][s][measure][x] - scores["en"][s][measure][x]
+                                      for x in langs])) for s in seeds}
+        return f"{compare(per_seed, dict.fromkeys(seeds, 0.0))} [{len(langs)} languages]"
+
+    xtreme = set(TATOEBA_XTREME_R_LANGUAGES.values())
+    print("\nGain over English-only, mean over a group of languages (x100):\n")
+    print("| group | " + " | ".join(names[1:]) + " |")
+    print("|---|" + "---|" * (len(names) - 1))
+    for measure in ("LAReQA", "MLIR", "CLIR", "Tatoeba"):
+        for inside in (True, False):
+            cells = []
+            for name in names[1:]:
+                switched = switched_languages(config, name)
+                langs = [x for x in scores["en"][seeds[0]][measure]
+                         if x != "en" and x in xtreme and (x in switched) == inside]
+                cells.append(gain(name, measure, langs))
+            where = "in the row's switching set" if inside else "outside it"
+            where += " (XTREME-R)" * (measure == "Tatoeba")
+            print(f"| {measure}, {where} | " + " | ".join(cells) + " |")
+    held_out = sorted(set(scores["en"][seeds[0]]["Tatoeba"]) - xtreme)
+    print("| Tatoeba, held out (outside XTREME-R) | " + " | ".join(gain(name, "Tatoeba", held_out)
+                                                               for name in names[1:]) + " |")
+
+
 def noise_evidence(config: Path, columns: tuple[str, ...]) -> None:
     """Issue 22.5: is the switching gain translation? ML-CS with MUSE against the same ML-CS with
     MUSE's translations permuted within each language (wrong meaning, right script and tokens) and
@@ -206,6 +276,7 @@ def main() -> int:
     for name in ("CLIR", "MoIR", "LAReQA"):
         print(f"- {name}: translate-test - ML-CS {compare(column(tt, name), column(ml_sub, name))}; "
               f"translate-test - zero-shot {compare(column(tt, name), column(zero_sub, name))}")
+    heldout_evidence(HELDOUT)
     noise_evidence(NOISE, headline)
     mixed_query_evidence(MIXED_QUERIES)
     return 0
