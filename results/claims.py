@@ -163,22 +163,22 @@ def heldout_evidence(config: Path) -> None:
     rows = {name: runs(config, name) for name in names}
     print(f"\n## (7) held-out switching languages ({config.name})\n")
     print("Finished runs: " + ", ".join(f"{name} seeds {sorted(rows[name])}" for name in names))
-    halves = {name: switched_languages(config, name) for name in ("ml-cs-half-a", "ml-cs-half-b")}
+    switched = {name: switched_languages(config, name) for name in names[1:]}
     seeds = sorted(set.intersection(*(set(rows[name]) for name in names)))
     if not seeds:
         print("\nNo seed has all four rows yet.")
         return
     scores = {name: {s: language_scores(rows[name][s]) for s in seeds} for name in names}
     a, b = "ml-cs-half-a", "ml-cs-half-b"
+    other = {a: b, b: a}
     print(f"\nIn-set advantage (seeds {seeds}): the mean over the ten languages of the score of the half "
-          f"that switched into the language minus the other half's; {a} = {sorted(halves[a])}, "
-          f"{b} = {sorted(halves[b])}\n")
+          f"that switched into the language minus the other half's; {a} = {sorted(switched[a])}, "
+          f"{b} = {sorted(switched[b])}\n")
     for measure in ("LAReQA", "MLIR", "CLIR", "Tatoeba"):
-        advantage = {s: float(np.mean([scores[a][s][measure][lang] - scores[b][s][measure][lang]
-                                       for lang in halves[a]]
-                                      + [scores[b][s][measure][lang] - scores[a][s][measure][lang]
-                                         for lang in halves[b]])) for s in seeds}
+        advantage = {s: float(np.mean([scores[half][s][measure][x] - scores[other[half]][s][measure][x]
+                                       for half in (a, b) for x in sorted(switched[half])])) for s in seeds}
         print(f"- {measure}: {compare(advantage, 0.0)}")
+
     def gain(name: str, measure: str, langs: list[str]) -> str:
         """``name`` minus English-only over ``langs``, per seed, with its seed-level test."""
         if not langs:
@@ -195,9 +195,8 @@ def heldout_evidence(config: Path) -> None:
         for inside in (True, False):
             cells = []
             for name in names[1:]:
-                switched = switched_languages(config, name)
                 langs = [x for x in scores["en"][seeds[0]][measure]
-                         if x != "en" and x in xtreme and (x in switched) == inside]
+                         if x != "en" and x in xtreme and (x in switched[name]) == inside]
                 cells.append(gain(name, measure, langs))
             where = "in the row's switching set" if inside else "outside it"
             where += " (XTREME-R)" * (measure == "Tatoeba")

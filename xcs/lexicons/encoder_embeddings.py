@@ -5,8 +5,8 @@ words of all its languages into one space. A word's type-level vector is obtaine
 word alone (no ``query:``/``passage:`` prefix) and averaging the hidden states of its subword
 tokens at one layer, leaving out ``<s>`` and ``</s>``. Vocabularies are the most frequent words
 of each language (``wordfreq``; for a language it lacks, the tokenizer's own pieces) written in that
-language's script; translations are then induced
-with CSLS (:mod:`xcs.lexicons.csls`). Word vectors are cached under ``xcs.io.paths.cache_dir()``.
+language's script; translations are then induced with CSLS (:mod:`xcs.lexicons.csls`). Word
+vectors are cached under ``xcs.io.paths.cache_dir()``.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ def vocabulary(lang: str, size: int, tokenizer: Any = None) -> list[str]:
     (:func:`tokenizer_words`), which may hold fewer than ``size``; without a tokenizer that is a
     ``ValueError`` naming the language.
     """
-    scripts = scripts_for(lang)
     if not has_word_frequencies(lang):
         if tokenizer is None:
             raise ValueError(f"wordfreq has no word list for language {lang!r}; pass the encoder's "
                              f"tokenizer to take the words from its vocabulary")
         return tokenizer_words(tokenizer, lang, size)
+    scripts = scripts_for(lang)
     pool = frequent_words(lang, int(size * 1.5) + 100)
     words = [w for w in pool if is_in_script(w, scripts)]
     if len(words) < size:  # rare: a list with many foreign words; widen the pool once
