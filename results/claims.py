@@ -174,17 +174,21 @@ def heldout_evidence(config: Path) -> None:
     print(f"\nIn-set advantage (seeds {seeds}): the mean over the ten languages of the score of the half "
           f"that switched into the language minus the other half's; {a} = {sorted(switched[a])}, "
           f"{b} = {sorted(switched[b])}\n")
+
+    def mean_difference(pairs: list[tuple[str, str, str]], measure: str) -> dict[int, float]:
+        """Per seed, the mean over ``(row, other row, language)`` of row minus other on ``measure``."""
+        return {s: float(np.mean([scores[row][s][measure][x] - scores[other_row][s][measure][x]
+                                  for row, other_row, x in pairs])) for s in seeds}
+
+    in_set = [(half, other[half], x) for half in (a, b) for x in sorted(switched[half])]
     for measure in ("LAReQA", "MLIR", "CLIR", "Tatoeba"):
-        advantage = {s: float(np.mean([scores[half][s][measure][x] - scores[other[half]][s][measure][x]
-                                       for half in (a, b) for x in sorted(switched[half])])) for s in seeds}
-        print(f"- {measure}: {compare(advantage, 0.0)}")
+        print(f"- {measure}: {compare(mean_difference(in_set, measure), 0.0)}")
 
     def gain(name: str, measure: str, langs: list[str]) -> str:
         """``name`` minus English-only over ``langs``, per seed, with its seed-level test."""
         if not langs:
             return "-"
-        per_seed = {s: float(np.mean([scores[name][s][measure][x] - scores["en"][s][measure][x]
-                                      for x in langs])) for s in seeds}
+        per_seed = mean_difference([(name, "en", x) for x in langs], measure)
         return f"{compare(per_seed, dict.fromkeys(seeds, 0.0))} [{len(langs)} languages]"
 
     xtreme = set(TATOEBA_XTREME_R_LANGUAGES.values())
