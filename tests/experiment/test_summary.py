@@ -154,3 +154,82 @@ def test_learning_curve_plots_one_png_per_column(tmp_path):
                                    columns=("MoIR", "CLIR", "MLIR"))
     assert [p.name for p in written] == ["curve_MoIR.png", "curve_CLIR.png"]  # no MLIR anywhere: no plot
     assert all(p.stat().st_size > 0 for p in written)
+
+
+def _curve_point(root: Path, steps: int, shift: float, *, model: str = "default", mlir: str = "paper",
+                 seeds: int = 3) -> Path:
+    """An ``xcs experiment`` results directory trained ``steps`` steps: its config.toml and a
+    summary.json whose ml-cs row was tested against en (the seed-level fields summarize writes)."""
+    results = root / f"steps{steps}"
+    results.mkdir(parents=True)
+    (results / "config.toml").write_text(
+        f'name = "c{steps}"\nmodel = "{model}"\nbaseline = "en"\n[train]\nsteps = {steps}\n'
+        '[methods.en]\nstrategy = "zero-shot"\n[methods.ml-cs]\nlanguages = ["de"]\np = 0.5\n'
+        '[methods.untouched]\nstrategy = "off-the-shelf"\n')
+    en = {str(s): 0.50 + 0.01 * s for s in range(seeds)}
+    cs = {s: v + shift for s, v in en.items()}
+    test = {"delta_seeds": shift, "p_seeds": 0.004, "p_seeds_bonferroni": 0.012} if seeds > 1 else {}
+    summary = {"baseline": "en", "reference": "untouched", "mlir": mlir, "methods": {
+        "en": {"CLIR": {"mean": float(np.mean(list(en.values()))), "std": 0.01, "seeds": en}},
+        "ml-cs": {"CLIR": {"mean": float(np.mean(list(cs.values()))), "std": 0.01, "seeds": cs, **test}},
+        "untouched": {"CLIR": {"mean": 0.4, "std": 0.0, "seeds": {"0": 0.4}}}}}
+    (results / "summary.json").write_text(json.dumps(summary))
+    return results
+
+
+def test_learning_curve_points_are_keyed_by_steps_and_vary_nothing_else(tmp_path):
+    from xcs.experiment.summary import learning_curve_points
+
+    late, early = _curve_point(tmp_path, 587, 0.05), _curve_point(tmp_path, 40, 0.02)
+    assert list(learning_curve_points([late, early])) == [40, 587]
+    with pytest.raises(ValueError, match=r"steps40 and .*steps40 both train for 40 steps"):
+        learning_curve_points([early, early])
+    other_model = _curve_point(tmp_path / "m", 80, 0.0, model="intfloat/multilingual-e5-base")
+    with pytest.raises(ValueError, match="different models: 'default'"):
+        learning_curve_points([early, other_model])
+    pooled = _curve_point(tmp_path / "p", 80, 0.0, mlir="pooled")
+    with pytest.raises(ValueError, match=r"different MLIR measures: .*steps40: paper; .*steps80: pooled"):
+        learning_curve_points([early, pooled])
+    with pytest.raises(FileNotFoundError, match=r"nowhere has no config.toml"):
+        learning_curve_points([early, tmp_path / "nowhere"])
+    (early / "summary.json").unlink()  # an experiment still running: no summary yet
+    with pytest.raises(FileNotFoundError, match=r"summary .*steps40/summary.json does not exist"):
+        learning_curve_points([early])
+
+
+def test_learning_curve_table_gives_each_point_its_difference_and_test(tmp_path):
+    from xcs.experiment.report import learning_curve_table
+    from xcs.experiment.summary import learning_curve_points
+
+    points = learning_curve_points([_curve_point(tmp_path, 40, 0.02),
+                                    _curve_point(tmp_path, 587, -0.03, seeds=1)])
+    table = learning_curve_table(points, columns=("MoIR", "CLIR"))
+    assert "## MoIR" not in table  # no point has it
+    rows = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| ")}
+    assert rows["| method"] == "| method | 40 steps | 587 steps |"
+    # 40 steps: 3 seeds, the summary's seed-level test (significant after Bonferroni); 587: one seed,
+    # the difference alone
+    assert rows["| ml-cs (Δ vs `en`)"] == ("| ml-cs (Δ vs `en`) | 53.0 ±1.0 (3) · Δ +2.00* (p = 0.004) "
+                                           "| 47.0 · Δ -3.00 (no test: 1 seed) |")
+    assert rows["| untouched"] == "| untouched | 40.0 | 40.0 |"  # the reference: no difference
+    assert rows["| en"] == "| en | 51.0 ±1.0 (3) | 50.0 |"  # the baseline: its own control
+
+
+def test_curve_command_writes_its_table_and_plots_and_refuses_foreign_output(tmp_path, capsys):
+    from xcs.cli import main
+
+    points = [str(_curve_point(tmp_path, steps, 0.01)) for steps in (40, 80)]
+    out = tmp_path / "curve"
+    assert main(["curve", *points, "--out", str(out)]) == 0
+    assert "| ml-cs (Δ vs `en`) |" in (out / "curve.md").read_text()
+    assert (out / "curve_CLIR.png").stat().st_size > 0
+    assert main(["curve", *points, "--out", str(out)]) == 0  # its own directory: redone
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("someone's file")
+    capsys.readouterr()
+    assert main(["curve", *points, "--out", str(foreign)]) == 1
+    assert "did not create" in capsys.readouterr().err
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    assert main(["curve", *points, "--out", str(tmp_path / "steps40" / "plots")]) == 1
+    assert "overlaps the input RESULTS_DIR" in capsys.readouterr().err

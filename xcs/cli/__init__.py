@@ -17,6 +17,7 @@ COMMAND_MODULES: list[str] = [
     "xcs.cli.bench",
     "xcs.cli.train",
     "xcs.cli.experiment",
+    "xcs.cli.curve",
     "xcs.cli.lexicon",
     "xcs.cli.model",
     "xcs.cli.evaluate",

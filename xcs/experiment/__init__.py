@@ -10,7 +10,8 @@
 - :mod:`xcs.experiment.summary` — means, stds and paired tests over finished runs.
 - :mod:`xcs.experiment.footprint` — the data files, texts and token ids a config's run uses (what a
   machine that receives only a small bundle needs; ``benches/gpu/carry.py``).
-- :mod:`xcs.experiment.report` — Markdown tables and plots.
+- :mod:`xcs.experiment.report` — Markdown tables and plots (of one experiment, and of a learning curve
+  over experiments that differ in training steps).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ _EXPORTS = {
     "RunPaths": "xcs.experiment.paths",
     "run_paths": "xcs.experiment.paths",
     "learning_curve_plots": "xcs.experiment.report",
+    "learning_curve_points": "xcs.experiment.summary",
+    "learning_curve_table": "xcs.experiment.report",
     "markdown_table": "xcs.experiment.report",
     "run_experiment": "xcs.experiment.runner",
     "summarize": "xcs.experiment.summary",

@@ -178,6 +178,60 @@ def _save_figure(fig: Any, path: Path) -> Path:
     return path
 
 
+def learning_curve_table(points: Mapping[int, Mapping[str, Any]],
+                         columns: Sequence[str] = ("MoIR", "CLIR", "MLIR", "LAReQA", "Tatoeba"),
+                         alpha: float = 0.05) -> str:
+    """Markdown: one table per column, one row per method, one column per number of training steps.
+    A cell is the mean over seeds (x100; ± std and the number of seeds when > 1) and, for a method
+    tested against a control (its own or the baseline), ``Δ`` = method minus control with the
+    seed-level p (``*`` when significant after the point's Bonferroni correction, at ``alpha``; with
+    one seed the difference alone). ``points`` maps steps to ``summary.json`` as in
+    :func:`learning_curve_plots`."""
+    steps = sorted(points)
+    methods = list(dict.fromkeys(name for s in steps for name in points[s]["methods"]))
+    lines = []
+    for column in columns:
+        if not any(column in points[s]["methods"].get(name, {}) for s in steps for name in methods):
+            continue
+        lines += [f"\n## {column}\n", "| method | " + " | ".join(f"{s} steps" for s in steps) + " |",
+                  "|---|" + "---:|" * len(steps)]
+        for name in methods:
+            cells, controls = [], set()
+            for s in steps:
+                summary = points[s]
+                cell = summary["methods"].get(name, {}).get(column)
+                if cell is None:
+                    cells.append("")
+                    continue
+                n = len(cell["seeds"])
+                text = f"{100 * cell['mean']:.1f}" + (f" ±{100 * cell['std']:.1f} ({n})" if n > 1 else "")
+                control = cell.get("control", summary.get("baseline"))
+                theirs = summary["methods"].get(control, {}).get(column)
+                if control != name and theirs is not None and name != summary.get("reference"):
+                    controls.add(control)
+                    text += " · " + _difference(cell, theirs, alpha)
+                cells.append(text)
+            label = f"{name} (Δ vs `{'`, `'.join(sorted(controls))}`)" if controls else name
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if not lines:
+        return "(no point has any of the columns)\n"
+    return ("Values x100: mean over seeds ± std (seeds). `Δ`: the method minus its control, with the "
+            "seed-level p (paired over the seeds: the training run is the unit); `*`: significant after "
+            f"the point's Bonferroni correction (p < {alpha}).\n" + "\n".join(lines) + "\n")
+
+
+def _difference(cell: Mapping[str, Any], control: Mapping[str, Any], alpha: float) -> str:
+    """``Δ +x.xx (p = ...)`` from a summary cell's seed-level test of ``cell`` against ``control``; the
+    difference of the means alone when there was no test (one seed)."""
+    if "delta_seeds" in cell:
+        mark = "*" if cell.get("p_seeds_bonferroni", 1.0) < alpha else ""
+        return f"Δ {100 * cell['delta_seeds']:+.2f}{mark} (p = {cell['p_seeds']:.2g})"
+    shared = sorted(set(cell["seeds"]) & set(control["seeds"])) or sorted(cell["seeds"])
+    theirs = [control["seeds"].get(s, control["mean"]) for s in shared]
+    delta = float(np.mean([cell["seeds"][s] for s in shared]) - np.mean(theirs))
+    return f"Δ {100 * delta:+.2f} (no test: {len(shared)} seed{'s' * (len(shared) != 1)})"
+
+
 def learning_curve_plots(points: Mapping[int, Mapping[str, Any]], out_dir: Path,
                          columns: Sequence[str] = ("MoIR", "CLIR", "MLIR", "LAReQA", "Tatoeba"),
                          ) -> list[Path]:
@@ -211,6 +265,7 @@ def learning_curve_plots(points: Mapping[int, Mapping[str, Any]], out_dir: Path,
             plt.close(fig)
             continue
         ax.set_xscale("log")
+        ax.minorticks_off()  # the log axis's own minor labels (5x10^1, ...) would crowd the steps' labels
         ax.set_xticks(steps, [str(s) for s in steps])
         ax.set_xlabel("training steps (batch 16)")
         ax.set_ylabel(f"{column} (x100)")

@@ -222,3 +222,42 @@ def _earlier_summary(results_dir: Path) -> dict[str, Any]:
     """The ``summary.json`` an earlier invocation wrote (empty when there is none)."""
     path = results_dir / "summary.json"
     return read_json(path, "summary") if path.exists() else {}
+
+
+def learning_curve_points(results_dirs: Sequence[str | Path]) -> dict[int, dict[str, Any]]:
+    """``{steps: summary}`` of experiments that differ in how long they train: each directory's
+    ``summary.json`` (written by ``xcs experiment``) keyed by the training steps of its ``config.toml``.
+
+    Refused with a message naming the directory: a missing or corrupt file, a config whose trained
+    methods train for different numbers of steps, two directories with the same steps, and
+    experiments of different models or MLIR measures (a curve varies the steps alone)."""
+    from xcs.experiment.config import load_config
+
+    points: dict[int, dict[str, Any]] = {}
+    where: dict[int, Path] = {}
+    models: dict[str, Path] = {}
+    mlir: dict[str | None, Path] = {}
+    for results_dir in map(Path, results_dirs):
+        if not (results_dir / "config.toml").is_file():
+            raise FileNotFoundError(f"{results_dir} has no config.toml: not the results of `xcs experiment`")
+        config = load_config(results_dir / "config.toml")
+        steps = {config.train_config(method, 0).steps for method in config.methods.values()
+                 if strategy_of(method).trains}
+        if len(steps) != 1:
+            raise ValueError(f"{results_dir / 'config.toml'}: its methods train for {sorted(steps)} steps; "
+                             "a point of a learning curve trains every method equally long")
+        (count,) = steps
+        if count in points:
+            raise ValueError(f"{where[count]} and {results_dir} both train for {count} steps")
+        models.setdefault(config.model, results_dir)
+        if len(models) > 1:
+            named = ", ".join(f"{model!r} ({directory})" for model, directory in models.items())
+            raise ValueError(f"the points train different models: {named}")
+        points[count] = read_json(results_dir / "summary.json", "summary")
+        where[count] = results_dir
+        mlir.setdefault(points[count].get("mlir"), results_dir)
+        mlir.pop(None, None)  # a point without MLIR agrees with any
+        if len(mlir) > 1:
+            raise ValueError("the points report different MLIR measures: "
+                             + "; ".join(f"{directory}: {name}" for name, directory in mlir.items()))
+    return dict(sorted(points.items()))
