@@ -23,6 +23,7 @@ def test_claims_script_prints_every_claims_evidence(claims_output):
         assert claim in claims_output
     assert "code-switched - English-only" in claims_output and "Spearman" in claims_output
     assert "seed-level p" in claims_output
+    assert "## The learning curve" in claims_output and "| 40 | ml-cs - en |" in claims_output
 
 
 def test_committed_evidence_is_current(claims_output):
