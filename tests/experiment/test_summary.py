@@ -192,6 +192,12 @@ def test_learning_curve_points_are_keyed_by_steps_and_vary_nothing_else(tmp_path
         learning_curve_points([early, pooled])
     with pytest.raises(FileNotFoundError, match=r"nowhere has no config.toml"):
         learning_curve_points([early, tmp_path / "nowhere"])
+    untrained = tmp_path / "untouched-only"
+    untrained.mkdir()
+    (untrained / "config.toml").write_text('name = "u"\nbaseline = "u"\n'
+                                           '[methods.u]\nstrategy = "off-the-shelf"\n')
+    with pytest.raises(ValueError, match="untouched-only/config.toml trains no method"):
+        learning_curve_points([early, untrained])
     (early / "summary.json").unlink()  # an experiment still running: no summary yet
     with pytest.raises(FileNotFoundError, match=r"summary .*steps40/summary.json does not exist"):
         learning_curve_points([early])

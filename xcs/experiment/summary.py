@@ -16,7 +16,7 @@ import numpy as np
 
 from xcs.evaluation.report import headline_metrics
 from xcs.evaluation.significance import bonferroni, paired_t_test, seed_level_test
-from xcs.experiment.config import ExperimentConfig
+from xcs.experiment.config import ExperimentConfig, load_config
 from xcs.experiment.methods import strategy_of
 from xcs.experiment.paths import run_paths
 from xcs.io.paths import read_json
@@ -231,8 +231,6 @@ def learning_curve_points(results_dirs: Sequence[str | Path]) -> dict[int, dict[
     Refused with a message naming the directory: a missing or corrupt file, a config whose trained
     methods train for different numbers of steps, two directories with the same steps, and
     experiments of different models or MLIR measures (a curve varies the steps alone)."""
-    from xcs.experiment.config import load_config
-
     points: dict[int, dict[str, Any]] = {}
     where: dict[int, Path] = {}
     models: dict[str, Path] = {}
@@ -243,6 +241,8 @@ def learning_curve_points(results_dirs: Sequence[str | Path]) -> dict[int, dict[
         config = load_config(results_dir / "config.toml")
         steps = {config.train_config(method, 0).steps for method in config.methods.values()
                  if strategy_of(method).trains}
+        if not steps:
+            raise ValueError(f"{results_dir / 'config.toml'} trains no method: no point of a curve")
         if len(steps) != 1:
             raise ValueError(f"{results_dir / 'config.toml'}: its methods train for {sorted(steps)} steps; "
                              "a point of a learning curve trains every method equally long")
