@@ -57,6 +57,12 @@ class ExperimentConfig:
 
         return TrainConfig.from_dict({**self.train, **method.train, "seed": seed})
 
+    def trained_steps(self) -> set[int]:
+        """The numbers of optimizer steps the config's training methods take (one value when they
+        train equally long; empty when no method trains)."""
+        return {self.train_config(method, 0).steps for method in self.methods.values()
+                if strategy_of(method).trains}
+
     def check_selection(self, seeds: Sequence[int] | None = None,
                         methods: Sequence[str] | None = None) -> None:
         """The runs to do now (``xcs experiment --seeds`` / ``--only``; None: every one): some of the

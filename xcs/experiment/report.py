@@ -178,6 +178,12 @@ def _save_figure(fig: Any, path: Path) -> Path:
     return path
 
 
+def _curve_axes(points: Mapping[int, Mapping[str, Any]]) -> tuple[list[int], list[str]]:
+    """The points' steps in order and every method any point has, in order of first appearance."""
+    steps = sorted(points)
+    return steps, list(dict.fromkeys(name for s in steps for name in points[s]["methods"]))
+
+
 def learning_curve_table(points: Mapping[int, Mapping[str, Any]],
                          columns: Sequence[str] = ("MoIR", "CLIR", "MLIR", "LAReQA", "Tatoeba"),
                          alpha: float = 0.05) -> str:
@@ -187,8 +193,7 @@ def learning_curve_table(points: Mapping[int, Mapping[str, Any]],
     seed-level p (``*`` when significant after the point's Bonferroni correction, at ``alpha``; with
     one seed the difference alone). ``points`` maps steps to ``summary.json`` as in
     :func:`learning_curve_plots`."""
-    steps = sorted(points)
-    methods = list(dict.fromkeys(name for s in steps for name in points[s]["methods"]))
+    steps, methods = _curve_axes(points)
     lines = []
     for column in columns:
         if not any(column in points[s]["methods"].get(name, {}) for s in steps for name in methods):
@@ -244,8 +249,7 @@ def learning_curve_plots(points: Mapping[int, Mapping[str, Any]], out_dir: Path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = sorted(points)
-    methods = list(dict.fromkeys(name for s in steps for name in points[s]["methods"]))
+    steps, methods = _curve_axes(points)
     written = []
     for column in columns:
         fig, ax = plt.subplots(figsize=(5.5, 3.8))

@@ -234,13 +234,12 @@ def learning_curve_points(results_dirs: Sequence[str | Path]) -> dict[int, dict[
     points: dict[int, dict[str, Any]] = {}
     where: dict[int, Path] = {}
     models: dict[str, Path] = {}
-    mlir: dict[str | None, Path] = {}
+    mlir: dict[str, Path] = {}
     for results_dir in map(Path, results_dirs):
         if not (results_dir / "config.toml").is_file():
             raise FileNotFoundError(f"{results_dir} has no config.toml: not the results of `xcs experiment`")
         config = load_config(results_dir / "config.toml")
-        steps = {config.train_config(method, 0).steps for method in config.methods.values()
-                 if strategy_of(method).trains}
+        steps = config.trained_steps()
         if not steps:
             raise ValueError(f"{results_dir / 'config.toml'} trains no method: no point of a curve")
         if len(steps) != 1:
@@ -255,8 +254,8 @@ def learning_curve_points(results_dirs: Sequence[str | Path]) -> dict[int, dict[
             raise ValueError(f"the points train different models: {named}")
         points[count] = read_json(results_dir / "summary.json", "summary")
         where[count] = results_dir
-        mlir.setdefault(points[count].get("mlir"), results_dir)
-        mlir.pop(None, None)  # a point without MLIR agrees with any
+        if "mlir" in points[count]:  # a point without MLIR agrees with any
+            mlir.setdefault(points[count]["mlir"], results_dir)
         if len(mlir) > 1:
             raise ValueError("the points report different MLIR measures: "
                              + "; ".join(f"{directory}: {name}" for name, directory in mlir.items()))
