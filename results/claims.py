@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
+from scipy.stats import spearmanr, ttest_ind
 
 from xcs.data.tatoeba import TATOEBA_XTREME_R_LANGUAGES
 from xcs.evaluation.report import headline_metrics
@@ -286,6 +286,35 @@ def curve_evidence(columns: tuple[str, ...]) -> None:
             if metrics:
                 cells = [compare(column(metrics, name), fixed[name]) for name in columns]
                 print(f"| {steps} | {a} - untouched | " + " | ".join(cells) + " |")
+    curve_growth(points, columns)
+
+
+def seed_gains(config: Path, a: str, b: str, name: str) -> np.ndarray:
+    """``a - b`` of each seed both rows have, one value per pair of training runs."""
+    scores = [column(runs(config, method), name) for method in (a, b)]
+    return np.array([scores[0][s] - scores[1][s] for s in sorted(set(scores[0]) & set(scores[1]))])
+
+
+def curve_growth(points: list[tuple[int, Path]], columns: tuple[str, ...]) -> None:
+    """Does the switching gain grow? Each later point's gain minus the first point's, tested over the
+    training runs: the seeds' gains at two points are independent runs, so Welch's unpaired t-test."""
+    (first_steps, first), later = points[0], points[1:]
+    print(f"\nGrowth of the switching gain: the gain at a point minus the gain at {first_steps} steps "
+          "(Welch's t-test over the seeds' gains; a point needs 2 seeds)\n")
+    print("| steps | comparison | " + " | ".join(columns) + " |")
+    print("|---:|---|" + "---|" * len(columns))
+    for steps, config in later:
+        for a, b in (("ml-cs", "en"), ("ml-cs-wise", "en-wise")):
+            cells = []
+            for name in columns:
+                late, early = seed_gains(config, a, b, name), seed_gains(first, a, b, name)
+                if len(late) < 2 or len(early) < 2:
+                    break
+                p = ttest_ind(late, early, equal_var=False).pvalue
+                cells.append(f"{100 * (late.mean() - early.mean()):+.2f} (p = {p:.3g}, n = {len(late)} / "
+                             f"{len(early)})")
+            if cells:
+                print(f"| {steps} | {a} - {b} | " + " | ".join(cells) + " |")
 
 
 def main() -> int:
