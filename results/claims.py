@@ -32,6 +32,7 @@ HELDOUT = RESULTS / "heldout"  # ML-CS with lexicons for half of the XQuAD-R lan
 NOISE = RESULTS / "noise"  # the same ML-CS with MUSE, shuffled MUSE and encoder-induced lexicons (22.5)
 MIXED_QUERIES = RESULTS / "cs-queries"  # English questions switched with XLING into de / ru (issue 22.6)
 CURVE = RESULTS / "curve"  # the headline's recipe trained 40, 80, 160, 320 and 587 steps (issue 22.3)
+SWITCHED_VS_ENGLISH = (("ml-cs", "en"), ("ml-cs-wise", "en-wise"))  # each code-switched row, its twin
 # the typology split the pair analyses use, fixed before looking at gains: English and the two
 # Latin-script European languages vs every other XQuAD-R language (other scripts, other families)
 CLOSE = {"en", "de", "es"}
@@ -253,7 +254,7 @@ def mixed_query_evidence(config: Path) -> None:
     untouched = drop(rows["off-the-shelf"])[0]
     for trained in ("en", "ml-cs", "en-wise", "ml-cs-wise"):
         print(f"- drop, {trained} - untouched: {compare(drop(rows[trained]), untouched)}")
-    for cs_name, en_name in (("ml-cs", "en"), ("ml-cs-wise", "en-wise")):
+    for cs_name, en_name in SWITCHED_VS_ENGLISH:
         switched = [{s: m["cs-queries"]["mrr@10"] for s, m in rows[n].items()} for n in (cs_name, en_name)]
         print(f"- drop, {cs_name} - {en_name}: {compare(drop(rows[cs_name]), drop(rows[en_name]))}; "
               f"switched MRR@10, {cs_name} - {en_name}: {compare(*switched)}")
@@ -274,7 +275,7 @@ def curve_evidence(columns: tuple[str, ...]) -> None:
     print("|---:|---|" + "---|" * len(columns))
     for steps, config in points:
         rows = {name: runs(config, name) for name in ("en", "ml-cs", "en-wise", "ml-cs-wise")}
-        for a, b in (("ml-cs", "en"), ("ml-cs-wise", "en-wise")):
+        for a, b in SWITCHED_VS_ENGLISH:
             if rows[a] and rows[b]:
                 cells = [compare(column(rows[a], name), column(rows[b], name)) for name in columns]
                 print(f"| {steps} | {a} - {b} | " + " | ".join(cells) + " |")
@@ -289,10 +290,10 @@ def curve_evidence(columns: tuple[str, ...]) -> None:
     curve_growth(points, columns)
 
 
-def seed_gains(config: Path, a: str, b: str, name: str) -> np.ndarray:
-    """``a - b`` of each seed both rows have, one value per pair of training runs."""
-    scores = [column(runs(config, method), name) for method in (a, b)]
-    return np.array([scores[0][s] - scores[1][s] for s in sorted(set(scores[0]) & set(scores[1]))])
+def seed_gains(a: dict[int, dict], b: dict[int, dict], name: str) -> np.ndarray:
+    """``a - b`` in ``name`` for each seed both rows have, one value per pair of training runs."""
+    scores_a, scores_b = column(a, name), column(b, name)
+    return np.array([scores_a[s] - scores_b[s] for s in sorted(set(scores_a) & set(scores_b))])
 
 
 def curve_growth(points: list[tuple[int, Path]], columns: tuple[str, ...]) -> None:
@@ -304,17 +305,18 @@ def curve_growth(points: list[tuple[int, Path]], columns: tuple[str, ...]) -> No
     print("| steps | comparison | " + " | ".join(columns) + " |")
     print("|---:|---|" + "---|" * len(columns))
     for steps, config in later:
-        for a, b in (("ml-cs", "en"), ("ml-cs-wise", "en-wise")):
+        for a, b in SWITCHED_VS_ENGLISH:
+            early_rows = (runs(first, a), runs(first, b))
+            late_rows = (runs(config, a), runs(config, b))
+            if min(len(seed_gains(*rows, columns[0])) for rows in (early_rows, late_rows)) < 2:
+                continue
             cells = []
             for name in columns:
-                late, early = seed_gains(config, a, b, name), seed_gains(first, a, b, name)
-                if len(late) < 2 or len(early) < 2:
-                    break
+                late, early = seed_gains(*late_rows, name), seed_gains(*early_rows, name)
                 p = ttest_ind(late, early, equal_var=False).pvalue
                 cells.append(f"{100 * (late.mean() - early.mean()):+.2f} (p = {p:.3g}, n = {len(late)} / "
                              f"{len(early)})")
-            if cells:
-                print(f"| {steps} | {a} - {b} | " + " | ".join(cells) + " |")
+            print(f"| {steps} | {a} - {b} | " + " | ".join(cells) + " |")
 
 
 def main() -> int:
