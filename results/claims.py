@@ -273,8 +273,10 @@ def curve_evidence(columns: tuple[str, ...]) -> None:
           "epoch)\n")
     print("| steps | comparison | " + " | ".join(columns) + " |")
     print("|---:|---|" + "---|" * len(columns))
+    trained_rows = {}  # steps -> {method: {seed: metrics}}, read once for both tables
     for steps, config in points:
         rows = {name: runs(config, name) for name in ("en", "ml-cs", "en-wise", "ml-cs-wise")}
+        trained_rows[steps] = rows
         for a, b in SWITCHED_VS_ENGLISH:
             if rows[a] and rows[b]:
                 cells = [compare(column(rows[a], name), column(rows[b], name)) for name in columns]
@@ -287,7 +289,7 @@ def curve_evidence(columns: tuple[str, ...]) -> None:
             if metrics:
                 cells = [compare(column(metrics, name), fixed[name]) for name in columns]
                 print(f"| {steps} | {a} - untouched | " + " | ".join(cells) + " |")
-    curve_growth(points, columns)
+    curve_growth(trained_rows, columns)
 
 
 def seed_gains(a: dict[int, dict], b: dict[int, dict], name: str) -> np.ndarray:
@@ -296,18 +298,20 @@ def seed_gains(a: dict[int, dict], b: dict[int, dict], name: str) -> np.ndarray:
     return np.array([scores_a[s] - scores_b[s] for s in sorted(set(scores_a) & set(scores_b))])
 
 
-def curve_growth(points: list[tuple[int, Path]], columns: tuple[str, ...]) -> None:
+def curve_growth(trained_rows: dict[int, dict[str, dict[int, dict]]], columns: tuple[str, ...]) -> None:
     """Does the switching gain grow? Each later point's gain minus the first point's, tested over the
-    training runs: the seeds' gains at two points are independent runs, so Welch's unpaired t-test."""
-    (first_steps, first), later = points[0], points[1:]
+    training runs: the seeds' gains at two points are independent runs, so Welch's unpaired t-test.
+    ``trained_rows`` maps each point's steps to its trained rows' ``{seed: metrics}``."""
+    first_steps, *later = sorted(trained_rows)
+    first = trained_rows[first_steps]
     print(f"\nGrowth of the switching gain: the gain at a point minus the gain at {first_steps} steps "
           "(Welch's t-test over the seeds' gains; a point needs 2 seeds)\n")
     print("| steps | comparison | " + " | ".join(columns) + " |")
     print("|---:|---|" + "---|" * len(columns))
-    for steps, config in later:
+    for steps in later:
         for a, b in SWITCHED_VS_ENGLISH:
-            early_rows = (runs(first, a), runs(first, b))
-            late_rows = (runs(config, a), runs(config, b))
+            early_rows = (first[a], first[b])
+            late_rows = (trained_rows[steps][a], trained_rows[steps][b])
             if min(len(seed_gains(*rows, columns[0])) for rows in (early_rows, late_rows)) < 2:
                 continue
             cells = []
