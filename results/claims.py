@@ -312,7 +312,7 @@ def curve_growth(trained_rows: dict[int, dict[str, dict[int, dict]]], columns: t
         for a, b in SWITCHED_VS_ENGLISH:
             early_rows = (first[a], first[b])
             late_rows = (trained_rows[steps][a], trained_rows[steps][b])
-            if min(len(seed_gains(*rows, columns[0])) for rows in (early_rows, late_rows)) < 2:
+            if min(len(set(x) & set(y)) for x, y in (early_rows, late_rows)) < 2:  # shared seeds
                 continue
             cells = []
             for name in columns:
